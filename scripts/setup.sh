@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environment and install inkrec with the extras asked for.
+# Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev
+# torch is pinned to 2.13.0, the CPU build; any other version would pull gigabytes of CUDA packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-dev}"
+venv="${INKREC_VENV:-.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+    python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
+fi
+stamp="$venv/.inkrec-installed-$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    case "$extras" in
+        *dev*|*train*) "$venv/bin/python" -m pip install -q "torch==2.13.0" ;;
+    esac
+    "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    touch "$stamp"
+fi
+# The drawing page's scripts (onnxruntime-web) come from npm, pinned by web/package-lock.json.
+if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then
+    if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+        (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    if [ -f web/build.mjs ]; then (cd web && node build.mjs); fi
+fi

@@ -1,0 +1,48 @@
+"""The `inkrec` command line: one Typer app, one sub-command module per stage of the pipeline."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from inkrec import __version__
+
+app = typer.Typer(
+    name="inkrec",
+    help="Recognize hand-drawn doodles and handwriting: data -> ink -> models -> train -> eval -> export -> serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each stage registers its own commands; importing lazily keeps `inkrec --help` fast and lets the
+# slim serving install (no torch) use the commands that do not need torch.
+_STAGES = [
+    "inkrec.data.cli",
+    "inkrec.train.cli",
+    "inkrec.evaluate.cli",
+    "inkrec.export.cli",
+    "inkrec.serve.cli",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """inkrec."""
+
+
+for _mod in _STAGES:
+    try:
+        importlib.import_module(_mod).register(app)
+    except ModuleNotFoundError as exc:  # a stage not in this install (e.g. training without torch)
+        if not (exc.name or "").startswith(("inkrec", "torch", "onnx", "mlflow", "optuna", "matplotlib")):
+            raise

@@ -1,0 +1,29 @@
+"""Shared test fixtures: where the real data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _datasets_dir() -> Path:
+    env = os.environ.get("INKREC_DATASETS")
+    return Path(env) if env else REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    """The real data sets (`../shared/datasets`). Missing data is an error, never a silent skip."""
+    path = _datasets_dir()
+    if not (path / "README.md").is_file():
+        pytest.fail(f"real data sets not found at {path}; set INKREC_DATASETS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def quickdraw(datasets: Path) -> Path:
+    return datasets / "quickdraw"
