@@ -20,7 +20,9 @@ app = typer.Typer(
 # slim serving install (no torch) use the commands that do not need torch.
 _STAGES = [
     "inkrec.data.cli",
+    "inkrec.models.cli",
     "inkrec.train.cli",
+    "inkrec.train.tune_cli",
     "inkrec.evaluate.cli",
     "inkrec.export.cli",
     "inkrec.serve.cli",
