@@ -1,0 +1,122 @@
+"""The metadata an inkrec ONNX model carries inside itself.
+
+A model file must be usable on its own: the server, the page and the static site learn the labels, the
+input size and the ink preprocessing from the file, never from a side file or a default that could drift
+(a model trained on strokes rasterized one way and served strokes rasterized another way answers nonsense
+with full confidence). This module is the one place that knows the layout; it needs neither torch nor the
+`onnx` package, so the slim serving install can use it.
+
+Layout (JSON under the `metadata_props` key `inkrec`)::
+
+    {"format": "inkrec-onnx/1", "id": "doodles", "labels": [...],
+     "input": {"kind": "bitmap", "size": 28, "channels": 1, "scale": 1/255},
+     "preprocessing": {... the rasterizer's parameters ...},
+     "dataset": {"name": ..., "source": ..., "path": ...},
+     "metrics": {...}, "license": "...", "attribution": "...", "model": "seed-cnn", "quantized": null}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from inkrec.errors import DataFormatError
+
+METADATA_KEY = "inkrec"
+FORMAT = "inkrec-onnx/1"
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Who made the data and under which terms; the first matching entry wins. Matched against the data set's
+# source and path as the run recorded them.
+_DATASET_TERMS: list[tuple[tuple[str, ...], dict[str, str]]] = [
+    (
+        ("quickdraw", "quick-draw", "quick_draw", "sketchrnn"),
+        {
+            "name": "Quick, Draw!",
+            "license": "CC BY 4.0",
+            "attribution": "Quick, Draw! data set by Google (https://quickdraw.withgoogle.com/data), "
+            "licensed under CC BY 4.0.",
+        },
+    ),
+    (
+        ("chinese-mnist", "chinese_mnist"),
+        {
+            "name": "Chinese MNIST",
+            "license": "see the Chinese MNIST data set page",
+            "attribution": "Chinese MNIST: handwritten Chinese numerals collected at Newcastle University, "
+            "published by Gabriel Preda.",
+        },
+    ),
+    (
+        ("emnist",),
+        {
+            "name": "EMNIST",
+            "license": "see the EMNIST data set page",
+            "attribution": "EMNIST by Gregory Cohen, Saeed Afshar, Jonathan Tapson and André van Schaik "
+            "(Western Sydney University), derived from NIST Special Database 19.",
+        },
+    ),
+    (
+        ("mnist",),
+        {
+            "name": "MNIST",
+            "license": "see the MNIST data set page",
+            "attribution": "MNIST handwritten digits by Yann LeCun and Corinna Cortes "
+            "(with Christopher J.C. Burges).",
+        },
+    ),
+]
+
+
+def dataset_terms(source: str | None, path: str | None) -> dict[str, str]:
+    """Name, licence and attribution for the data a model was trained on (empty strings if unknown)."""
+    hay = f"{source or ''} {path or ''}".lower()
+    for needles, terms in _DATASET_TERMS:
+        if any(n in hay for n in needles):
+            return dict(terms)
+    return {"name": Path(path).name if path else (source or ""), "license": "", "attribution": ""}
+
+
+def valid_id(model_id: str) -> bool:
+    """Model ids appear in URLs and JSON: letters, digits, '.', '_' and '-' only."""
+    return bool(_ID_RE.match(model_id))
+
+
+def validate(meta: Any, path: str | Path) -> dict:
+    """Check that `meta` (parsed JSON) is inkrec model metadata; return it or raise DataFormatError."""
+    if not isinstance(meta, dict):
+        raise DataFormatError(path, f"'{METADATA_KEY}' metadata is not a JSON object")
+    if meta.get("format") != FORMAT:
+        raise DataFormatError(path, f"unsupported metadata format {meta.get('format')!r} (expected {FORMAT!r})")
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise DataFormatError(path, "metadata 'labels' must be a non-empty list of strings")
+    inp = meta.get("input")
+    if not isinstance(inp, dict) or inp.get("kind") not in ("bitmap", "strokes"):
+        raise DataFormatError(path, "metadata 'input.kind' must be 'bitmap' or 'strokes'")
+    if inp["kind"] == "bitmap":
+        size = inp.get("size")
+        if not isinstance(size, int) or not 4 <= size <= 1024:
+            raise DataFormatError(path, f"metadata 'input.size' must be an int in 4..1024, got {size!r}")
+    if not isinstance(meta.get("id"), str) or not valid_id(meta["id"]):
+        raise DataFormatError(path, f"metadata 'id' is not a valid model id: {meta.get('id')!r}")
+    if not isinstance(meta.get("preprocessing", {}), dict):
+        raise DataFormatError(path, "metadata 'preprocessing' must be a JSON object")
+    return meta
+
+
+def parse(text: str | None, path: str | Path) -> dict:
+    """Parse the JSON string stored under the `inkrec` key."""
+    if text is None:
+        raise DataFormatError(path, f"not an inkrec model: no '{METADATA_KEY}' metadata in this ONNX file")
+    try:
+        meta = json.loads(text)
+    except ValueError as exc:
+        raise DataFormatError(path, f"'{METADATA_KEY}' metadata is not valid JSON: {exc}") from None
+    return validate(meta, path)
+
+
+def dumps(meta: dict) -> str:
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, allow_nan=False)

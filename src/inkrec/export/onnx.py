@@ -1,0 +1,313 @@
+"""Export a trained run to a self-describing ONNX file.
+
+The ONNX file is what leaves the training machine: the server, the page and the static site run it with
+onnxruntime and nothing else. So the file carries its labels, input size and ink preprocessing in its own
+metadata (see `inkrec.export.metadata`), and every export is checked against torch on the spot.
+
+torch is imported lazily: `read_metadata` is used by the slim serving install, which has no torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inkrec import __version__
+from inkrec.errors import ConfigError, DataFormatError
+from inkrec.export import metadata as md
+
+__all__ = ["ExportReport", "build_metadata", "export_model", "export_run", "onnx_logits", "read_metadata"]
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The inkrec metadata of an ONNX file; DataFormatError for a file that is not ONNX or not ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(path, "no such file")
+    try:
+        import onnx
+    except ModuleNotFoundError:  # the slim serving install: onnxruntime reads the metadata too
+        return _read_metadata_ort(path)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError, onnx its own errors
+        raise DataFormatError(path, f"not an ONNX model ({type(exc).__name__}: {exc})") from None
+    if not model.graph.node and not model.graph.input:
+        raise DataFormatError(path, "not an ONNX model (no graph)")
+    props = {p.key: p.value for p in model.metadata_props}
+    return md.parse(props.get(md.METADATA_KEY), path)
+
+
+def _read_metadata_ort(path: Path) -> dict:
+    import onnxruntime as ort
+
+    try:
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises several unrelated types
+        raise DataFormatError(path, f"not an ONNX model ({type(exc).__name__}: {exc})") from None
+    return md.parse(sess.get_modelmeta().custom_metadata_map.get(md.METADATA_KEY), path)
+
+
+def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None) -> dict:
+    """The `inkrec` metadata for a run's model (the run's own meta dict as `load_run` returns it)."""
+    if not md.valid_id(model_id):
+        raise ConfigError(f"model id {model_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    data = run_meta.get("data") or {}
+    terms = md.dataset_terms(data.get("source"), str(data.get("path") or ""))
+    inp = dict(run_meta.get("input") or {})
+    if inp.get("kind") not in ("bitmap", "strokes"):
+        raise ConfigError(f"run input kind {inp.get('kind')!r} is neither 'bitmap' nor 'strokes'")
+    inp.setdefault("channels", 1)
+    inp.setdefault("scale", 1 / 255)
+    meta = {
+        "format": md.FORMAT,
+        "id": model_id,
+        "labels": [str(c) for c in run_meta["classes"]],
+        "input": inp,
+        "preprocessing": dict(run_meta.get("preprocessing") or {}),
+        "dataset": {
+            "name": terms["name"],
+            "source": data.get("source"),
+            "path": Path(str(data["path"])).name if data.get("path") else None,
+        },
+        "metrics": _plain(metrics if metrics is not None else run_meta.get("metrics") or {}),
+        "license": terms["license"],
+        "attribution": terms["attribution"],
+        "model": run_meta.get("model"),
+        "quantized": None,
+        "inkrec_version": __version__,
+    }
+    return md.validate(meta, "<export>")
+
+
+def _plain(obj: Any) -> Any:
+    """Metrics as JSON-able plain types (numpy scalars and tensors become numbers, NaN becomes null)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "size", getattr(obj, "numel", lambda: 1)) in (1,):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    return str(obj)
+
+
+def _example_inputs(meta: dict, batch: int = 2):
+    import torch
+
+    inp = meta["input"]
+    if inp["kind"] == "bitmap":
+        size, ch = int(inp["size"]), int(inp.get("channels", 1))
+        return (torch.rand(batch, ch, size, size),), ["input"]
+    steps = 16
+    x = torch.zeros(batch, steps, 3)
+    lengths = torch.full((batch,), steps, dtype=torch.int64)
+    return (x, lengths), ["input", "lengths"]
+
+
+def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None:
+    """torch.onnx.export with a dynamic batch (and sequence length for strokes).
+
+    The dynamo exporter is the maintained one; the TorchScript exporter is kept as a fallback for models
+    it cannot trace (it is deprecated, but still turns out a correct graph for plain CNNs and RNNs).
+    """
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    if len(args) == 1:
+        shapes: tuple = ({0: batch},)
+        axes = {"input": {0: "batch"}, "logits": {0: "batch"}}
+    else:
+        steps = torch.export.Dim("steps", min=2, max=65536)
+        shapes = ({0: batch, 1: steps}, {0: batch})
+        axes = {"input": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}
+    sink = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                model, args, str(out), input_names=input_names, output_names=["logits"],
+                dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False,
+            )
+            return
+        except Exception as dynamo_exc:  # noqa: BLE001 - fall back, and say why if that fails too
+            try:
+                torch.onnx.export(
+                    model, args, str(out), input_names=input_names, output_names=["logits"],
+                    dynamic_axes=axes, dynamo=False, opset_version=17,
+                )
+            except Exception as exc:
+                raise ConfigError(f"ONNX export failed: {dynamo_exc}; legacy exporter: {exc}") from exc
+
+
+def _write_with_metadata(src: Path, out: Path, meta: dict) -> None:
+    """Put the metadata into the ONNX file and write it atomically."""
+    import onnx
+
+    model = onnx.load(str(src))
+    del model.metadata_props[:]
+    entry = model.metadata_props.add()
+    entry.key, entry.value = md.METADATA_KEY, md.dumps(meta)
+    model.doc_string = f"inkrec model '{meta['id']}': {len(meta['labels'])} classes. {meta['attribution']}".strip()
+    model.producer_name, model.producer_version = "inkrec", __version__
+    onnx.checker.check_model(model)
+    atomic_write_bytes(out, model.SerializeToString())
+
+
+def atomic_write_bytes(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def export_model(model, meta: dict, out_path: str | Path) -> Path:
+    """Export a torch module (eval mode) with the given inkrec metadata to `out_path`."""
+    out = Path(out_path)
+    md.validate(meta, out)
+    model = model.eval()
+    args, names = _example_inputs(meta)
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        _torch_export(model, args, names, raw)
+        _write_with_metadata(raw, out, meta)
+    return out
+
+
+def onnx_logits(onnx_path: str | Path, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run an exported model with onnxruntime (used for parity checks and reports)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    feed = {"input": np.ascontiguousarray(x, dtype=np.float32)}
+    if lengths is not None:
+        feed["lengths"] = np.ascontiguousarray(lengths, dtype=np.int64)
+    return sess.run(["logits"], feed)[0]
+
+
+def torch_logits(model, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        args = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))]
+        if lengths is not None:
+            args.append(torch.from_numpy(np.asarray(lengths, dtype=np.int64)))
+        return model(*args).float().numpy()
+
+
+class ExportReport(dict):
+    """What an export did, for the CLI to print: path, size, parity and (for --int8) the top-1 change."""
+
+
+def _run_metrics(run_dir: Path, run_meta: dict) -> dict:
+    import json
+
+    metrics = dict(run_meta.get("metrics") or {})
+    mfile = run_dir / "metrics.json"
+    if mfile.is_file():
+        try:
+            data = json.loads(mfile.read_text())
+        except ValueError as exc:
+            raise DataFormatError(mfile, f"not valid JSON: {exc}") from None
+        if isinstance(data, dict) and data.get("test"):
+            metrics["test"] = data["test"]
+        if isinstance(data, dict) and data.get("best") and "best" not in metrics:
+            metrics["best"] = data["best"]
+    return metrics
+
+
+def real_samples(run_meta: dict, split: str, n: int, seed: int = 0):
+    """Up to `n` real drawings (float32 model input, int labels) from the run's own data set, or None.
+
+    Parity and quantization are judged on real drawings, not noise: a model can agree on noise and
+    disagree on ink. None when the data set is not reachable from here (a run copied to another machine).
+    """
+    data = run_meta.get("data") or {}
+    path = data.get("path")
+    if not path or not Path(str(path)).exists() or run_meta["input"]["kind"] != "bitmap":
+        return None
+    from inkrec.data.dataset import open_dataset
+
+    ds = open_dataset(str(path), split=split, classes=list(run_meta["classes"]))
+    if len(ds) == 0:
+        return None
+    per_class = max(1, n // max(1, len(ds.classes)))
+    idx = np.asarray(ds.balanced_indices(per_class, seed))[:n]
+    size = int(run_meta["input"]["size"])
+    x = ds.bitmaps(idx, size=size).astype(np.float32)[:, None] / 255.0
+    # labels in the run's class order (open_dataset was asked for the same classes)
+    y = np.asarray(ds.labels)[idx]
+    return x, y
+
+
+def export_run(
+    run_dir: str | Path,
+    out_path: str | Path,
+    int8: bool = False,
+    *,
+    model_id: str | None = None,
+    parity_samples: int = 256,
+) -> ExportReport:
+    """Export `runs/NAME/best.pt` to ONNX with metadata, check parity with torch, optionally quantize.
+
+    With `int8`, `out_path` holds the quantized model (static int8 calibrated on real training drawings
+    when the run's data set is reachable, dynamic otherwise) and the report has the size and the change
+    in top-1 accuracy on real test drawings.
+    """
+    from inkrec.train.runs import load_run
+
+    run_dir, out = Path(run_dir), Path(out_path)
+    model, run_meta = load_run(run_dir)
+    meta = build_metadata(run_meta, model_id=model_id or out.stem, metrics=_run_metrics(run_dir, run_meta))
+    report = ExportReport(path=str(out), id=meta["id"], labels=len(meta["labels"]))
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
+        fp32 = Path(tmp) / "model.onnx" if int8 else out
+        export_model(model, meta, fp32)
+        samples = real_samples(run_meta, "test", parity_samples)
+        lengths = y = None
+        if samples is None:  # no data here: synthetic input still catches a broken graph
+            args, _ = _example_inputs(meta, batch=8)
+            x = args[0].numpy()
+            lengths = args[1].numpy() if len(args) > 1 else None
+        else:
+            x, y = samples
+        ref = torch_logits(model, x, lengths)
+        got = onnx_logits(fp32, x, lengths)
+        report["parity_max_abs_diff"] = float(np.abs(ref - got).max())
+        report["parity_samples"] = len(x)
+        report["parity_on"] = "real test drawings" if y is not None else "random input"
+        report["fp32_bytes"] = fp32.stat().st_size
+        if int8:
+            from inkrec.export.quantize import quantize_int8
+
+            calib = real_samples(run_meta, "train", 512, seed=1)
+            qreport = quantize_int8(fp32, out, calibration=None if calib is None else calib[0])
+            report.update(qreport)
+            q = onnx_logits(out, x, lengths)
+            report["int8_top1_agreement"] = float((q.argmax(1) == ref.argmax(1)).mean())
+            if y is not None:
+                report["fp32_top1"] = float((ref.argmax(1) == y).mean())
+                report["int8_top1"] = float((q.argmax(1) == y).mean())
+                report["top1_change"] = report["int8_top1"] - report["fp32_top1"]
+        report["bytes"] = out.stat().st_size
+    return report
