@@ -1,0 +1,210 @@
+"""Class probabilities for a data set from a trained model: a run directory (torch) or an `.onnx` (onnxruntime).
+
+Both kinds of model are scored through one small interface so that `inkrec eval` reports the same figures
+for a checkpoint and for the ONNX file exported from it. torch is imported only for run directories: an ONNX
+model can be evaluated in the slim install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inkrec.errors import ConfigError
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Predictor:
+    """A loaded model: its labels, what input it takes, and a batch function returning logits."""
+
+    classes: list[str]
+    input: dict
+    logits_fn: Callable[..., np.ndarray]
+    source: str  # "run" | "onnx"
+    path: Path
+    meta: dict = field(default_factory=dict)
+    module: Any = None  # the torch module for run directories (for viz), else None
+
+    @property
+    def kind(self) -> str:
+        return str(self.input.get("kind", "bitmap"))
+
+    @property
+    def size(self) -> int:
+        return int(self.input.get("size") or 28)
+
+    def predict(self, batch: Any) -> np.ndarray:
+        """Probabilities (N, C) for one prepared batch (see `prepare_batch`)."""
+        return softmax(self.logits_fn(batch))
+
+
+def load_predictor(model: str | Path) -> Predictor:
+    """A run directory (with best.pt) or an inkrec `.onnx` file; anything else is a ConfigError."""
+    path = Path(model)
+    if path.is_dir():
+        return _load_run(path)
+    if path.suffix.lower() == ".onnx":
+        return _load_onnx(path)
+    if not path.exists():
+        raise ConfigError(f"model {str(path)!r} does not exist (give a run directory or a .onnx file)")
+    raise ConfigError(f"model {str(path)!r} is neither a run directory nor a .onnx file")
+
+
+def _load_run(path: Path) -> Predictor:
+    import torch
+
+    from inkrec.train.runs import load_run
+
+    module, meta = load_run(path)
+    module.eval()
+    inp = dict(meta.get("input") or {"kind": "bitmap", "size": 28})
+
+    def logits_fn(batch):
+        with torch.inference_mode():
+            if isinstance(batch, tuple):
+                out = module(*(torch.from_numpy(np.ascontiguousarray(b)) for b in batch))
+            else:
+                out = module(torch.from_numpy(np.ascontiguousarray(batch)))
+        return out.float().numpy()
+
+    return Predictor([str(c) for c in meta["classes"]], inp, logits_fn, "run", path, meta, module)
+
+
+def _load_onnx(path: Path) -> Predictor:
+    import onnxruntime as ort
+
+    from inkrec.errors import DataFormatError
+    from inkrec.export.onnx import read_metadata
+
+    meta = read_metadata(path)
+    try:
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise DataFormatError(path, f"onnxruntime cannot load it ({type(exc).__name__}: {exc})") from None
+    names = [i.name for i in sess.get_inputs()]
+
+    def logits_fn(batch):
+        feeds = batch if isinstance(batch, tuple) else (batch,)
+        return sess.run(["logits"], dict(zip(names, (np.ascontiguousarray(b) for b in feeds))))[0]
+
+    return Predictor([str(c) for c in meta["labels"]], dict(meta.get("input") or {}), logits_fn, "onnx", path, meta)
+
+
+# ------------------------------------------------------------------------------------------ label alignment
+
+
+def align_labels(dataset_classes: Sequence[str], model_classes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """How to score a data set with a model whose label list may differ.
+
+    Returns (`keep`: data-set class indices to evaluate, `to_model`: array mapping every data-set class index
+    to the model's class index, -1 where the model lacks it). A data set whose classes are all known to the
+    model is evaluated whole; one that holds every model class and more is restricted to the model's
+    classes; one with classes the model lacks (and missing some of the model's) is refused, naming them,
+    because a score over foreign labels would be meaningless.
+    """
+    model_index = {c: i for i, c in enumerate(model_classes)}
+    to_model = np.array([model_index.get(c, -1) for c in dataset_classes], dtype=np.int64)
+    unknown = [c for c, m in zip(dataset_classes, to_model) if m < 0]
+    if unknown:
+        missing = sorted(set(model_classes) - set(dataset_classes))
+        if missing:
+            raise ConfigError(
+                f"the data set has {len(unknown)} label(s) the model does not know: {_names(unknown)} "
+                f"(and lacks {len(missing)} of the model's: {_names(missing)}); "
+                "the model and the data set do not share a class map"
+            )
+    keep = np.flatnonzero(to_model >= 0)
+    if keep.size == 0:
+        raise ConfigError("the data set shares no label with the model")
+    return keep, to_model
+
+
+def _names(labels: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(str(c)) for c in labels[:limit])
+    return shown + (f", ... ({len(labels) - limit} more)" if len(labels) > limit else "")
+
+
+# ---------------------------------------------------------------------------------------------- prediction
+
+
+@dataclass
+class Predictions:
+    """Aligned results: `y_true` indexes `classes` (the model's labels), `indices` index the data set."""
+
+    y_true: np.ndarray
+    probs: np.ndarray
+    classes: list[str]
+    indices: np.ndarray
+    dataset: Any
+
+    def images(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        """uint8 (k, H, W) pictures of the given prediction rows, for the failure gallery."""
+        return self.dataset.bitmaps(self.indices[np.asarray(rows)], size=size)
+
+
+def _resize(batch: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    out = np.empty((batch.shape[0], size, size), dtype=np.uint8)
+    for i, img in enumerate(batch):
+        out[i] = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
+    return out
+
+
+def bitmap_batch(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (N, H, W) white-on-black -> the bitmap models' float32 (N, 1, size, size) in [0, 1]."""
+    images = np.asarray(images)
+    if images.shape[1:] != (size, size):
+        images = _resize(images, size)
+    return (images.astype(np.float32) / 255.0)[:, None, :, :]
+
+
+def stroke_batch(drawings: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)) via training's own encoder."""
+    from inkrec.train.strokes import encode_batch
+
+    return encode_batch(drawings)
+
+
+def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
+    if predictor.kind == "strokes":
+        if getattr(dataset, "kind", "bitmap") != "strokes":
+            raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
+        return stroke_batch([dataset[int(i)][0] for i in indices])
+    return bitmap_batch(dataset.bitmaps(indices, size=predictor.size), predictor.size)
+
+
+def predict_dataset(
+    predictor: Predictor,
+    dataset: Any,
+    *,
+    batch_size: int = 512,
+    progress: bool = True,
+    description: str = "predicting",
+) -> Predictions:
+    """Score every sample of `dataset` whose label the model knows (see `align_labels`)."""
+    keep_classes, to_model = align_labels(list(dataset.classes), predictor.classes)
+    labels = np.asarray(dataset.labels, dtype=np.int64)
+    indices = np.flatnonzero(np.isin(labels, keep_classes))
+    if indices.size == 0:
+        raise ConfigError("the data set is empty: nothing to evaluate")
+    probs = np.empty((indices.size, len(predictor.classes)), dtype=np.float32)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=int(indices.size), desc=description, unit="sample", disable=not progress) as bar:
+        for start in range(0, indices.size, batch_size):
+            chunk = indices[start : start + batch_size]
+            probs[start : start + chunk.size] = predictor.predict(prepare_batch(predictor, dataset, chunk))
+            bar.update(int(chunk.size))
+    return Predictions(to_model[labels[indices]], probs, list(predictor.classes), indices, dataset)
