@@ -1,0 +1,97 @@
+"""One drawing as Quick, Draw! records it: a list of strokes plus the record's metadata.
+
+Strokes keep exactly the ndjson layout, one float64 array per stroke of shape (2, n) ``[x; y]`` or
+(3, n) ``[x; y; t]`` (t in milliseconds, raw format only), so that every reader and writer in
+`inkrec.data.quickdraw` round-trips without reshaping and the ink preprocessing sees one layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def as_strokes(strokes: Iterable[Any]) -> list[np.ndarray]:
+    """Turn strokes given as array-likes (lists of lists, arrays) into float64 (2|3, n) arrays.
+
+    Raises ValueError with the index of the offending stroke, so callers can wrap it into a
+    `DataFormatError` that also names the file and record.
+    """
+    out: list[np.ndarray] = []
+    if isinstance(strokes, (str, bytes)) or not isinstance(strokes, Iterable):
+        raise ValueError("strokes must be a list of strokes [[x...], [y...](, [t...])]")
+    for i, stroke in enumerate(strokes):
+        try:
+            arr = np.asarray(stroke, dtype=np.float64)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"stroke {i} is not a rectangular list of numbers [[x...], [y...](, [t...])]: {exc}"
+            ) from None
+        if arr.ndim != 2 or arr.shape[0] not in (2, 3):
+            raise ValueError(
+                f"stroke {i} has shape {arr.shape}; expected (2, n) [x; y] or (3, n) [x; y; t]"
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(f"stroke {i} contains NaN or infinite coordinates")
+        out.append(arr)
+    return out
+
+
+@dataclass
+class Drawing:
+    """A drawing and the metadata that Quick, Draw! stores with it.
+
+    ``strokes`` is converted to float64 (2|3, n) arrays on construction (any array-like accepted);
+    an invalid stroke raises ValueError.
+    """
+
+    strokes: list[np.ndarray] = field(default_factory=list)
+    word: str = ""
+    key_id: str = ""
+    countrycode: str = ""
+    recognized: bool = True
+    timestamp: str | int | None = None
+
+    def __post_init__(self) -> None:
+        self.strokes = as_strokes(self.strokes)
+
+    @property
+    def n_points(self) -> int:
+        """Total number of points over all strokes."""
+        return int(sum(s.shape[1] for s in self.strokes))
+
+    @property
+    def has_time(self) -> bool:
+        """True for raw drawings, whose strokes carry a t row."""
+        return bool(self.strokes) and all(s.shape[0] == 3 for s in self.strokes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ndjson object of this drawing (integral coordinates written as ints, as Google does)."""
+        return {
+            "word": self.word,
+            "countrycode": self.countrycode,
+            "timestamp": self.timestamp,
+            "recognized": bool(self.recognized),
+            "key_id": self.key_id,
+            "drawing": [[_json_numbers(row) for row in s] for s in self.strokes],
+        }
+
+    def __eq__(self, other: object) -> bool:  # arrays need element-wise comparison
+        if not isinstance(other, Drawing):
+            return NotImplemented
+        return (
+            (self.word, self.key_id, self.countrycode, bool(self.recognized), self.timestamp)
+            == (other.word, other.key_id, other.countrycode, bool(other.recognized), other.timestamp)
+            and len(self.strokes) == len(other.strokes)
+            and all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(self.strokes, other.strokes))
+        )
+
+
+def _json_numbers(row: Sequence[float] | np.ndarray) -> list[int | float]:
+    arr = np.asarray(row, dtype=np.float64)
+    if arr.size and np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2**53):
+        return [int(v) for v in arr]
+    return [float(v) for v in arr]

@@ -1,0 +1,224 @@
+"""MNIST-family idx files: MNIST, EMNIST, Kuzushiji-MNIST, Fashion-MNIST, gzipped or not.
+
+The idx layout: two zero bytes, a type code (0x08 ubyte, 0x09 sbyte, 0x0B i16, 0x0C i32, 0x0D f32,
+0x0E f64), the number of dimensions, then one big-endian u32 per dimension and the data, big-endian,
+row-major. Images are ``0x00000803`` (N, rows, cols), labels ``0x00000801`` (N,).
+
+Uncompressed files are memory-mapped; ``.gz`` files are decompressed once into memory (an idx file of
+the MNIST family is at most a few hundred MB, and gzip streams cannot be seeked into).
+
+EMNIST stores every image transposed (written column by column, a legacy of its MATLAB conversion);
+`load_idx(..., transpose=True)` (or `fix_emnist`) returns the upright view, free for memory-mapped data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inkrec.errors import DataFormatError
+
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_IDX_NAME = re.compile(r"^(?P<prefix>.*?)[-_.]?(?P<kind>images|labels)[-_.]idx(?P<ndim>\d)[-_.]ubyte(?:\.gz)?$", re.I)
+
+
+def read_idx_header(path: str | Path, head: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Parse the magic number and dimensions: (dtype, shape, data offset). `head` is the file's start."""
+    if len(head) < 4:
+        raise DataFormatError(path, f"too short for an idx header ({len(head)} bytes)")
+    if head[0] != 0 or head[1] != 0 or head[2] not in IDX_DTYPES:
+        raise DataFormatError(
+            path,
+            f"bad idx magic number 0x{head[:4].hex()}: expected 0x000008NN..0x00000ENN "
+            "(is this an idx file? a gzipped file needs the .gz suffix)",
+        )
+    ndim = head[3]
+    if ndim == 0:
+        raise DataFormatError(path, "idx header declares 0 dimensions")
+    offset = 4 + 4 * ndim
+    if len(head) < offset:
+        raise DataFormatError(path, f"truncated idx header: {ndim} dimensions need {offset} bytes")
+    shape = tuple(int(d) for d in np.frombuffer(head[4:offset], dtype=">u4"))
+    return IDX_DTYPES[head[2]], shape, offset
+
+
+def load_idx(path: str | Path, *, transpose: bool = False) -> np.ndarray:
+    """Read an idx file (``.gz`` or not) into an array of its shape and dtype.
+
+    Uncompressed files come back as a read-only memmap; multi-byte types keep the file's big-endian
+    dtype (numpy reads the values right either way).
+
+    `transpose=True` swaps the last two axes of 3-D image data (EMNIST's stored orientation).
+    Wrong magic, truncation and trailing bytes raise `DataFormatError` naming the file.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            arr = _load_gz(path)
+        else:
+            arr = _load_plain(path)
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot read file: {exc}") from None
+    if transpose:
+        if arr.ndim != 3:
+            raise DataFormatError(path, f"transpose applies to (N, rows, cols) images, not shape {arr.shape}")
+        arr = arr.transpose(0, 2, 1)
+    return arr
+
+
+def fix_emnist(images: np.ndarray) -> np.ndarray:
+    """EMNIST images as stored -> upright (a view: swap rows and columns of each image)."""
+    return np.asarray(images).swapaxes(-1, -2)
+
+
+def _load_plain(path: Path) -> np.ndarray:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4 + 4 * 255)
+    dtype, shape, offset = read_idx_header(path, head)
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    _check_size(path, size, expected, shape)
+    if expected == offset:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def _load_gz(path: Path) -> np.ndarray:
+    try:
+        with gzip.open(path, "rb") as fh:
+            head = fh.read(4)
+            if len(head) == 4 and 0 < head[3]:
+                head += fh.read(4 * head[3])
+            dtype, shape, offset = read_idx_header(path, head)
+            n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            arr = np.empty(shape, dtype=dtype)
+            view = memoryview(arr.reshape(-1).view(np.uint8))
+            got = 0
+            while got < n:
+                k = fh.readinto(view[got:])
+                if not k:
+                    break
+                got += k
+            if got < n:
+                _check_size(path, offset + got, offset + n, shape)
+            if fh.read(1):
+                raise DataFormatError(path, f"unexpected bytes after the data of shape {shape}")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataFormatError(path, f"corrupt or truncated gzip stream: {exc}") from None
+    return arr
+
+
+def _check_size(path: Path, size: int, expected: int, shape: tuple[int, ...]) -> None:
+    if size < expected:
+        raise DataFormatError(
+            path, f"truncated: the header declares shape {shape} ({expected} bytes) but there are {size} bytes"
+        )
+    if size > expected:
+        raise DataFormatError(path, f"{size - expected} unexpected bytes after the data of shape {shape}")
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> None:
+    """Write an array as an idx file (gzipped when the name ends in ``.gz``), atomically."""
+    from inkrec.data.atomic import atomic_output
+
+    arr = np.asarray(array)
+    code = next(
+        (k for k, v in IDX_DTYPES.items() if (v.kind, v.itemsize) == (arr.dtype.kind, arr.dtype.itemsize)),
+        None,
+    )
+    if code is None:
+        raise ValueError(f"dtype {arr.dtype} has no idx type code")
+    be = arr.astype(IDX_DTYPES[code])
+    header = bytes([0, 0, code, arr.ndim]) + np.asarray(arr.shape, dtype=">u4").tobytes()
+    payload = header + np.ascontiguousarray(be).tobytes()
+    with atomic_output(path, "wb") as fh:
+        if str(path).endswith(".gz"):
+            with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+                gz.write(payload)
+        else:
+            fh.write(payload)
+
+
+@dataclass(frozen=True)
+class IdxPair:
+    """An images file and its labels file, as the MNIST family ships them."""
+
+    split: str  # "train" or "test"
+    prefix: str  # e.g. "train", "t10k", "emnist-balanced-train"
+    images: Path
+    labels: Path
+
+
+def find_idx_pairs(directory: str | Path) -> list[IdxPair]:
+    """Pair ``*-images-idx3-ubyte[.gz]`` with ``*-labels-idx1-ubyte[.gz]`` files in a directory.
+
+    Knows the names of MNIST and Fashion-MNIST (``train-``/``t10k-``), Kuzushiji-MNIST (``train-``,
+    ``t10k-``) and EMNIST (``emnist-<set>-train-``/``-test-``). The split is ``test`` for names with
+    ``t10k`` or ``test``, else ``train``.
+    """
+    directory = Path(directory)
+    found: dict[tuple[str, str], Path] = {}
+    for p in sorted(directory.iterdir()):
+        m = _IDX_NAME.match(p.name)
+        if m and p.is_file():
+            key = (m.group("prefix"), m.group("kind").lower())
+            if key not in found or p.suffix != ".gz":  # prefer the uncompressed (memory-mappable) copy
+                found[key] = p
+    pairs = []
+    for (prefix, kind), p in sorted(found.items()):
+        if kind != "images":
+            continue
+        labels = found.get((prefix, "labels"))
+        if labels is None:
+            raise DataFormatError(p, f"no labels file '{prefix}-labels-idx1-ubyte[.gz]' next to it")
+        low = prefix.lower()
+        split = "test" if ("t10k" in low or "test" in low) else "train"
+        pairs.append(IdxPair(split=split, prefix=prefix, images=p, labels=labels))
+    return pairs
+
+
+def is_emnist(path: str | Path) -> bool:
+    """EMNIST files are named ``emnist-<set>-...``; their images need `fix_emnist`."""
+    return Path(path).name.lower().startswith("emnist")
+
+
+def class_names(directory: str | Path, prefix: str, labels: np.ndarray) -> dict[int, str]:
+    """Names for the label values present in `labels`, from the mapping file the data set ships when there is one.
+
+    EMNIST: ``emnist-<set>-mapping.txt`` (label, ASCII code). Kuzushiji-MNIST: ``kmnist_classmap.csv``
+    (index, codepoint, char). Otherwise the label numbers themselves ("0".."9" for MNIST).
+    """
+    directory = Path(directory)
+    values = np.unique(np.asarray(labels))
+    names = {int(v): str(int(v)) for v in values}
+    m = re.match(r"^(emnist-[a-z]+)-", prefix.lower())
+    if m and (directory / f"{m.group(1)}-mapping.txt").is_file():
+        mapping = directory / f"{m.group(1)}-mapping.txt"
+        for i, line in enumerate(mapping.read_text(encoding="ascii", errors="replace").splitlines(), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                label, code = int(parts[0]), int(parts[1])
+                names[label] = chr(code)
+            except (ValueError, IndexError):
+                raise DataFormatError(mapping, "expected 'label ascii_code'", record=f"line {i}") from None
+    elif (directory / "kmnist_classmap.csv").is_file() and not prefix.lower().startswith("k49"):
+        cmap = directory / "kmnist_classmap.csv"
+        for i, line in enumerate(cmap.read_text(encoding="utf-8").splitlines()[1:], 2):
+            parts = line.split(",")
+            if len(parts) >= 3 and parts[0].strip().isdigit():
+                names[int(parts[0])] = parts[2].strip()
+    return {int(v): names[int(v)] for v in values}
