@@ -1,0 +1,19 @@
+"""Errors the API answers with: one JSON shape, `{"error": {"code": ..., "message": ...}}`, for all of them."""
+
+from __future__ import annotations
+
+import json
+
+
+class ApiError(Exception):
+    """A request we refuse, with the HTTP status and a stable machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()

@@ -1,0 +1,116 @@
+"""Turn what a request brings (strokes, or a picture) into the exact input the model was trained on.
+
+There is one ink preprocessing in inkrec (`inkrec.ink`), and one way to read pictures
+(`inkrec.data.images`); this module only glues them to a model's metadata, which says the input size and
+the rasterizer parameters the model was trained with. Nothing here guesses a parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+from functools import cache
+
+import numpy as np
+
+from inkrec.serve.errors import ApiError
+from inkrec.serve.runtime import OnnxModel
+
+__all__ = ["image_input", "is_raw", "strokes_input", "to_arrays"]
+
+
+def to_arrays(strokes: list[list[list[float]]]) -> list[np.ndarray]:
+    """Validated request strokes -> float64 arrays of shape (2|3, n)."""
+    return [np.asarray(s, dtype=np.float64) for s in strokes]
+
+
+def is_raw(strokes: list[np.ndarray]) -> bool:
+    """Raw ndjson strokes (need simplifying) vs simplified ones (integers 0-255, no time row)."""
+    if any(s.shape[0] == 3 for s in strokes):
+        return True
+    xy = np.concatenate([s.ravel() for s in strokes])
+    return bool((xy < 0).any() or (xy > 255).any() or (xy != np.round(xy)).any())
+
+
+@cache
+def _raster_kwargs(keys: frozenset) -> frozenset:
+    """The metadata keys that the rasterizer takes as keyword arguments (the rest is documentation)."""
+    from inkrec.ink.raster import rasterize
+
+    params = inspect.signature(rasterize).parameters
+    return frozenset(k for k in keys if k in params and k not in ("strokes", "size"))
+
+
+def _raster_params(model: OnnxModel) -> dict:
+    pre = model.meta.get("preprocessing") or {}
+    return {k: pre[k] for k in _raster_kwargs(frozenset(pre))}
+
+
+def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
+    if not bitmap.any():
+        raise ApiError(422, "empty_drawing", "the drawing has no ink")
+    scale = float(model.meta["input"].get("scale", 1 / 255))
+    x = bitmap.astype(np.float32) * np.float32(scale)
+    x = x[None, None] if x.ndim == 2 else x[None]
+    if model.channels != 1:
+        x = np.repeat(x, model.channels, axis=1)
+    return x
+
+
+def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[np.ndarray, bool]:
+    """(model input batch of one, whether the strokes were raw and got simplified first)."""
+    from inkrec.ink.raster import rasterize
+    from inkrec.ink.simplify import simplify
+
+    if model.kind != "bitmap":
+        raise ApiError(422, "unsupported_input", f"model {model.id!r} takes {model.kind!r} input")
+    if sum(s.shape[1] for s in strokes) == 0:
+        raise ApiError(422, "empty_drawing", "the drawing has no points")
+    raw = is_raw(strokes)
+    if raw:
+        strokes = simplify(strokes)
+        if not strokes or sum(np.asarray(s).shape[-1] for s in strokes) == 0:
+            raise ApiError(422, "empty_drawing", "the drawing has no points after simplification")
+    bitmap = rasterize(strokes, size=int(model.size), **_raster_params(model))
+    return _to_batch(bitmap, model), raw
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the picture's header, without decoding its pixels (None if unreadable)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - not a picture Pillow knows; the decoder below says why
+        return None
+
+
+def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> np.ndarray:
+    """A picture (PNG/JPEG/..., any size and polarity) -> model input batch of one.
+
+    The pixel count is checked from the header before anything is decoded, so a small file that would
+    inflate to gigabytes (a decompression bomb) costs nothing.
+    """
+    from inkrec.data.images import decode_image, normalize_ink, to_model_input
+    from inkrec.errors import DataFormatError
+
+    if model.kind != "bitmap":
+        raise ApiError(422, "unsupported_input", f"model {model.id!r} takes {model.kind!r} input")
+    if not data:
+        raise ApiError(422, "bad_image", "the uploaded file is empty")
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ApiError(
+            413, "image_too_large", f"picture is {size[0]}x{size[1]} pixels; at most {max_pixels:,} pixels"
+        )
+    try:
+        grey = decode_image(data, max_pixels=max_pixels)
+    except DataFormatError as exc:
+        raise ApiError(422, "bad_image", f"cannot read the picture: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder's own error on hostile bytes is still bad input
+        raise ApiError(422, "bad_image", f"cannot read the picture ({type(exc).__name__}: {exc})") from None
+    if grey.size == 0:
+        raise ApiError(422, "bad_image", "the picture has no pixels")
+    bitmap = to_model_input(normalize_ink(grey), int(model.size))
+    return _to_batch(bitmap, model)

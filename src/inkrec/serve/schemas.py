@@ -1,0 +1,116 @@
+"""The API's request and response bodies, as Pydantic models (they also make the OpenAPI schema).
+
+Strokes are in the Quick, Draw! ndjson layout: each stroke is `[[x...], [y...]]` (simplified: integer
+coordinates 0-255) or `[[x...], [y...], [t...]]` (raw: screen coordinates, t in ms). Sizes are capped
+here so that a request's cost is bounded before any work is done on it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Caps: a drawing on the page has tens of strokes and hundreds of points; raw drawings from the data set
+# have at most a few thousand points. The caps leave room for that and no more.
+MAX_STROKES = 512
+MAX_POINTS_PER_STROKE = 8192
+MAX_POINTS = 32768
+MAX_TOP_K = 100
+# Coordinates beyond this are not a drawing on any screen; they would only overflow later arithmetic.
+MAX_ABS_COORD = 1e7
+
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_COORD, le=MAX_ABS_COORD)]
+Row = Annotated[list[Coordinate], Field(min_length=1, max_length=MAX_POINTS_PER_STROKE)]
+Stroke = Annotated[list[Row], Field(min_length=2, max_length=3)]
+ModelId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class PredictRequest(BaseModel):
+    """A drawing as strokes, and which model should look at it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "doodles",
+                    "strokes": [[[10, 120, 240], [20, 200, 30]], [[60, 180], [130, 130]]],
+                    "top_k": 5,
+                }
+            ]
+        },
+    )
+
+    model: ModelId | None = Field(
+        None, description="Model id from GET /v1/models; the first loaded model when left out."
+    )
+    strokes: Annotated[list[Stroke], Field(min_length=1, max_length=MAX_STROKES)] = Field(
+        ...,
+        description="Strokes as in the Quick, Draw! ndjson: [[x...], [y...]] (simplified, 0-255) or "
+        "[[x...], [y...], [t...]] (raw). Raw strokes (t present, or coordinates outside 0-255 or not "
+        "integers) are simplified first, exactly like the data set.",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many guesses to return.")
+
+    @model_validator(mode="after")
+    def _rows_match(self) -> PredictRequest:
+        total = 0
+        for i, stroke in enumerate(self.strokes):
+            n = len(stroke[0])
+            if any(len(row) != n for row in stroke):
+                raise ValueError(f"stroke {i}: x, y (and t) must have the same number of points")
+            total += n
+        if total > MAX_POINTS:
+            raise ValueError(f"too many points: {total} (at most {MAX_POINTS})")
+        return self
+
+
+class Prediction(BaseModel):
+    label: str
+    probability: float
+
+
+class PredictResponse(BaseModel):
+    model: str
+    predictions: list[Prediction]
+    ms: float = Field(..., description="Server time for this request (parse, preprocess, model), ms.")
+
+
+class UploadForm(BaseModel):
+    """multipart/form-data: a picture of a drawing (PNG/JPEG, any size, either polarity)."""
+
+    file: bytes = Field(..., json_schema_extra={"format": "binary"})
+    model: ModelId | None = None
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+
+
+class ModelInfo(BaseModel):
+    id: str
+    labels: list[str]
+    input: dict
+    metrics: dict
+    dataset: dict | str | None = None
+    license: str = ""
+    attribution: str = ""
+    quantized: str | None = None
+    url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+    message: str | None = Field(None, description="Set when no model is loaded, saying how to load one.")
+
+
+class Health(BaseModel):
+    status: str
+    models: list[str]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
