@@ -1,0 +1,479 @@
+"""The data set object: any supported source as one list of (sample, label) with splits, caps and balance.
+
+`open_dataset(path)` recognises the format, builds the class map (category names sorted; `classes=`
+restricts and orders it), cuts the standard split of `../shared/datasets/README.md` (or a seeded random or
+writer-disjoint one), applies per-class caps, and returns an `InkDataset`. The object holds index arrays
+only: pixels stay in their memory-mapped files and drawings in their text files until asked for, so a
+345-category, 35-million-drawing Quick, Draw! folder opens in seconds and iterates in bounded memory.
+It needs neither torch nor anything beyond the core install; the torch wrapper lives in `inkrec.train`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from inkrec.data import detect, splits
+from inkrec.data.sources import BITMAP, BitmapArrays, Source
+from inkrec.errors import ConfigError, DataFormatError
+
+SPLITS = ("all", "train", "test")
+SPLIT_MODES = ("standard", "random", "writer")
+
+
+class InkDataset:
+    """Samples of one data set (a split of it), with labels into `classes`.
+
+    `ds[i]` is `(sample, label)`: a uint8 (H, W) bitmap (white ink on black) for `kind == "bitmap"`, a
+    list of (2|3, n) float arrays for `kind == "strokes"`. `bitmaps()` gives a uint8 batch for either
+    kind (strokes are rasterized by `inkrec.ink.raster`).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        classes: Sequence[str],
+        *,
+        split: str = "all",
+        split_mode: str = "standard",
+    ):
+        self._source = source
+        self._rows = np.asarray(rows, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.classes = list(classes)
+        self.split = split
+        self.split_mode = split_mode
+
+    # ------------------------------------------------------------------ description
+    @property
+    def kind(self) -> str:
+        return self._source.kind
+
+    @property
+    def source(self) -> str:
+        return self._source.name
+
+    @property
+    def path(self) -> str:
+        return self._source.path
+
+    @property
+    def image_size(self) -> int | None:
+        return self._source.image_size if self.kind == BITMAP else None
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Each sample's position in the whole data set (file order), e.g. to check two splits are disjoint."""
+        return self._rows
+
+    @property
+    def writers(self) -> np.ndarray | None:
+        """Each sample's writer (Chinese MNIST's `writerNNN`, a .gnt file's name), or None if unknown."""
+        w = self._source.writers
+        return None if w is None else w[self._rows]
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=len(self.classes))
+
+    def __repr__(self) -> str:
+        return (
+            f"InkDataset({self.source}, {self.kind}, {len(self)} samples, {len(self.classes)} classes, "
+            f"split={self.split!r}, path={self.path!r})"
+        )
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i):
+        n = len(self._rows)
+        i = int(i)
+        if i < -n or i >= n:
+            raise IndexError(f"index {i} out of range for a data set of {n} samples")
+        if i < 0:
+            i += n
+        return self._source.sample(int(self._rows[i])), int(self.labels[i])
+
+    def drawing(self, i: int):
+        """The full `Drawing` (key_id, countrycode, ...) of a sample of an ndjson or .bin source."""
+        if not hasattr(self._source, "drawing"):
+            raise ConfigError(f"{self.source} samples carry no drawing metadata")
+        return self._source.drawing(int(self._rows[int(i)]))
+
+    def bitmaps(self, indices=None, size: int | None = None) -> np.ndarray:
+        """uint8 (N, H, W) bitmaps of the samples at `indices` (all when None), white ink on black.
+
+        `size` resizes bitmaps (anti-aliased) or sets the raster size for strokes (default 28).
+        """
+        rows = self._rows if indices is None else self._rows[self._positions(indices)]
+        return self._source.bitmaps(rows, size)
+
+    def subset(self, indices) -> InkDataset:
+        pos = self._positions(indices)
+        return InkDataset(
+            self._source,
+            self._rows[pos],
+            self.labels[pos],
+            self.classes,
+            split=self.split,
+            split_mode=self.split_mode,
+        )
+
+    def balanced_indices(self, n_per_class: int, seed: int = 0) -> np.ndarray:
+        """`n_per_class` indices from every class (small classes oversampled), shuffled, seeded."""
+        return splits.balanced_positions(self.labels, self.classes, n_per_class, seed)
+
+    def iter_batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        size: int | None = None,
+        drop_last: bool = False,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(uint8 (B, H, W), int64 (B,)) batches over the whole set, in seeded random order if `shuffle`."""
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        n = len(self)
+        order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+        stop = n - n % batch_size if drop_last else n
+        for lo in range(0, stop, batch_size):
+            idx = order[lo : lo + batch_size]
+            yield self.bitmaps(idx, size), self.labels[idx]
+
+    def materialize(self, size: int | None = None) -> InkDataset:
+        """The same samples as bitmaps in memory: decode or rasterize once, then train for many epochs."""
+        pixels = self.bitmaps(None, size)
+        src = BitmapArrays(
+            [pixels],
+            self.labels,
+            self.classes,
+            name=self.source,
+            path=self.path,
+            writers=self.writers,
+        )
+        return InkDataset(
+            src,
+            np.arange(len(self), dtype=np.int64),
+            self.labels,
+            self.classes,
+            split=self.split,
+            split_mode=self.split_mode,
+        )
+
+    def release_pages(self) -> None:
+        """Hand mapped file pages back to the kernel (done automatically every few hundred MB read)."""
+        self._source.release_pages()
+
+    def _positions(self, indices) -> np.ndarray:
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ConfigError(f"boolean mask of shape {idx.shape} for a data set of {len(self)} samples")
+            return np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False).reshape(-1)
+        n = len(self)
+        if len(idx) and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"indices out of range for a data set of {n} samples")
+        return np.where(idx < 0, idx + n, idx)
+
+
+# ============================================================================ open_dataset
+
+
+def open_dataset(
+    path: str | Path,
+    *,
+    split: str = "all",
+    split_mode: str = "standard",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    max_per_class: int | None = None,
+    classes: Sequence[str] | None = None,
+    progress: bool = True,
+) -> InkDataset:
+    """Open any supported data set at `path` (file or folder) as an `InkDataset`.
+
+    - `split`: "all", "train" or "test".
+    - `split_mode`: "standard" (the README's fixed cuts: first 80% of each Quick, Draw! file, MNIST's train
+      vs t10k files, Chinese MNIST writers 1-64 vs 65-80; sketch-rnn's own train+valid vs test; other
+      data seeded random 80/20), "random" (stratified, seeded) or "writer" (writer-disjoint, seeded).
+    - `max_per_class`: keep the first N samples of each class in file order (within the split).
+    - `classes`: restrict to these class names, labelled in this order.
+    """
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split_mode not in SPLIT_MODES:
+        raise ConfigError(f"split_mode must be one of {', '.join(SPLIT_MODES)}, got {split_mode!r}")
+    splits.check_fraction(test_fraction)
+    if max_per_class is not None and (not isinstance(max_per_class, (int, np.integer)) or max_per_class < 1):
+        raise ConfigError(f"max_per_class must be a positive integer, got {max_per_class!r}")
+    if classes is not None:
+        if isinstance(classes, str):
+            classes = [c.strip() for c in classes.split(",") if c.strip()]
+        classes = [str(c) for c in classes]
+        dupes = sorted({c for c in classes if classes.count(c) > 1})
+        if dupes:
+            raise ConfigError(f"classes named twice: {', '.join(dupes)}")
+        if not classes:
+            raise ConfigError("classes= is empty")
+
+    path = Path(path).expanduser()
+    fmt = detect.detect_format(path)
+    source = _open_source(path, fmt, classes, progress=progress)
+
+    # Class map: source class ids -> labels in the requested order.
+    names = source.class_names
+    if classes is None:
+        wanted = list(names)
+    else:
+        known = set(names)
+        unknown = [c for c in classes if c not in known]
+        if unknown:
+            raise ConfigError(_unknown_classes_message(unknown, names, path))
+        wanted = list(classes)
+    remap = np.full(len(names), -1, dtype=np.int64)
+    index_of = {n: i for i, n in enumerate(names)}
+    for label, name in enumerate(wanted):
+        remap[index_of[name]] = label
+    all_labels = remap[source.labels]
+    selected = all_labels >= 0
+
+    if split != "all":
+        is_test = _test_mask(source, split_mode, test_fraction, seed, wanted, all_labels, selected)
+        selected &= is_test if split == "test" else ~is_test
+
+    rows = np.flatnonzero(selected).astype(np.int64)
+    labels = all_labels[rows]
+    if max_per_class is not None:
+        keep = splits.first_per_class(rows, labels, len(wanted), int(max_per_class))
+        rows, labels = rows[keep], labels[keep]
+    if len(rows) == 0:
+        what = f"the {split} split of " if split != "all" else ""
+        raise ConfigError(
+            f"{what}{path} holds no samples" + (f" of classes {', '.join(wanted)}" if classes else "")
+        )
+    return InkDataset(source, rows, labels, wanted, split=split, split_mode=split_mode)
+
+
+def _unknown_classes_message(unknown: list[str], names: list[str], path: Path) -> str:
+    parts = []
+    for c in unknown:
+        close = difflib.get_close_matches(c, names, n=3)
+        parts.append(f"{c!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    return f"unknown class {', '.join(parts)} in {path}; it has: {shown}"
+
+
+def _test_mask(source: Source, split_mode, test_fraction, seed, wanted, all_labels, selected) -> np.ndarray:
+    if split_mode == "standard" and source.standard_test is not None:
+        return source.standard_test
+    if split_mode in ("standard", "random"):
+        mask = np.zeros(len(all_labels), dtype=bool)
+        rows = np.flatnonzero(selected)
+        mask[rows] = splits.random_test_mask(all_labels[rows], wanted, test_fraction, seed)
+        return mask
+    if source.writers is None:
+        raise ConfigError(
+            f"split_mode='writer' needs writer ids, and {source.name} data at {source.path} names none "
+            "(image file names like writer012_03.png, or one .gnt file per writer)"
+        )
+    return splits.writer_test_mask(source.writers, test_fraction, seed)
+
+
+# ============================================================================ sources per format
+
+
+def _open_source(path: Path, fmt: str, classes, *, progress: bool) -> Source:
+    if fmt == detect.NUMPY_BITMAP:
+        return _numpy_bitmap_source(path, classes)
+    if fmt in (detect.NDJSON, detect.BINARY):
+        return _stroke_file_source(path, fmt, classes, progress=progress)
+    if fmt == detect.SKETCHRNN:
+        return _sketchrnn_source(path, classes)
+    if fmt == detect.IDX:
+        return _idx_source(path)
+    if fmt == detect.IMAGE_FOLDER:
+        from inkrec.data.sources import ImageFiles
+
+        return ImageFiles(path)
+    if fmt == detect.GNT:
+        from inkrec.data.sources import GntRecords
+
+        files = [path] if path.is_file() else detect.files_of_format(path, fmt)
+        return GntRecords(files, path=path, progress=progress)
+    raise DataFormatError(path, f"no data set reader for format {fmt}")  # pragma: no cover
+
+
+def _category_files(path: Path, fmt: str, classes) -> tuple[list[Path], list[str], list[str]]:
+    """Per-category files (a folder's, or the one file) and their category names, restricted to `classes`
+    before any file is opened; also all category names (for the unknown-class message)."""
+    files = [path] if path.is_file() else detect.files_of_format(path, fmt)
+    if not files:
+        raise DataFormatError(path, f"no {fmt} files found")
+    by_name = {}
+    for f in files:
+        by_name.setdefault(f.stem, f)
+    all_names = sorted(by_name)
+    names = all_names if classes is None else [c for c in all_names if c in set(classes)]
+    if classes is not None and len(names) < len(classes):
+        unknown = [c for c in classes if c not in by_name]
+        raise ConfigError(_unknown_classes_message(unknown, all_names, path))
+    return [by_name[n] for n in names], names, all_names
+
+
+def _numpy_bitmap_source(path: Path, classes) -> BitmapArrays:
+    files, names, _ = _category_files(path, detect.NUMPY_BITMAP, classes)
+    arrays = _open_bitmap_files(files)
+    sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+    return BitmapArrays(
+        arrays,
+        np.repeat(np.arange(len(files), dtype=np.int64), sizes),
+        names,
+        name="quickdraw-bitmap",
+        path=path,
+        standard_test=splits.head_tail_test_mask(starts, sizes),
+        reopen=_BitmapReopener(files),
+    )
+
+
+class _BitmapReopener:
+    """Picklable: maps the same .npy files again in another process."""
+
+    def __init__(self, files: list[Path]):
+        self.files = [str(f) for f in files]
+
+    def __call__(self):
+        return _open_bitmap_files([Path(f) for f in self.files])
+
+
+def _open_bitmap_files(files: list[Path]) -> list[np.ndarray]:
+    from inkrec.data.quickdraw import load_bitmaps
+
+    arrays = []
+    for f in files:
+        a = load_bitmaps(f)
+        side = round(np.sqrt(a.shape[1]))
+        if side * side != a.shape[1]:
+            raise DataFormatError(f, f"rows of {a.shape[1]} pixels are not square bitmaps")
+        arrays.append(a.reshape(len(a), side, side))
+    return arrays
+
+
+def _stroke_file_source(path: Path, fmt: str, classes, *, progress: bool) -> Source:
+    from inkrec.data.sources import IndexedRecords
+
+    files, names, _ = _category_files(path, fmt, classes)
+    return IndexedRecords(files, names, fmt=fmt, path=path, progress=progress)
+
+
+def _sketchrnn_source(path: Path, classes) -> Source:
+    from inkrec.data.quickdraw import load_sketchrnn, stroke3_to_strokes
+    from inkrec.data.sources import StrokeLists
+
+    files, names, _ = _category_files(path, detect.SKETCHRNN, classes)
+    drawings, labels, test = [], [], []
+    for c, f in enumerate(files):
+        parts = load_sketchrnn(f)
+        for part in ("train", "valid", "test"):
+            for a in parts.get(part, []):
+                drawings.append(stroke3_to_strokes(a))
+                labels.append(c)
+                test.append(part == "test")
+    standard = np.asarray(test, dtype=bool) if any(test) and not all(test) else None
+    return StrokeLists(drawings, labels, names, name="sketchrnn", path=path, standard_test=standard)
+
+
+# ---------------------------------------------------------------------------- idx
+
+
+def _idx_source(path: Path) -> BitmapArrays:
+    """An MNIST-family data set: its train pair then its t10k/test pair, concatenated virtually."""
+    from inkrec.data import idx
+
+    folder = path.parent if path.is_file() else path
+    pairs = _idx_pairs(path)
+    arrays, labels, test = [], [], []
+    for pair in pairs:
+        images = idx.load_idx(pair.images, transpose=idx.is_emnist(pair.images))
+        if images.ndim != 3:
+            raise DataFormatError(pair.images, f"expected (n, rows, cols) images, found shape {images.shape}")
+        lab = np.asarray(idx.load_idx(pair.labels)).astype(np.int64).reshape(-1)
+        if len(lab) != len(images):
+            raise DataFormatError(
+                pair.labels, f"{len(lab)} labels for {len(images)} images in {pair.images.name}"
+            )
+        arrays.append(images)
+        labels.append(lab)
+        test.append(np.full(len(lab), pair.split == "test"))
+    raw_labels = np.concatenate(labels)
+    names_by_label = idx.class_names(folder, pairs[0].prefix, raw_labels)
+    ids = sorted(names_by_label)  # label order (EMNIST's mapping order, "0".."9" for MNIST)
+    lut = np.full(max(ids) + 1, -1, dtype=np.int64)
+    lut[ids] = np.arange(len(ids))
+    is_test = np.concatenate(test)
+    return BitmapArrays(
+        arrays,
+        lut[raw_labels],
+        _unique_names([names_by_label[v] for v in ids], ids),
+        name="idx",
+        path=path,
+        standard_test=is_test if is_test.any() and not is_test.all() else None,
+        reopen=_IdxReopener([p.images for p in pairs]),
+    )
+
+
+def _unique_names(names: list[str], ids: list[int]) -> list[str]:
+    """Class names must be unique; a mapping that repeats one gets the label number appended."""
+    seen = {n: names.count(n) for n in names}
+    return [n if seen[n] == 1 else f"{n} ({i})" for n, i in zip(names, ids)]
+
+
+def _idx_set_name(prefix: str) -> str:
+    """`emnist-balanced-train` -> `emnist-balanced`; `train`, `t10k` -> `` (plain MNIST names)."""
+    return re.sub(r"[-_.]?(train|t10k|test)$", "", prefix, flags=re.IGNORECASE)
+
+
+def _idx_pairs(path: Path):
+    """The idx pairs of one data set at `path` (a folder, or one of its images files), train first."""
+    from inkrec.data import idx
+
+    folder = path.parent if path.is_file() else path
+    pairs = idx.find_idx_pairs(folder)
+    if not pairs:
+        raise DataFormatError(path, "no idx images files with matching labels files")
+    sets = sorted({_idx_set_name(p.prefix) for p in pairs})
+    if path.is_file():
+        chosen = next((p for p in pairs if p.images.name == path.name or p.labels.name == path.name), None)
+        if chosen is None:
+            raise DataFormatError(path, "is not an idx images file with a labels file next to it")
+        wanted = _idx_set_name(chosen.prefix)
+    elif len(sets) > 1:
+        raise ConfigError(
+            f"{path} holds several idx data sets ({', '.join(s or '(plain MNIST names)' for s in sets)}); "
+            "point at the train-images file of the one you want"
+        )
+    else:
+        wanted = sets[0]
+    chosen_pairs = [p for p in pairs if _idx_set_name(p.prefix) == wanted]
+    return sorted(chosen_pairs, key=lambda p: p.split != "train")
+
+
+class _IdxReopener:
+    """Picklable: loads (maps, or decompresses) the same idx images files again in another process."""
+
+    def __init__(self, images_files: list[Path]):
+        self.images_files = [str(f) for f in images_files]
+
+    def __call__(self):
+        from inkrec.data import idx
+
+        return [idx.load_idx(f, transpose=idx.is_emnist(f)) for f in self.images_files]

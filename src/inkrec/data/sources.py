@@ -1,0 +1,384 @@
+"""Where a data set's samples live: one class per storage layout, all seen as one numbered list of samples.
+
+A source numbers every sample of a data set 0..n-1 in file order ("global rows") and knows each row's
+class, its standard test flag and (where the data has one) its writer. It fetches one sample or a batch
+of them without ever holding the whole data set in memory:
+
+- `BitmapArrays`: uint8 bitmaps in per-file arrays, memory-mapped where the file allows (numpy_bitmap
+  .npy, uncompressed idx), concatenated virtually; batches are gathered file by file with `np.take`.
+  Mapped pages are handed back to the kernel after every `page_budget` bytes read, so the resident set
+  stays small however large the files are.
+- `IndexedRecords`: byte offsets of every ndjson line or .bin record, found in one streaming pass; a
+  sample is one seek and one parse.
+- `ImageFiles`: an `ImageFolder` (folder or .zip); a sample is one decode.
+- `GntRecords`: byte offsets of CASIA .gnt records; a sample is one seek and one parse.
+- `StrokeLists`: sketch-rnn .npz, small enough to live in memory.
+
+Parsing is the readers' job (`inkrec.data.quickdraw`, `idx`, `image_folder`, `gnt`, `images`); sources only
+decide which bytes to hand them.
+"""
+
+from __future__ import annotations
+
+import mmap
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from inkrec.errors import DataFormatError
+
+BITMAP = "bitmap"
+STROKES = "strokes"
+
+
+class Source:
+    """Common interface; subclasses fill the attributes in __init__."""
+
+    kind: str = BITMAP
+    name: str = ""  # "quickdraw-bitmap", "quickdraw-strokes", "idx", "image-folder", "gnt", "sketchrnn"
+    path: str = ""
+    image_size: int | None = None
+    class_names: list[str]
+    labels: np.ndarray  # int64 per global row, index into class_names
+    writers: np.ndarray | None = None  # per global row, or None when the data names no writers
+    standard_test: np.ndarray | None = None  # bool per global row, or None: no standard cut (seeded random)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sample(self, row: int):
+        """Bitmap (uint8 HxW, white ink on black) or strokes (list of (2|3, n) arrays) of one row."""
+        raise NotImplementedError
+
+    def bitmaps(self, rows: np.ndarray, size: int | None) -> np.ndarray:
+        """uint8 (N, size, size) for the given global rows, in that order."""
+        raise NotImplementedError
+
+    def release_pages(self) -> None:
+        """Drop any memory-mapped pages this process holds (the page cache keeps them)."""
+
+
+# --------------------------------------------------------------------------------------------- bitmaps
+
+
+def _find_mmap(arr) -> mmap.mmap | None:
+    seen = 0
+    obj = arr
+    while obj is not None and seen < 16:
+        mm = getattr(obj, "_mmap", None)
+        if isinstance(mm, mmap.mmap):
+            return mm
+        if isinstance(obj, mmap.mmap):
+            return obj
+        obj = getattr(obj, "base", None)
+        seen += 1
+    return None
+
+
+def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
+    """Resize uint8 (N, H, W) bitmaps to (N, size, size) with Pillow's anti-aliased bilinear filter."""
+    from PIL import Image
+
+    if batch.shape[1:] == (size, size):
+        return batch
+    out = np.empty((len(batch), size, size), dtype=np.uint8)
+    for i, img in enumerate(batch):
+        out[i] = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
+    return out
+
+
+class BitmapArrays(Source):
+    """Bitmaps in a list of uint8 arrays (n_i, H, W) seen as one virtual concatenation, without copies.
+
+    `arrays` may be memory maps; `reopen` (a picklable callable returning the same list) lets a pickled
+    source (a DataLoader worker, a DDP rank) map the files again instead of shipping gigabytes of pixels.
+    """
+
+    def __init__(
+        self,
+        arrays: Sequence[np.ndarray],
+        labels: np.ndarray,
+        class_names: list[str],
+        *,
+        name: str,
+        path: str | Path,
+        standard_test: np.ndarray | None = None,
+        writers: np.ndarray | None = None,
+        reopen=None,
+        page_budget: int = 256 << 20,
+    ):
+        self.name = name
+        self.path = str(path)
+        self.class_names = list(class_names)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.standard_test = standard_test
+        self.writers = writers
+        self.page_budget = int(page_budget)
+        self._reopen = reopen
+        self._set_arrays(arrays)
+
+    def _set_arrays(self, arrays: Sequence[np.ndarray]) -> None:
+        shapes = {a.shape[1:] for a in arrays}
+        if len(shapes) != 1:
+            raise DataFormatError(self.path, f"files hold bitmaps of different sizes: {sorted(shapes)}")
+        (shape,) = shapes
+        self.image_shape = shape
+        self.image_size = shape[0] if shape[0] == shape[1] else None
+        self._maps = [m for m in (_find_mmap(a) for a in arrays) if m is not None]
+        self._arrays = [np.asarray(a) for a in arrays]  # plain ndarray views: no memmap subclass overhead
+        sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
+        self.file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        self.file_sizes = sizes
+        self._row_bytes = int(np.prod(shape))
+        self._touched = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if self._reopen is not None:
+            state["_arrays"] = None
+            state["_maps"] = None
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._arrays is None:
+            self._set_arrays(self._reopen())
+        self._lock = threading.Lock()
+
+    def _locate(self, row: int) -> tuple[int, int]:
+        f = int(np.searchsorted(self.file_starts, row, side="right")) - 1
+        return f, row - int(self.file_starts[f])
+
+    def sample(self, row: int) -> np.ndarray:
+        f, r = self._locate(int(row))
+        self._account(1)
+        return np.array(self._arrays[f][r], dtype=np.uint8)
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out = np.empty((len(rows),) + self.image_shape, dtype=np.uint8)
+        if len(rows):
+            if len(rows) > 1 and np.any(rows[1:] < rows[:-1]):
+                # Read in file order (page locality, one np.take per file), then put back in request order.
+                order = np.argsort(rows, kind="stable")
+                buf = np.empty_like(out)
+                self._gather_sorted(rows[order], buf)
+                out[order] = buf
+            else:
+                self._gather_sorted(rows, out)
+            self._account(len(rows))
+        if size is not None and out.shape[1:] != (size, size):
+            out = resize_batch(out, size)
+        return out
+
+    def _gather_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
+        bounds = np.searchsorted(rows, np.append(self.file_starts, np.iinfo(np.int64).max))
+        for f in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            lo, hi = bounds[f], bounds[f + 1]
+            local = rows[lo:hi] - self.file_starts[f]
+            if hi - lo == 1:
+                out[lo] = self._arrays[f][local[0]]
+            elif local[-1] - local[0] == hi - lo - 1:  # a contiguous run: one slice copy
+                out[lo:hi] = self._arrays[f][local[0] : local[-1] + 1]
+            else:
+                np.take(self._arrays[f], local, axis=0, out=out[lo:hi])
+
+    def _account(self, n_rows: int) -> None:
+        if not self._maps:
+            return
+        self._touched += n_rows * self._row_bytes
+        if self._touched >= self.page_budget:
+            self.release_pages()
+
+    def release_pages(self) -> None:
+        with self._lock:
+            self._touched = 0
+            for m in self._maps:
+                try:
+                    m.madvise(mmap.MADV_DONTNEED)
+                except (OSError, ValueError, AttributeError):  # closed map, or no madvise on this platform
+                    pass
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+class IndexedRecords(Source):
+    """Quick, Draw! ndjson (simplified or raw) or binary .bin files, one per category, read by offset.
+
+    One streaming pass per file records the byte offset of every drawing (the readers' `ndjson_offsets` /
+    `binary_offsets`); the index costs 4-8 bytes per drawing, the drawings stay on disk, and a batch is
+    one `read_*_at` call per file touched.
+    """
+
+    kind = STROKES
+    name = "quickdraw-strokes"
+
+    def __init__(
+        self, files: Sequence[Path], class_names: list[str], *, fmt: str, path: str | Path, progress=True
+    ):
+        self.fmt = fmt
+        self.path = str(path)
+        self.files = [Path(f) for f in files]
+        self.class_names = list(class_names)
+        offsets_fn, _ = self._reader()
+        offsets, sizes = [], []
+        for p in _progress(self.files, progress, f"indexing {fmt}"):
+            o = np.asarray(offsets_fn(p), dtype=np.int64)
+            offsets.append(_compact(o))
+            sizes.append(len(o))
+        self._offsets = offsets
+        self.file_sizes = np.asarray(sizes, dtype=np.int64)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
+        self.labels = np.repeat(np.arange(len(self.files), dtype=np.int64), self.file_sizes)
+        from inkrec.data.splits import head_tail_test_mask
+
+        self.standard_test = head_tail_test_mask(self.file_starts, self.file_sizes)
+        self.raw = bool(len(self.labels)) and self.drawing(0).has_time
+
+    def _reader(self):
+        from inkrec.data import quickdraw
+
+        if self.fmt == "binary":
+            return quickdraw.binary_offsets, quickdraw.read_binary_at
+        return quickdraw.ndjson_offsets, quickdraw.read_ndjson_at
+
+    def drawings(self, rows) -> list:
+        """`Drawing`s of the given global rows, in that order (one reader call per file touched)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        _, read_at = self._reader()
+        out: list = [None] * len(rows)
+        files = np.searchsorted(self.file_starts, rows, side="right") - 1
+        for f in np.unique(files):
+            pos = np.flatnonzero(files == f)
+            local = rows[pos] - self.file_starts[f]
+            for p, d in zip(pos, read_at(self.files[f], self._offsets[f][local].tolist())):
+                out[p] = d
+        return out
+
+    def drawing(self, row: int):
+        return self.drawings([row])[0]
+
+    def sample(self, row: int) -> list[np.ndarray]:
+        return self.drawing(row).strokes
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        return rasterize_strokes([d.strokes for d in self.drawings(rows)], size, raw=self.raw)
+
+
+class StrokeLists(Source):
+    """Strokes held in memory (sketch-rnn .npz: a few MB per category)."""
+
+    kind = STROKES
+
+    def __init__(
+        self, drawings: list[list[np.ndarray]], labels, class_names, *, name, path, standard_test=None
+    ):
+        self.name = name
+        self.path = str(path)
+        self._drawings = drawings
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.class_names = list(class_names)
+        self.standard_test = standard_test
+        self.raw = False
+
+    def sample(self, row: int) -> list[np.ndarray]:
+        return self._drawings[int(row)]
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        return rasterize_strokes(
+            [self._drawings[int(r)] for r in np.asarray(rows).reshape(-1)], size, raw=False
+        )
+
+
+def rasterize_strokes(drawings: list[list[np.ndarray]], size: int | None, *, raw: bool) -> np.ndarray:
+    """Strokes -> uint8 (N, size, size) with THE rasterizer; raw drawings are simplified first (the
+    rasterizer works in the simplified 0-255 space)."""
+    from inkrec.ink.raster import rasterize_many
+
+    if raw:
+        from inkrec.ink.simplify import simplify
+
+        drawings = [simplify(d) for d in drawings]
+    return rasterize_many(drawings, size=int(size or 28))
+
+
+# --------------------------------------------------------------------------------------------- images
+
+
+class ImageFiles(Source):
+    """A class-per-folder image collection (folder or .zip), decoded and normalised per sample."""
+
+    name = "image-folder"
+
+    def __init__(self, path: str | Path):
+        from inkrec.data.image_folder import ImageFolder
+
+        self.path = str(path)
+        self.folder = ImageFolder(path)
+        self.class_names = list(self.folder.classes)
+        self.labels = np.asarray([label for _, label in self.folder.samples], dtype=np.int64)
+        writers = getattr(self.folder, "writers", None)
+        if writers is not None and len(writers) == len(self.labels) and all(w is not None for w in writers):
+            self.writers = np.asarray(writers)
+        else:
+            self.writers = None
+        if self.writers is not None and len(np.unique(self.writers)) >= 2:
+            from inkrec.data.splits import ordered_writer_test_mask
+
+            self.standard_test = ordered_writer_test_mask(self.writers)
+        else:
+            self.standard_test = None
+        self.image_size = self._native_size() if len(self.labels) else None
+
+    def _native_size(self) -> int:
+        h, w = self._load(0).shape
+        return int(max(h, w))
+
+    def _load(self, row: int) -> np.ndarray:
+        from inkrec.data.images import normalize_ink
+
+        return normalize_ink(self.folder.load(int(row)))
+
+    def sample(self, row: int) -> np.ndarray:
+        img = self._load(row)
+        if img.shape != (self.image_size, self.image_size):
+            from inkrec.data.images import to_model_input
+
+            img = to_model_input(img, self.image_size)
+        return img
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        rows = np.asarray(rows).reshape(-1)
+        s = self.image_size
+        out = np.empty((len(rows), s, s), dtype=np.uint8)
+        for i, r in enumerate(rows):
+            out[i] = self.sample(r)
+        if size is not None and size != s:
+            out = resize_batch(out, size)
+        return out
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """Offsets below 4 GiB fit uint32: halves the index of a 35-million-drawing data set."""
+    a = np.asarray(a)
+    if len(a) == 0 or int(a.max()) < 2**32:
+        return a.astype(np.uint32)
+    return a.astype(np.int64)
+
+
+def _progress(files: Sequence[Path], enabled: bool, desc: str, min_bytes: int = 256 << 20):
+    """Files wrapped in a progress bar when indexing them takes long enough to be worth one."""
+    files = list(files)
+    if not enabled or sum(f.stat().st_size for f in files) < min_bytes:
+        return files
+    from tqdm import tqdm
+
+    return tqdm(files, desc=desc, unit="file", leave=False)
