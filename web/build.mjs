@@ -1,0 +1,98 @@
+// Build the drawing page into src/inkrec/serve/static/ (what `inkrec serve` and the static-site export ship).
+//
+// No bundler: the page is plain ES modules, copied as they are. From onnxruntime-web only the files the
+// page loads are copied: the wasm-only ES module build, its Emscripten loader and the SIMD+threads .wasm
+// (the same .wasm runs with one thread where the page is not cross-origin isolated). They are renamed
+// from .mjs to .js, because not every static server sends .mjs as JavaScript, and a module script with a
+// wrong MIME type is refused by the browser.
+//
+// Usage: node build.mjs [OUT_DIR]     (default: ../src/inkrec/serve/static)
+
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = dirname(fileURLToPath(import.meta.url));
+const src = join(web, "src");
+const out = resolve(process.argv[2] || join(web, "..", "src", "inkrec", "serve", "static"));
+const ortDir = join(web, "node_modules", "onnxruntime-web");
+
+const VENDOR = [
+  // [file in onnxruntime-web/dist, name in static/vendor]
+  ["ort.wasm.min.mjs", "ort.wasm.min.js"],
+  ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.js"],
+  ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.wasm"],
+];
+const PAGE_FILES = /\.(html|js|css|svg|png|ico|txt)$/;
+
+const MIT = `MIT License
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`;
+
+function fail(msg) {
+  console.error(`build.mjs: ${msg}`);
+  process.exit(1);
+}
+
+if (!existsSync(join(src, "ink.js"))) fail(`missing ${join(src, "ink.js")} (the ink preprocessing twin)`);
+if (!existsSync(join(ortDir, "package.json"))) fail("onnxruntime-web is not installed: run `npm ci` in web/");
+const ortVersion = JSON.parse(readFileSync(join(ortDir, "package.json"), "utf8")).version;
+
+// Build next to the target, then swap it in, so a failed build never leaves a half-written page.
+const tmp = `${out}.building`;
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync(join(tmp, "vendor"), { recursive: true });
+
+const files = {};
+function put(rel, data) {
+  writeFileSync(join(tmp, rel), data);
+  files[rel] = createHash("sha256").update(data).digest("hex");
+}
+
+for (const name of readdirSync(src).sort()) {
+  const path = join(src, name);
+  if (!statSync(path).isFile() || !PAGE_FILES.test(name) || name.endsWith(".test.js")) continue;
+  put(name, readFileSync(path));
+}
+for (const [from, to] of VENDOR) {
+  let data = readFileSync(join(ortDir, "dist", from));
+  if (to.endsWith(".js")) {
+    // Drop the source-map comment: the maps are not shipped, and a 404 for each is noise.
+    data = Buffer.from(data.toString("utf8").replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, "\n"));
+  }
+  put(`vendor/${to}`, data);
+}
+put("vendor/LICENSE-onnxruntime-web.txt", `ONNX Runtime Web ${ortVersion} (npm package onnxruntime-web)
+Copyright (c) Microsoft Corporation.
+
+${MIT}`);
+
+const manifest = {
+  format: "inkrec-page/1",
+  onnxruntime_web: ortVersion,
+  files: Object.fromEntries(Object.entries(files).sort()),
+};
+writeFileSync(join(tmp, "build.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+
+rmSync(out, { recursive: true, force: true });
+renameSync(tmp, out);
+const bytes = Object.keys(files).reduce((n, f) => n + statSync(join(out, f)).size, 0);
+console.log(`built the page into ${out}: ${Object.keys(files).length} files, ${(bytes / 1e6).toFixed(1)} MB (onnxruntime-web ${ortVersion})`);
