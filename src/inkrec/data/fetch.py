@@ -459,7 +459,7 @@ class Fetcher:
 
             pos = offset
             with open(part, mode) as fh:
-                for chunk in r.iter_raw(_CHUNK):
+                for chunk in r.iter_raw():  # unbuffered: every byte that arrived is kept if the link drops
                     if end is not None and pos + len(chunk) >= end:
                         chunk = chunk[: end - pos]
                         state.stopped_early = True
