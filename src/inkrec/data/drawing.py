@@ -31,9 +31,7 @@ def as_strokes(strokes: Iterable[Any]) -> list[np.ndarray]:
                 f"stroke {i} is not a rectangular list of numbers [[x...], [y...](, [t...])]: {exc}"
             ) from None
         if arr.ndim != 2 or arr.shape[0] not in (2, 3):
-            raise ValueError(
-                f"stroke {i} has shape {arr.shape}; expected (2, n) [x; y] or (3, n) [x; y; t]"
-            )
+            raise ValueError(f"stroke {i} has shape {arr.shape}; expected (2, n) [x; y] or (3, n) [x; y; t]")
         if not np.isfinite(arr).all():
             raise ValueError(f"stroke {i} contains NaN or infinite coordinates")
         out.append(arr)

@@ -31,7 +31,9 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-_IDX_NAME = re.compile(r"^(?P<prefix>.*?)[-_.]?(?P<kind>images|labels)[-_.]idx(?P<ndim>\d)[-_.]ubyte(?:\.gz)?$", re.I)
+_IDX_NAME = re.compile(
+    r"^(?P<prefix>.*?)[-_.]?(?P<kind>images|labels)[-_.]idx(?P<ndim>\d)[-_.]ubyte(?:\.gz)?$", re.IGNORECASE
+)
 
 
 def read_idx_header(path: str | Path, head: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -123,7 +125,8 @@ def _load_gz(path: Path) -> np.ndarray:
 def _check_size(path: Path, size: int, expected: int, shape: tuple[int, ...]) -> None:
     if size < expected:
         raise DataFormatError(
-            path, f"truncated: the header declares shape {shape} ({expected} bytes) but there are {size} bytes"
+            path,
+            f"truncated: the header declares shape {shape} ({expected} bytes) but there are {size} bytes",
         )
     if size > expected:
         raise DataFormatError(path, f"{size - expected} unexpected bytes after the data of shape {shape}")
@@ -195,7 +198,7 @@ def is_emnist(path: str | Path) -> bool:
 
 
 def class_names(directory: str | Path, prefix: str, labels: np.ndarray) -> dict[int, str]:
-    """Names for the label values present in `labels`, from the mapping file the data set ships when there is one.
+    """Names for the label values in `labels`, from the mapping file the data set ships, if any.
 
     EMNIST: ``emnist-<set>-mapping.txt`` (label, ASCII code). Kuzushiji-MNIST: ``kmnist_classmap.csv``
     (index, codepoint, char). Otherwise the label numbers themselves ("0".."9" for MNIST).

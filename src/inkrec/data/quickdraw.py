@@ -22,7 +22,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -94,8 +94,10 @@ def load_bitmaps(path: str | Path, *, side: int | None = BITMAP_SIDE) -> np.ndar
         raise DataFormatError(path, f"shape is {shape}, expected (N, {(side or BITMAP_SIDE) ** 2})")
     width = shape[1]
     if side is not None and width != side * side:
-        raise DataFormatError(path, f"shape is {shape}, expected (N, {side * side}) for {side}x{side} bitmaps")
-    if side is None and (width == 0 or int(round(width**0.5)) ** 2 != width):
+        raise DataFormatError(
+            path, f"shape is {shape}, expected (N, {side * side}) for {side}x{side} bitmaps"
+        )
+    if side is None and (width == 0 or round(width**0.5) ** 2 != width):
         raise DataFormatError(path, f"shape is {shape}: rows are not square bitmaps")
     if shape[0] == 0:
         return np.zeros(shape, dtype=np.uint8)
@@ -250,7 +252,8 @@ def _read_exact(fh: IO[bytes], n: int, path: Path, index: int, start: int, what:
     if len(data) != n:
         raise DataFormatError(
             path,
-            f"truncated while reading {what}: needed {n} bytes, got {len(data)} (record starts at byte {start})",
+            f"truncated while reading {what}: needed {n} bytes, got {len(data)} "
+            f"(record starts at byte {start})",
             record=index,
         )
     return data
@@ -381,7 +384,7 @@ def _timestamp_seconds(ts: str | int | None) -> int:
     m = _TS_RE.match(str(ts).strip())
     if not m:
         raise ValueError(f"timestamp {ts!r} is neither Unix seconds nor 'YYYY-MM-DD HH:MM:SS[.f] UTC'")
-    dt = datetime.strptime(m.group(1).replace("T", " "), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    dt = datetime.strptime(m.group(1).replace("T", " "), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return int(dt.timestamp())
 
 
@@ -426,7 +429,9 @@ def write_binary(path: str | Path, drawings: Iterable[Drawing | Mapping[str, Any
                     d = parse_drawing(d)
                 fh.write(_pack_binary(d))
             except ValueError as exc:
-                raise DataFormatError(path, f"cannot write drawing in binary format: {exc}", record=n) from None
+                raise DataFormatError(
+                    path, f"cannot write drawing in binary format: {exc}", record=n
+                ) from None
             n += 1
     return n
 
@@ -453,7 +458,9 @@ _PICKLED_HELP = (
 
 def _check_stroke3(path: Path, key: str, a: np.ndarray) -> np.ndarray:
     if a.dtype.kind not in "iuf" or a.ndim != 2 or a.shape[1] != 3:
-        raise DataFormatError(path, f"array {key!r} has dtype {a.dtype} and shape {a.shape}; expected numeric (n, 3)")
+        raise DataFormatError(
+            path, f"array {key!r} has dtype {a.dtype} and shape {a.shape}; expected numeric (n, 3)"
+        )
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise DataFormatError(path, f"array {key!r} contains NaN or infinite values")
     if len(a) and not np.isin(a[:, 2], (0, 1)).all():
@@ -513,7 +520,9 @@ def load_sketchrnn(path: str | Path) -> dict[str, list[np.ndarray]]:
         data = _check_stroke3(path, key, a)
         index = arrays[idx_key]
         if index.dtype.kind not in "iu" or index.ndim != 1 or len(index) < 1:
-            raise DataFormatError(path, f"{idx_key!r} must be a 1-D integer array of N+1 offsets", record=idx_key)
+            raise DataFormatError(
+                path, f"{idx_key!r} must be a 1-D integer array of N+1 offsets", record=idx_key
+            )
         index = index.astype(np.int64)
         if index[0] != 0 or index[-1] != len(data) or np.any(np.diff(index) < 0):
             raise DataFormatError(
@@ -528,14 +537,18 @@ def load_sketchrnn(path: str | Path) -> dict[str, list[np.ndarray]]:
             raise DataFormatError(path, f"split {split!r} is stored in both layouts")
         order = sorted(items)
         if order != list(range(len(order))):
-            raise DataFormatError(path, f"split {split!r}: per-drawing keys must be numbered 0..N-1 without gaps")
+            raise DataFormatError(
+                path, f"split {split!r}: per-drawing keys must be numbered 0..N-1 without gaps"
+            )
         out[split] = [items[i] for i in order]
     if not out:
         raise DataFormatError(path, "holds no stroke-3 splits")
     return out
 
 
-def write_sketchrnn(path: str | Path, splits: Mapping[str, Sequence[np.ndarray]], *, compress: bool = True) -> None:
+def write_sketchrnn(
+    path: str | Path, splits: Mapping[str, Sequence[np.ndarray]], *, compress: bool = True
+) -> None:
     """Write ``{split: [ (n, 3) stroke-3 arrays ]}`` in the ``inkrec-sketchrnn/1`` layout, atomically.
 
     Rows are stored as int16 (as sketch-rnn does) when every value is an integer in range, else float32.
