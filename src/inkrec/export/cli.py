@@ -26,9 +26,15 @@ def _fmt(v) -> str:
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A training run directory (runs/NAME with best.pt).")],
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Where to write the ONNX model.")] = None,
-    int8: Annotated[bool, typer.Option("--int8", help="Quantize to int8 (calibrated on real drawings).")] = False,
-    web: Annotated[Path | None, typer.Option("--web", help="Also write a static site (page + model) here.")] = None,
-    model_id: Annotated[str | None, typer.Option("--id", help="Model id (default: the output file's stem).")] = None,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Quantize to int8 (calibrated on real drawings).")
+    ] = False,
+    web: Annotated[
+        Path | None, typer.Option("--web", help="Also write a static site (page + model) here.")
+    ] = None,
+    model_id: Annotated[
+        str | None, typer.Option("--id", help="Model id (default: the output file's stem).")
+    ] = None,
 ) -> None:
     """Export a trained run to ONNX with its labels, preprocessing, metrics and licence inside."""
     from inkrec.export.onnx import export_run

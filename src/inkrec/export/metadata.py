@@ -89,7 +89,9 @@ def validate(meta: Any, path: str | Path) -> dict:
     if not isinstance(meta, dict):
         raise DataFormatError(path, f"'{METADATA_KEY}' metadata is not a JSON object")
     if meta.get("format") != FORMAT:
-        raise DataFormatError(path, f"unsupported metadata format {meta.get('format')!r} (expected {FORMAT!r})")
+        raise DataFormatError(
+            path, f"unsupported metadata format {meta.get('format')!r} (expected {FORMAT!r})"
+        )
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         raise DataFormatError(path, "metadata 'labels' must be a non-empty list of strings")

@@ -138,15 +138,28 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
-                model, args, str(out), input_names=input_names, output_names=["logits"],
-                dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False,
+                model,
+                args,
+                str(out),
+                input_names=input_names,
+                output_names=["logits"],
+                dynamic_shapes=shapes,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
             )
             return
         except Exception as dynamo_exc:  # noqa: BLE001 - fall back, and say why if that fails too
             try:
                 torch.onnx.export(
-                    model, args, str(out), input_names=input_names, output_names=["logits"],
-                    dynamic_axes=axes, dynamo=False, opset_version=17,
+                    model,
+                    args,
+                    str(out),
+                    input_names=input_names,
+                    output_names=["logits"],
+                    dynamic_axes=axes,
+                    dynamo=False,
+                    opset_version=17,
                 )
             except Exception as exc:
                 raise ConfigError(f"ONNX export failed: {dynamo_exc}; legacy exporter: {exc}") from exc
@@ -160,7 +173,9 @@ def _write_with_metadata(src: Path, out: Path, meta: dict) -> None:
     del model.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key, entry.value = md.METADATA_KEY, md.dumps(meta)
-    model.doc_string = f"inkrec model '{meta['id']}': {len(meta['labels'])} classes. {meta['attribution']}".strip()
+    model.doc_string = (
+        f"inkrec model '{meta['id']}': {len(meta['labels'])} classes. {meta['attribution']}".strip()
+    )
     model.producer_name, model.producer_version = "inkrec", __version__
     onnx.checker.check_model(model)
     atomic_write_bytes(out, model.SerializeToString())

@@ -24,7 +24,8 @@ class _Calibration:
 
     def __init__(self, x: np.ndarray, batch: int = 32):
         self._batches = [
-            {"input": np.ascontiguousarray(x[i : i + batch], dtype=np.float32)} for i in range(0, len(x), batch)
+            {"input": np.ascontiguousarray(x[i : i + batch], dtype=np.float32)}
+            for i in range(0, len(x), batch)
         ]
         self._it = iter(self._batches)
 
@@ -60,9 +61,13 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
             pre = src
         if calibration is not None and len(calibration) and meta["input"]["kind"] == "bitmap":
             quantize_static(
-                str(pre), str(q), _Calibration(np.asarray(calibration)),
-                quant_format=QuantFormat.QDQ, per_channel=True,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                str(pre),
+                str(q),
+                _Calibration(np.asarray(calibration)),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.MinMax,
             )
             method = f"static QDQ int8, per-channel weights, calibrated on {len(calibration)} real drawings"

@@ -98,7 +98,10 @@ def _validation_message(exc: ValidationError | RequestValidationError) -> tuple[
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         first = next(e for e in errors if e.get("type") == "json_invalid")
-        return "invalid_json", f"body is not valid JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
+        return (
+            "invalid_json",
+            f"body is not valid JSON: {first.get('ctx', {}).get('error', first.get('msg'))}",
+        )
     parts = []
     for e in errors[:5]:
         loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
@@ -179,7 +182,9 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         model = model_or_404(req.model)
         loop = asyncio.get_running_loop()
         preds = await loop.run_in_executor(pool, run_strokes, req, model)
-        return _json({"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)})
+        return _json(
+            {"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)}
+        )
 
     async def predict_upload(request: Request, t0: float) -> Response:
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
@@ -198,7 +203,9 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             await form.close()
         loop = asyncio.get_running_loop()
         preds = await loop.run_in_executor(pool, run_image, data, model, int(top_k))
-        return _json({"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)})
+        return _json(
+            {"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)}
+        )
 
     request_body = {
         "required": True,
@@ -239,7 +246,9 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             data["message"] = NO_MODELS
         return _json(data)
 
-    @app.get("/v1/models/{model_id}", response_model=ModelInfo, responses={404: _ERRORS[404]}, tags=["models"])
+    @app.get(
+        "/v1/models/{model_id}", response_model=ModelInfo, responses={404: _ERRORS[404]}, tags=["models"]
+    )
     async def model_info(model_id: str) -> Response:
         return _json(model_or_404(model_id).info())
 

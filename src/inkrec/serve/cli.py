@@ -37,10 +37,16 @@ def _uvicorn_fast_paths() -> dict:
 def serve_cmd(
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", help="An exported .onnx model (repeat for several; ID=PATH to rename). "
-                     "Default: the bundled models in ./models or $INKREC_MODELS."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="An exported .onnx model (repeat for several; ID=PATH to rename). "
+            "Default: the bundled models in ./models or $INKREC_MODELS.",
+        ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     threads: Annotated[int, typer.Option(help="Inference threads per process (0: one per core).")] = 0,
     workers: Annotated[int, typer.Option(help="Server processes sharing the port.")] = 1,
@@ -66,12 +72,20 @@ def serve_cmd(
     registry = app.state.registry
     if len(registry):
         for m in registry.models.values():
-            console.print(f"model [bold]{m.id}[/bold]: {len(m.labels)} classes, {m.kind} {m.size}, from {m.path}")
+            console.print(
+                f"model [bold]{m.id}[/bold]: {len(m.labels)} classes, {m.kind} {m.size}, from {m.path}"
+            )
     else:
         console.print("[yellow]no models loaded[/yellow]: pass --model MODEL.onnx or put models in ./models")
     console.print(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    common = dict(host=host, port=port, access_log=access_log, log_level="info", timeout_keep_alive=5,
-                  **_uvicorn_fast_paths())
+    common = dict(
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        timeout_keep_alive=5,
+        **_uvicorn_fast_paths(),
+    )
     if workers > 1:
         config.models = registry_specs(specs)
         os.environ["INKREC_SERVE_CONFIG"] = json.dumps(dataclasses.asdict(config))

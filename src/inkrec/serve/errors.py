@@ -1,4 +1,4 @@
-"""Errors the API answers with: one JSON shape, `{"error": {"code": ..., "message": ...}}`, for all of them."""
+"""Errors the API answers with: one JSON shape for all of them, `{"error": {"code": ..., "message": ...}}`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The server's outer layer (plain ASGI, so it costs microseconds): limits, deadlines, headers, last-resort errors.
+"""The server's outer layer (plain ASGI: microseconds): limits, deadlines, headers, last-resort errors.
 
 - Cross-origin isolation on every response (COOP same-origin, COEP require-corp): the page runs the
   model with multi-threaded WebAssembly, which browsers only allow in an isolated page, and isolation

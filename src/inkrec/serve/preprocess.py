@@ -33,17 +33,16 @@ def is_raw(strokes: list[np.ndarray]) -> bool:
 
 
 @cache
-def _raster_kwargs(keys: frozenset) -> frozenset:
-    """The metadata keys that the rasterizer takes as keyword arguments (the rest is documentation)."""
-    from inkrec.ink.raster import rasterize
-
-    params = inspect.signature(rasterize).parameters
-    return frozenset(k for k in keys if k in params and k not in ("strokes", "size"))
+def _kwargs_of(func, keys: frozenset) -> frozenset:
+    """The metadata keys that `func` takes as keyword arguments (the rest is documentation)."""
+    params = inspect.signature(func).parameters
+    return frozenset(k for k in keys if k in params and k not in ("strokes", "size", "grey_white_on_black"))
 
 
-def _raster_params(model: OnnxModel) -> dict:
+def _params_for(func, model: OnnxModel) -> dict:
+    """The model's own preprocessing parameters that `func` understands."""
     pre = model.meta.get("preprocessing") or {}
-    return {k: pre[k] for k in _raster_kwargs(frozenset(pre))}
+    return {k: pre[k] for k in _kwargs_of(func, frozenset(pre))}
 
 
 def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
@@ -71,7 +70,7 @@ def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[np.ndarr
         strokes = simplify(strokes)
         if not strokes or sum(np.asarray(s).shape[-1] for s in strokes) == 0:
             raise ApiError(422, "empty_drawing", "the drawing has no points after simplification")
-    bitmap = rasterize(strokes, size=int(model.size), **_raster_params(model))
+    bitmap = rasterize(strokes, size=int(model.size), **_params_for(rasterize, model))
     return _to_batch(bitmap, model), raw
 
 
@@ -105,12 +104,13 @@ def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> np.ndarray
             413, "image_too_large", f"picture is {size[0]}x{size[1]} pixels; at most {max_pixels:,} pixels"
         )
     try:
-        grey = decode_image(data, max_pixels=max_pixels)
+        # large photos are shrunk while decoding: the model sees at most a few dozen pixels a side
+        grey = decode_image(data, max_pixels=max_pixels, max_side=max(1024, 8 * int(model.size)))
     except DataFormatError as exc:
         raise ApiError(422, "bad_image", f"cannot read the picture: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a decoder's own error on hostile bytes is still bad input
         raise ApiError(422, "bad_image", f"cannot read the picture ({type(exc).__name__}: {exc})") from None
     if grey.size == 0:
         raise ApiError(422, "bad_image", "the picture has no pixels")
-    bitmap = to_model_input(normalize_ink(grey), int(model.size))
+    bitmap = to_model_input(normalize_ink(grey), int(model.size), **_params_for(to_model_input, model))
     return _to_batch(bitmap, model)

@@ -120,7 +120,9 @@ def _split_spec(spec: str) -> tuple[str | None, Path]:
 def default_model_paths() -> list[Path]:
     """The bundled models: `$INKREC_MODELS`, else `./models`, else the repository's `models/`."""
     env = os.environ.get("INKREC_MODELS")
-    candidates = [Path(env)] if env else [Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"]
+    candidates = (
+        [Path(env)] if env else [Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"]
+    )
     for folder in candidates:
         if folder.is_dir():
             found = sorted(folder.glob("*.onnx"))
