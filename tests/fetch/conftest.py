@@ -41,6 +41,13 @@ class DatasetServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (as a partial download does on purpose) is not a server error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
     def resolve(self, path: str) -> Path | None:
         if path in self.extra:
             return self.extra[path]

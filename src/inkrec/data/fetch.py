@@ -162,10 +162,14 @@ EMNIST_SPLITS = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")
 
 
 def emnist_members(split: str) -> list[str]:
-    """Members of NIST's gzip.zip that make up one EMNIST split (idx files and the label mapping)."""
-    names = [f"emnist-{split}-{part}-{kind}-ubyte.gz" for part in ("train", "test")
-             for kind in ("images-idx3", "labels-idx1")]
-    return [f"gzip/{n}" for n in names] + [f"gzip/emnist-{split}-mapping.txt"]
+    """The idx members of NIST's gzip.zip that make up one EMNIST split."""
+    return [f"gzip/emnist-{split}-{part}-{kind}-ubyte.gz" for part in ("train", "test")
+            for kind in ("images-idx3", "labels-idx1")]
+
+
+def emnist_mapping_member(split: str) -> str:
+    """The split's label -> character-code table, extracted too when the archive has it."""
+    return f"gzip/emnist-{split}-mapping.txt"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -495,6 +499,9 @@ class Fetcher:
     def _end_task(self, task: Any) -> None:
         if self.progress is not None:
             self.progress.remove_task(task)
+            refresh = getattr(self.progress, "refresh", None)
+            if refresh is not None:  # so lines printed next do not redraw the finished bar
+                refresh()
 
 
 def _describe(exc: BaseException) -> str:
@@ -871,6 +878,9 @@ def fetch_idx_dataset(name: str, dest: str | Path, *, base_url: str | None = Non
             for got in have:
                 if on_file is not None:
                     on_file(got)
+            if not keep_archive:
+                (dest / "gzip.zip").unlink(missing_ok=True)
+                manifest.remove("gzip.zip")
             return have
     with _fetcher_scope(fetcher) as f:
         for fname, md5 in src.files.items():
@@ -959,7 +969,8 @@ def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Mani
     with zf:
         names = set(zf.namelist())
         for split in splits:
-            for member in emnist_members(split):
+            mapping = emnist_mapping_member(split)
+            for member in emnist_members(split) + ([mapping] if mapping in names else []):
                 if member not in names:
                     raise DataFormatError(archive, f"has no member {member} (split {split!r})")
                 target = dest / Path(member).name
