@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import zipfile
@@ -64,8 +65,7 @@ def test_no_verify_fetches_a_mirror_and_records_our_sha256(server, fetcher, data
 def test_a_file_already_in_place_with_the_published_md5_is_adopted(server, fetcher, datasets, tmp_path, monkeypatch):
     """Files copied in by hand need no download when they match the published sums."""
     sums = {n: hashlib.md5((datasets / "mnist" / n).read_bytes()).hexdigest() for n in MNIST_FILES}
-    monkeypatch.setitem(IDX_SOURCES, "mnist", IDX_SOURCES["mnist"].__class__(
-        **{**IDX_SOURCES["mnist"].__dict__, "files": sums}))
+    monkeypatch.setitem(IDX_SOURCES, "mnist", dataclasses.replace(IDX_SOURCES["mnist"], files=sums))
     for n in MNIST_FILES:
         (tmp_path / n).write_bytes((datasets / "mnist" / n).read_bytes())
     files = fetch_idx_dataset("mnist", tmp_path, base_url=server.base_url + "/mnist", fetcher=fetcher)
@@ -74,9 +74,8 @@ def test_a_file_already_in_place_with_the_published_md5_is_adopted(server, fetch
 
 
 def test_a_mirror_without_the_file_falls_back_to_the_next(server, fetcher, datasets, tmp_path, monkeypatch):
-    src = IDX_SOURCES["mnist"]
-    monkeypatch.setitem(IDX_SOURCES, "mnist", src.__class__(**{
-        **src.__dict__, "mirrors": (server.base_url + "/gone/", server.base_url + "/mnist/")}))
+    monkeypatch.setitem(IDX_SOURCES, "mnist", dataclasses.replace(
+        IDX_SOURCES["mnist"], mirrors=(server.base_url + "/gone/", server.base_url + "/mnist/")))
     files = fetch_idx_dataset("mnist", tmp_path, verify=False, fetcher=fetcher)
     assert all(f.url.startswith(server.base_url + "/mnist/") for f in files)
     assert [r["status"] for r in server.log] == [404, 200] * 4
@@ -104,8 +103,7 @@ def test_emnist_zip_is_fetched_verified_and_the_split_extracted(server, fetcher,
     archive = _emnist_zip(datasets, tmp_path / "gzip.zip")
     server.extra["/emnist/gzip.zip"] = archive
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    src = IDX_SOURCES["emnist"]
-    monkeypatch.setitem(IDX_SOURCES, "emnist", src.__class__(**{**src.__dict__, "files": {"gzip.zip": md5}}))
+    monkeypatch.setitem(IDX_SOURCES, "emnist", dataclasses.replace(IDX_SOURCES["emnist"], files={"gzip.zip": md5}))
     dest = tmp_path / "emnist"
     files = fetch_idx_dataset("emnist", dest, base_url=server.base_url + "/emnist/", fetcher=fetcher, splits=["mnist"])
     names = [f.name for f in files]
