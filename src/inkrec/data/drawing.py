@@ -26,9 +26,10 @@ def as_strokes(strokes: Iterable[Any]) -> list[np.ndarray]:
     for i, stroke in enumerate(strokes):
         try:
             arr = np.asarray(stroke, dtype=np.float64)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError):
             raise ValueError(
-                f"stroke {i} is not a rectangular list of numbers [[x...], [y...](, [t...])]: {exc}"
+                f"stroke {i} is not a rectangular list of numbers [[x...], [y...](, [t...])]: "
+                "its rows differ in length or hold something other than numbers"
             ) from None
         if arr.ndim != 2 or arr.shape[0] not in (2, 3):
             raise ValueError(f"stroke {i} has shape {arr.shape}; expected (2, n) [x; y] or (3, n) [x; y; t]")

@@ -233,6 +233,18 @@ def _morph(a: np.ndarray, radius: int, op) -> np.ndarray:
     return out
 
 
+def _morph_fractional(a: np.ndarray, radius: float, op) -> np.ndarray:
+    """Morphology by a non-integer radius: a blend of the two neighbouring integer disks, which after
+    the box filter down gives line widths between whole supersampled pixels."""
+    r0 = int(np.floor(radius))
+    frac = radius - r0
+    lo = _morph(a, r0, op) if r0 else a
+    if frac < 1e-3:
+        return lo
+    hi = _morph(a, r0 + 1, op)
+    return (1.0 - frac) * lo + frac * hi
+
+
 def to_model_input(
     grey_white_on_black: np.ndarray,
     size: int,
@@ -241,6 +253,7 @@ def to_model_input(
     line_diameter: float | None = QUICKDRAW_FRAME["line_diameter"],
     padding: float = QUICKDRAW_FRAME["padding"],
     supersample: int = 4,
+    crisp: bool = True,
 ) -> np.ndarray:
     """Frame white-on-black ink like the Quick, Draw! rasterizer: uint8 (size, size).
 
@@ -250,7 +263,8 @@ def to_model_input(
     scaled the same way and centred, and the strokes are brought to ``line_diameter`` units: thin pen
     lines are thickened, marker lines thinned, with a round (disk) pen. ``line_diameter=None`` keeps the
     widths as drawn. Work happens at `supersample` times the size and is box-filtered down, which is the
-    coverage anti-aliasing of the original.
+    coverage anti-aliasing of the original; `crisp` first firms soft edges into solid lines as the
+    rasterizer draws them.
     """
     ink = np.asarray(grey_white_on_black)
     if ink.ndim != 2:
@@ -275,14 +289,12 @@ def to_model_input(
     width_now = width_src * scale
     if 0 < width_now < 1:  # lines thinner than a pixel lost their peak to averaging: restore it
         scaled = np.minimum(scaled / max(width_now, 0.25), 255.0)
-    grow = shrink = 0
+    delta = 0.0  # how much wider (or, negative, thinner) the strokes must get, supersampled pixels
     if line_diameter:
         delta = line_diameter * px_per_unit - max(width_now, 1.0)
-        if delta >= 1.0:
-            grow = max(1, round(delta / 2.0))
-        elif delta <= -2.0:
-            shrink = max(1, round(-delta / 2.0))
-    pad = grow + 1
+        if -2.0 < delta < 0.5:  # close enough; thinning slightly only loses detail
+            delta = 0.0
+    pad = int(np.ceil(abs(delta) / 2.0)) + 1
     work = np.zeros((big + 2 * pad, big + 2 * pad), dtype=np.float32)
     oy = pad + round((big - new_h) / 2)
     ox = pad + round((big - new_w) / 2)
@@ -292,11 +304,11 @@ def to_model_input(
         slice(max(ox, 0), min(ox + new_w, work.shape[1])),
     )
     work[ys, xs] = scaled[ys.start - oy : ys.stop - oy, xs.start - ox : xs.stop - ox]
-    if grow:
-        work = _morph(work, grow, np.maximum)
-    elif shrink:
-        work = _morph(work, shrink, np.minimum)
+    if delta:
+        work = _morph_fractional(work, abs(delta) / 2.0, np.maximum if delta > 0 else np.minimum)
     work = work[pad : pad + big, pad : pad + big]
+    if crisp:  # the rasterizer draws solid lines: firm up soft pen and photo edges before averaging
+        work = np.clip((work - 80.0) * (255.0 / 100.0), 0, 255)
     out = Image.fromarray(np.clip(work, 0, 255).round().astype(np.uint8), mode="L")
     if supersample > 1:
         out = out.reduce(supersample)
