@@ -1,0 +1,62 @@
+"""Strokes -> the (dx, dy, pen_lift) point sequence that stroke models read. numpy only (no torch), so
+the server and the exporter can prepare stroke input without the training install.
+
+The recipe follows TensorFlow's drawing-classification tutorial: concatenate the points of all strokes,
+mark the last point of each stroke with pen_lift = 1, scale x and y jointly by the drawing's bounding box
+to [0, 1], then take differences between consecutive points (the first point is dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MAX_POINTS = 256
+
+
+def strokes_to_sequence(strokes: Sequence, max_points: int = MAX_POINTS) -> np.ndarray:
+    """One drawing -> float32 (T, 3) rows (dx, dy, pen_lift), 1 <= T <= max_points.
+
+    Drawings with more points are thinned evenly (stroke ends are always kept, so pen lifts survive).
+    An empty drawing gives a single zero row, so every drawing has a valid length.
+    """
+    xs, ys, ends = [], [], []
+    for stroke in strokes:
+        a = np.asarray(stroke, dtype=np.float64)
+        if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] == 0:
+            continue
+        xs.append(a[0])
+        ys.append(a[1])
+        e = np.zeros(a.shape[1], dtype=np.float64)
+        e[-1] = 1.0
+        ends.append(e)
+    if not xs:
+        return np.zeros((1, 3), dtype=np.float32)
+    ink = np.stack([np.concatenate(xs), np.concatenate(ys), np.concatenate(ends)], axis=1)
+    if len(ink) > max_points + 1:
+        keep = np.zeros(len(ink), dtype=bool)
+        keep[np.linspace(0, len(ink) - 1, max_points + 1).round().astype(np.int64)] = True
+        n_ends = int(ink[:, 2].sum())
+        if n_ends <= max_points // 2:
+            keep |= ink[:, 2] > 0
+        idx = np.flatnonzero(keep)
+        if len(idx) > max_points + 1:
+            idx = idx[np.linspace(0, len(idx) - 1, max_points + 1).round().astype(np.int64)]
+        ink = ink[idx]
+    lower = ink[:, :2].min(axis=0)
+    scale = ink[:, :2].max(axis=0) - lower
+    scale = np.where(scale == 0, 1.0, scale).max()  # one scale for x and y keeps the aspect ratio
+    ink[:, :2] = (ink[:, :2] - lower) / scale
+    ink[1:, :2] -= ink[:-1, :2].copy()
+    out = ink[1:] if len(ink) > 1 else ink[:1] * 0
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def pad_sequences(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """List of (T_i, 3) -> zero-padded float32 (N, T_max, 3) and int64 lengths (N,)."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), int(lengths.max(initial=1)), 3), dtype=np.float32)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return out, lengths
