@@ -18,12 +18,17 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
     )
 
 
-def draw_on_paper(strokes, *, pen: int = 5, canvas: int = 500, scale: float = 1.7, offset=(30, 40)) -> np.ndarray:
+def draw_on_paper(
+    strokes, *, pen: int = 5, canvas: int = 500, scale: float = 1.7, offset=(30, 40)
+) -> np.ndarray:
     """Strokes in the 0-255 space drawn like a person would on white paper: dark round pen, big canvas."""
     img = Image.new("L", (canvas, canvas), 255)
     dr = ImageDraw.Draw(img)
@@ -42,7 +47,9 @@ def pack_binary_record(key_id: int, cc: bytes, recognized: int, timestamp: int, 
     out = struct.pack("<Q", key_id) + struct.pack("<2s", cc) + struct.pack("<b", recognized)
     out += struct.pack("<I", timestamp) + struct.pack("<H", len(strokes))
     for xs, ys in strokes:
-        out += struct.pack("<H", len(xs)) + struct.pack(f"<{len(xs)}B", *xs) + struct.pack(f"<{len(ys)}B", *ys)
+        out += (
+            struct.pack("<H", len(xs)) + struct.pack(f"<{len(xs)}B", *xs) + struct.pack(f"<{len(ys)}B", *ys)
+        )
     return out
 
 

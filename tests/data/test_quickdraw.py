@@ -143,7 +143,9 @@ def test_write_ndjson_roundtrip_is_atomic(tmp_path: Path, quickdraw: Path):
     # simplified drawings are written with integer coordinates, like Google's files
     simpl = next(iter_ndjson(quickdraw / "simplified" / "cat.ndjson"))
     write_ndjson(tmp_path / "s.ndjson", [simpl])
-    assert json.loads((tmp_path / "s.ndjson").read_text())["drawing"] == [s.astype(int).tolist() for s in simpl.strokes]
+    assert json.loads((tmp_path / "s.ndjson").read_text())["drawing"] == [
+        s.astype(int).tolist() for s in simpl.strokes
+    ]
 
 
 @pytest.mark.parametrize(
@@ -204,7 +206,11 @@ def test_binary_layout_matches_the_official_parser(tmp_path: Path):
     f.write_bytes(raw)
     a, b = list(iter_binary(f))
     assert (a.key_id, a.countrycode, a.recognized, a.timestamp, a.word) == (
-        "5201136883597312", "VE", True, 1488497110, "cat"
+        "5201136883597312",
+        "VE",
+        True,
+        1488497110,
+        "cat",
     )
     assert [s.tolist() for s in a.strokes] == [[[10, 20, 255], [0, 5, 9]], [[1], [2]]]
     assert (b.key_id, b.recognized, b.strokes) == ("7", False, [])
@@ -239,11 +245,17 @@ def test_truncated_binary_names_record_and_offset(tmp_path: Path, quickdraw: Pat
     f = tmp_path / "bicycle.bin"
     write_binary(f, drawings)
     offsets = binary_offsets(f)
-    for cut, what in [(offsets[3] + 5, "record header"), (offsets[3] + 20, "stroke"), (offsets[3] + 17, "stroke 0")]:
+    for cut, what in [
+        (offsets[3] + 5, "record header"),
+        (offsets[3] + 20, "stroke"),
+        (offsets[3] + 17, "stroke 0"),
+    ]:
         bad = truncate(f, tmp_path / "cut.bin", int(cut))
         it = iter_binary(bad)
         assert len([next(it) for _ in range(3)]) == 3
-        with pytest.raises(DataFormatError, match=rf"cut\.bin \(record 3\): truncated.*{what}.*byte.*{offsets[3]}"):
+        with pytest.raises(
+            DataFormatError, match=rf"cut\.bin \(record 3\): truncated.*{what}.*byte.*{offsets[3]}"
+        ):
             next(it)
         with pytest.raises(DataFormatError, match=r"cut\.bin \(record 3\)"):
             binary_offsets(bad)
@@ -276,7 +288,9 @@ def test_sketchrnn_roundtrip_from_real_drawings(tmp_path: Path, quickdraw: Path)
     assert got["train"][0].dtype == np.int16
     for a, d in zip(got["train"] + got["test"], drawings, strict=True):
         back = stroke3_to_strokes(a)
-        assert len(back) == len(d.strokes) and all(np.array_equal(x, y) for x, y in zip(back, d.strokes, strict=True))
+        assert len(back) == len(d.strokes) and all(
+            np.array_equal(x, y) for x, y in zip(back, d.strokes, strict=True)
+        )
 
 
 def test_sketchrnn_per_drawing_layout(tmp_path: Path):
@@ -297,7 +311,9 @@ def test_official_pickled_sketchrnn_is_refused_not_unpickled(tmp_path: Path):
     drawings[0] = np.array([[1, 2, 0], [3, 4, 1]], dtype=np.int16)
     drawings[1] = np.array([[1, 2, 1]], dtype=np.int16)
     np.savez(f, train=drawings, valid=drawings, test=drawings)  # the sketch-rnn file layout (pickled)
-    with pytest.raises(DataFormatError, match=r"official\.npz.*pickled object arrays.*never unpickles.*_index"):
+    with pytest.raises(
+        DataFormatError, match=r"official\.npz.*pickled object arrays.*never unpickles.*_index"
+    ):
         load_sketchrnn(f)
 
 

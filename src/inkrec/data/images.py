@@ -79,7 +79,12 @@ def decode_image(
         raise
     except FileNotFoundError:
         raise DataFormatError(label, "no such image file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataFormatError(
+            label,
+            f"image is too large, refused before decoding (limit {max_pixels / 1e6:.1f} megapixels): {exc}",
+        ) from None
+    except UnidentifiedImageError as exc:
         raise DataFormatError(label, f"not a supported image ({', '.join(IMAGE_FORMATS)}): {exc}") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, KeyError, TypeError) as exc:
         # Pillow reports truncated and corrupt data with these (e.g. "image file is truncated")
