@@ -6,8 +6,9 @@ of them without ever holding the whole data set in memory:
 
 - `BitmapArrays`: uint8 bitmaps in per-file arrays, memory-mapped where the file allows (numpy_bitmap
   .npy, uncompressed idx), concatenated virtually; batches are gathered file by file with `np.take`.
-  Mapped pages are handed back to the kernel after every `page_budget` bytes read, so the resident set
-  stays small however large the files are.
+  Mapped pages are handed back to the kernel (madvise DONTNEED; the page cache keeps them) whenever the
+  pages mapped since the last release may exceed `page_budget`, so the resident set stays bounded
+  however large the files are.
 - `IndexedRecords`: byte offsets of every ndjson line or .bin record, found in one streaming pass; a
   sample is one seek and one parse.
 - `ImageFiles`: an `ImageFolder` (folder or .zip); a sample is one decode.
@@ -62,6 +63,12 @@ class Source:
 
 # --------------------------------------------------------------------------------------------- bitmaps
 
+# A page fault on a file mapping maps the neighbouring cached pages too (Linux "fault-around", 64 KiB by
+# default), so one 784-byte row read at random can add 64 KiB to the resident set: the page budget
+# counts that worst case, not the bytes copied.
+_FAULT_AROUND = 64 << 10
+_PAGE = 4096
+
 
 def _find_mmap(arr) -> mmap.mmap | None:
     seen = 0
@@ -107,7 +114,7 @@ class BitmapArrays(Source):
         standard_test: np.ndarray | None = None,
         writers: np.ndarray | None = None,
         reopen=None,
-        page_budget: int = 256 << 20,
+        page_budget: int = 512 << 20,
     ):
         self.name = name
         self.path = str(path)
@@ -132,7 +139,9 @@ class BitmapArrays(Source):
         self.file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
         self.file_sizes = sizes
         self._row_bytes = int(np.prod(shape))
-        self._touched = 0
+        self._file_bytes = [int(n) * self._row_bytes + _PAGE for n in sizes]
+        self._mapped = [0] * len(sizes)  # estimated resident bytes per file since the last release
+        self._mapped_total = 0
         self._lock = threading.Lock()
 
     def __getstate__(self):
@@ -155,8 +164,9 @@ class BitmapArrays(Source):
 
     def sample(self, row: int) -> np.ndarray:
         f, r = self._locate(int(row))
-        self._account(1)
-        return np.array(self._arrays[f][r], dtype=np.uint8)
+        img = np.array(self._arrays[f][r], dtype=np.uint8)
+        self._account(f, self._row_bytes + _FAULT_AROUND)
+        return img
 
     def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
@@ -170,33 +180,42 @@ class BitmapArrays(Source):
                 out[order] = buf
             else:
                 self._gather_sorted(rows, out)
-            self._account(len(rows))
         if size is not None and out.shape[1:] != (size, size):
             out = resize_batch(out, size)
         return out
 
     def _gather_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Copy sorted global `rows` into `out`, one file at a time, accounting the pages each maps."""
         bounds = np.searchsorted(rows, np.append(self.file_starts, np.iinfo(np.int64).max))
         for f in np.flatnonzero(bounds[1:] > bounds[:-1]):
             lo, hi = bounds[f], bounds[f + 1]
             local = rows[lo:hi] - self.file_starts[f]
             if hi - lo == 1:
                 out[lo] = self._arrays[f][local[0]]
-            elif local[-1] - local[0] == hi - lo - 1:  # a contiguous run: one slice copy
+                mapped = self._row_bytes + _FAULT_AROUND
+            elif local[-1] - local[0] == hi - lo - 1 and np.all(np.diff(local) == 1):  # one contiguous run
                 out[lo:hi] = self._arrays[f][local[0] : local[-1] + 1]
+                mapped = (hi - lo) * self._row_bytes + _FAULT_AROUND
             else:
                 np.take(self._arrays[f], local, axis=0, out=out[lo:hi])
+                mapped = (hi - lo) * (self._row_bytes + _FAULT_AROUND)
+            self._account(f, mapped)
 
-    def _account(self, n_rows: int) -> None:
+    def _account(self, f: int, mapped_bytes: int) -> None:
+        """Add to file f's estimate of mapped bytes (capped at its size); release all past the budget."""
         if not self._maps:
             return
-        self._touched += n_rows * self._row_bytes
-        if self._touched >= self.page_budget:
+        old = self._mapped[f]
+        new = min(old + mapped_bytes, self._file_bytes[f])
+        self._mapped[f] = new
+        self._mapped_total += new - old
+        if self._mapped_total >= self.page_budget:
             self.release_pages()
 
     def release_pages(self) -> None:
         with self._lock:
-            self._touched = 0
+            self._mapped = [0] * len(self._mapped)
+            self._mapped_total = 0
             for m in self._maps:
                 try:
                     m.madvise(mmap.MADV_DONTNEED)
@@ -310,8 +329,25 @@ def rasterize_strokes(drawings: list[list[np.ndarray]], size: int | None, *, raw
 # --------------------------------------------------------------------------------------------- images
 
 
+# Pictures of differing sizes (CASIA PNG conversions, .gnt characters) are framed to this square size.
+FRAMED_SIZE = 64
+
+
+def frame(ink: np.ndarray, size: int) -> np.ndarray:
+    """White-on-black ink of any size -> (size, size): cropped to the ink, scaled and centred like the
+    Quick, Draw! rasterizer frames a drawing, stroke widths kept as written."""
+    from inkrec.data.images import to_model_input
+
+    return to_model_input(ink, size, line_diameter=None)
+
+
 class ImageFiles(Source):
-    """A class-per-folder image collection (folder or .zip), decoded and normalised per sample."""
+    """A class-per-folder image collection (folder or .zip), decoded and normalised per sample.
+
+    Collections whose images all have one square size (Chinese MNIST: 64x64) keep it; others are framed
+    to `FRAMED_SIZE`. Split folders (`Train/`, `Test/`) give the standard split; else writers in the file
+    names (first 80% of writers train); else none (seeded random).
+    """
 
     name = "image-folder"
 
@@ -322,34 +358,33 @@ class ImageFiles(Source):
         self.folder = ImageFolder(path)
         self.class_names = list(self.folder.classes)
         self.labels = np.asarray([label for _, label in self.folder.samples], dtype=np.int64)
-        writers = getattr(self.folder, "writers", None)
-        if writers is not None and len(writers) == len(self.labels) and all(w is not None for w in writers):
-            self.writers = np.asarray(writers)
-        else:
-            self.writers = None
-        if self.writers is not None and len(np.unique(self.writers)) >= 2:
+        self.writers = self.folder.writers
+        folder_splits = getattr(self.folder, "splits", None)
+        if folder_splits is not None and len(set(folder_splits)) > 1:
+            self.standard_test = np.asarray([s != "train" for s in folder_splits], dtype=bool)
+        elif self.writers is not None and len(np.unique(self.writers)) >= 2:
             from inkrec.data.splits import ordered_writer_test_mask
 
             self.standard_test = ordered_writer_test_mask(self.writers)
         else:
             self.standard_test = None
-        self.image_size = self._native_size() if len(self.labels) else None
+        self.image_size = self._common_size()
 
-    def _native_size(self) -> int:
-        h, w = self._load(0).shape
-        return int(max(h, w))
-
-    def _load(self, row: int) -> np.ndarray:
-        from inkrec.data.images import normalize_ink
-
-        return normalize_ink(self.folder.load(int(row)))
+    def _common_size(self) -> int:
+        """The images' side if a sample of headers shows one square size, else FRAMED_SIZE."""
+        n = len(self.labels)
+        probe = np.unique(np.linspace(0, n - 1, min(n, 32)).round().astype(int))
+        sizes = {tuple(self.folder.image_size(int(i))) for i in probe}
+        if len(sizes) == 1:
+            ((w, h),) = sizes
+            if w == h:
+                return int(w)
+        return FRAMED_SIZE
 
     def sample(self, row: int) -> np.ndarray:
-        img = self._load(row)
+        img = self.folder.load_ink(int(row))
         if img.shape != (self.image_size, self.image_size):
-            from inkrec.data.images import to_model_input
-
-            img = to_model_input(img, self.image_size)
+            img = frame(img, self.image_size)
         return img
 
     def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
@@ -359,6 +394,64 @@ class ImageFiles(Source):
         for i, r in enumerate(rows):
             out[i] = self.sample(r)
         if size is not None and size != s:
+            out = resize_batch(out, size)
+        return out
+
+
+class GntRecords(Source):
+    """CASIA HWDB .gnt files (one per writer), indexed by record offsets; characters framed to
+    `FRAMED_SIZE`. Writers come from the file names (`1001-c.gnt` is writer 1001)."""
+
+    name = "gnt"
+
+    def __init__(self, files: Sequence[Path], *, path: str | Path, progress: bool = True):
+        from inkrec.data import gnt
+        from inkrec.data.splits import ordered_writer_test_mask
+
+        self.path = str(path)
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise DataFormatError(path, "no .gnt files found")
+        offsets, tags, sizes = [], [], []
+        for p in _progress(self.files, progress, "indexing .gnt"):
+            index = gnt.index_gnt(p)
+            offsets.append(_compact(index.offsets))
+            tags.extend(index.labels)
+            sizes.append(len(index))
+        self._offsets = offsets
+        self.file_sizes = np.asarray(sizes, dtype=np.int64)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
+        self.class_names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
+        self.class_names = [str(c) for c in self.class_names]
+        self.labels = inverse.reshape(-1).astype(np.int64)
+        file_writers = [gnt.gnt_writer(p) for p in self.files]
+        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
+            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
+        else:
+            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
+        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
+        self.image_size = FRAMED_SIZE
+
+    def _read(self, rows) -> list[np.ndarray]:
+        from inkrec.data import gnt
+
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out: list = [None] * len(rows)
+        files = np.searchsorted(self.file_starts, rows, side="right") - 1
+        for f in np.unique(files):
+            pos = np.flatnonzero(files == f)
+            local = rows[pos] - self.file_starts[f]
+            for p, (_, bitmap) in zip(pos, gnt.read_gnt_at(self.files[f], self._offsets[f][local].tolist())):
+                out[p] = frame(bitmap, self.image_size)
+        return out
+
+    def sample(self, row: int) -> np.ndarray:
+        return self._read([row])[0]
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        imgs = self._read(rows)
+        out = np.stack(imgs) if imgs else np.zeros((0, self.image_size, self.image_size), np.uint8)
+        if size is not None and size != self.image_size:
             out = resize_batch(out, size)
         return out
 
