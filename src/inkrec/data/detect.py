@@ -22,7 +22,7 @@ IDX = "idx"
 IMAGE_FOLDER = "image_folder"
 GNT = "gnt"
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 
 # One file suffix per format of per-category files (the Quick, Draw! layouts, sketch-rnn, CASIA .gnt).
 _SUFFIX_FORMATS = {
@@ -79,14 +79,22 @@ def _detect_dir(p: Path) -> str:
         )
     if found:
         return found[0]
-    for sub in children:
-        if sub.is_dir() and any(
-            f.suffix.lower() in IMAGE_SUFFIXES
-            for f in sub.iterdir()
-            if f.is_file() and not f.name.startswith(".")
-        ):
-            return IMAGE_FOLDER
+    if _has_image(p, depth=3):
+        return IMAGE_FOLDER
     raise DataFormatError(p, f"holds no data format inkrec knows; expected {KNOWN_FORMATS_TEXT}")
+
+
+def _has_image(folder: Path, depth: int) -> bool:
+    """An image file within `depth` folder levels (class folders, split/class folders, a wrapper folder)."""
+    subdirs = []
+    for c in folder.iterdir():
+        if c.name.startswith(".") or c.name == "__MACOSX":
+            continue
+        if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES:
+            return True
+        if c.is_dir():
+            subdirs.append(c)
+    return depth > 0 and any(_has_image(d, depth - 1) for d in sorted(subdirs))
 
 
 def files_of_format(folder: Path, fmt: str) -> list[Path]:
