@@ -74,8 +74,10 @@ def test_numpy_bitmap_corrupt_files(tmp_path: Path, quickdraw: Path):
         load_bitmaps(empty)
     with pytest.raises(DataFormatError, match="dtype is float32"):
         load_bitmaps(_npy(tmp_path, "f.npy", np.zeros((3, 784), np.float32)))
-    with pytest.raises(DataFormatError, match=r"expected \(N, 784\)"):
+    with pytest.raises(DataFormatError, match="not square bitmaps"):
         load_bitmaps(_npy(tmp_path, "w.npy", np.zeros((3, 785), np.uint8)))
+    with pytest.raises(DataFormatError, match=r"expected \(N, 784\)"):
+        load_bitmaps(_npy(tmp_path, "w.npy", np.zeros((3, 4096), np.uint8)), side=28)
     with pytest.raises(DataFormatError, match="shape"):
         load_bitmaps(_npy(tmp_path, "3d.npy", np.zeros((3, 28, 28), np.uint8)))
     with pytest.raises(DataFormatError, match="pickled"):
@@ -88,10 +90,10 @@ def test_numpy_bitmap_corrupt_files(tmp_path: Path, quickdraw: Path):
 
 def test_numpy_bitmap_other_sides(tmp_path: Path):
     p = _npy(tmp_path, "big.npy", np.arange(2 * 64 * 64, dtype=np.uint8).reshape(2, 4096))
-    assert load_bitmaps(p, side=None).shape == (2, 4096)
+    assert load_bitmaps(p).shape == (2, 4096)
     assert load_bitmaps(p, side=64).shape == (2, 4096)
     with pytest.raises(DataFormatError):
-        load_bitmaps(p)
+        load_bitmaps(p, side=28)
     assert load_bitmaps(_npy(tmp_path, "none.npy", np.zeros((0, 784), np.uint8))).shape == (0, 784)
 
 

@@ -84,8 +84,10 @@ def decode_image(
             label,
             f"image is too large, refused before decoding (limit {max_pixels / 1e6:.1f} megapixels): {exc}",
         ) from None
-    except UnidentifiedImageError as exc:
-        raise DataFormatError(label, f"not a supported image ({', '.join(IMAGE_FORMATS)}): {exc}") from None
+    except UnidentifiedImageError:
+        raise DataFormatError(
+            label, f"not a supported image: the data is none of {', '.join(IMAGE_FORMATS)} (or is damaged)"
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, KeyError, TypeError) as exc:
         # Pillow reports truncated and corrupt data with these (e.g. "image file is truncated")
         raise DataFormatError(label, f"corrupt or truncated image: {exc}") from None

@@ -81,10 +81,11 @@ def read_npy_header(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, 
     return tuple(int(s) for s in shape), bool(fortran), dtype, offset
 
 
-def load_bitmaps(path: str | Path, *, side: int | None = BITMAP_SIDE) -> np.ndarray:
-    """Memory-map a ``numpy_bitmap`` file: (N, side*side) uint8, white ink on black.
+def load_bitmaps(path: str | Path, *, side: int | None = None) -> np.ndarray:
+    """Memory-map a ``numpy_bitmap`` file: (N, 784) uint8, white ink on black, one 28x28 drawing a row.
 
-    `side=None` accepts any square bitmap width (files written by ``inkrec data import-images --size``).
+    Rows of any square width are accepted (``inkrec data import-images --size 64`` writes (N, 4096));
+    `side=28` insists on the official 28x28.
     """
     path = Path(path)
     shape, _fortran, dtype, _offset = read_npy_header(path)

@@ -1,0 +1,151 @@
+"""`inkrec data info | show | import-images` on the real data sets and on a folder of drawn pictures."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datakit import draw_on_paper
+from PIL import Image
+from typer.testing import CliRunner
+
+from inkrec.cli import app
+from inkrec.data.dataset import open_dataset
+from inkrec.data.inspect_cli import (
+    FONT_CANDIDATES,
+    GRID_PAD,
+    LABEL_HEIGHT,
+    _load_font,
+    label_text,
+    pick_samples,
+)
+from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    result = runner.invoke(app, ["data", *args])
+    return result
+
+
+def test_info_numpy_bitmap(quickdraw: Path):
+    r = _run("info", str(quickdraw / "numpy_bitmap"))
+    assert r.exit_code == 0, r.output
+    assert "numpy_bitmap" in r.output and "65,960" in r.output and "house plant" in r.output
+    assert "7,970" in r.output and "28x28" in r.output
+
+
+def test_info_chinese_mnist_sizes_and_writers(datasets: Path):
+    r = _run("info", str(datasets / "chinese-mnist"), "--sample-limit", "300", "--splits")
+    assert r.exit_code == 0, r.output
+    assert "image_folder" in r.output and "12,000" in r.output and "64x64" in r.output
+    assert "writers" in r.output and "80" in r.output and "300 of 12,000" in r.output
+    assert "train 9,600 / test 2,400" in r.output
+
+
+def test_info_strokes_and_idx(quickdraw: Path, datasets: Path):
+    r = _run("info", str(quickdraw / "raw"), "--sample-limit", "200")
+    assert r.exit_code == 0, r.output
+    assert "ndjson" in r.output and "points per drawing" in r.output and "344" in r.output
+    r = _run("info", str(datasets / "mnist"))
+    assert r.exit_code == 0, r.output
+    assert "idx" in r.output and "15,000" in r.output
+
+
+def test_info_bad_paths_are_clear_errors(tmp_path: Path):
+    r = _run("info", str(tmp_path / "missing"))
+    assert r.exit_code == 2 and "no such file" in r.output and "Traceback" not in r.output
+    bad = tmp_path / "broken.npy"
+    bad.write_bytes(b"\x93NUMPY garbage")
+    r = _run("info", str(bad))
+    assert r.exit_code == 2 and "broken.npy" in r.output and "Traceback" not in r.output
+
+
+def _grid_size(n: int, cols: int, cell: int) -> tuple[int, int]:
+    rows = math.ceil(n / cols)
+    return cols * (cell + GRID_PAD) + GRID_PAD, rows * (cell + LABEL_HEIGHT + GRID_PAD) + GRID_PAD
+
+
+@pytest.mark.parametrize(
+    ("sub", "n", "cols", "cell"),
+    [("quickdraw/numpy_bitmap", 64, None, 64), ("chinese-mnist", 30, 6, 48), ("mnist", 10, None, 32)],
+)
+def test_show_writes_a_labelled_grid(tmp_path: Path, datasets: Path, sub: str, n: int, cols, cell: int):
+    out = tmp_path / "grid.png"
+    args = ["show", str(datasets / sub), "-o", str(out), "--n", str(n), "--cell", str(cell)]
+    if cols:
+        args += ["--cols", str(cols)]
+    r = _run(*args)
+    assert r.exit_code == 0, r.output
+    img = Image.open(out)
+    assert img.format == "PNG" and img.size == _grid_size(n, cols or math.ceil(math.sqrt(n)), cell)
+    a = np.asarray(img.convert("L"))
+    # the first tile holds a drawing (bright ink on black), its label band holds text
+    tile = a[GRID_PAD : GRID_PAD + cell, GRID_PAD : GRID_PAD + cell]
+    band = a[GRID_PAD + cell : GRID_PAD + cell + LABEL_HEIGHT, GRID_PAD : GRID_PAD + cell]
+    assert tile.max() > 200 and np.median(tile) < 30 and band.max() > 150
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
+
+
+def test_show_spreads_over_classes():
+    labels = np.repeat(np.arange(5), [100, 1, 50, 0, 7])
+    picks = pick_samples(labels, 5, 12, seed=3)
+    assert len(picks) == 12 and len(set(picks.tolist())) == 12
+    got = np.bincount(labels[picks], minlength=5)
+    assert got[1] == 1 and got[3] == 0 and max(got) - min(got[[0, 2, 4]]) <= 1
+    many = pick_samples(np.arange(345), 345, 64, seed=0)
+    assert len(set(many.tolist())) == 64  # more classes than places: one each of 64 classes
+
+
+def test_show_rejects_bad_output(tmp_path: Path, quickdraw: Path):
+    r = _run("show", str(quickdraw / "numpy_bitmap"), "-o", str(tmp_path / "grid.jpg"))
+    assert r.exit_code == 2 and ".png" in r.output
+
+
+def test_labels_in_any_script():
+    fonts = _load_font(12)
+    assert label_text("house plant", fonts)[0] == "house plant"
+    text, _ = label_text("万", fonts)
+    has_cjk = any(
+        os.path.isfile(f) and ("CJK" in f or "wqy" in f or "Fallback" in f) for f in FONT_CANDIDATES
+    )
+    assert text == ("万" if has_cjk or os.environ.get("INKREC_FONT") else "U+4E07")
+
+
+def test_import_images_of_my_drawings(tmp_path: Path, quickdraw: Path):
+    src = tmp_path / "my drawings"
+    cats = ["apple", "fish", "rainbow"]
+    for cat in cats:
+        (src / cat).mkdir(parents=True)
+        for i, d in enumerate(list(iter_ndjson(quickdraw / "simplified" / f"{cat}.ndjson"))[:6]):
+            img = Image.fromarray(draw_on_paper(d.strokes, pen=3 + i))
+            if i % 2:
+                img.convert("RGB").save(src / cat / f"{i}.jpg", quality=90)
+            else:
+                img.save(src / cat / f"{i}.png")
+    (src / "fish" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "npy"
+    r = _run("import-images", str(src), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "wrote 18 drawings of 3 classes" in r.output and "broken.png" in r.output
+    assert sorted(p.name for p in out.iterdir()) == [f"{c}.npy" for c in cats]
+    for cat in cats:
+        mine = np.asarray(load_bitmaps(out / f"{cat}.npy", side=28)).reshape(-1, 28, 28).astype(int)
+        google = np.asarray(load_bitmaps(quickdraw / "numpy_bitmap" / f"{cat}.npy")[:6]).reshape(-1, 28, 28)
+        errors = [
+            min(np.abs(np.roll(m, dx, 1) - g).mean() for dx in (-1, 0, 1)) for m, g in zip(mine, google)
+        ]
+        assert np.median(errors) < 9, (cat, errors)
+    ds = open_dataset(out)
+    assert ds.classes == cats and len(ds) == 18 and ds.image_size == 28
+
+    r = _run("import-images", str(src), "--out", str(tmp_path / "strict"), "--strict")
+    assert r.exit_code == 2 and "broken.png" in r.output and not (tmp_path / "strict").exists()
+
+    r = _run("import-images", str(src), "--out", str(tmp_path / "big"), "--size", "64")
+    assert r.exit_code == 0, r.output
+    assert load_bitmaps(tmp_path / "big" / "apple.npy").shape == (6, 64 * 64)
