@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,9 @@ def bundled_or_none() -> Path | None:
     return None
 
 
-def _train_split(quickdraw: Path, per_class: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    classes = sorted(p.stem for p in (quickdraw / "numpy_bitmap").glob("*.npy"))
+def _train_split(quickdraw: Path, per_class: int, classes: list[str] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    classes = list(classes) if classes else sorted(p.stem for p in (quickdraw / "numpy_bitmap").glob("*.npy"))
     xs, ys = [], []
     for i, name in enumerate(classes):
         rows = np.load(quickdraw / "numpy_bitmap" / f"{name}.npy", mmap_mode="r", allow_pickle=False)
@@ -45,14 +47,14 @@ def _train_split(quickdraw: Path, per_class: int) -> tuple[np.ndarray, np.ndarra
 
 
 def build(quickdraw: Path, out: Path, *, model_id: str = "doodles", size: int = 28, steps: int = 400,
-          per_class: int = 1500, seed: int = 0, width: int = 16) -> Path:
+          per_class: int = 1500, seed: int = 0, width: int = 16, classes: list[str] | None = None) -> Path:
     """Train a tiny CNN on the real bitmaps and export it with the inkrec metadata; return `out`."""
     import torch
     from torch import nn
 
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    x, y, classes = _train_split(quickdraw, per_class)
+    x, y, classes = _train_split(quickdraw, per_class, classes)
     xt = torch.from_numpy(x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
     if size != 28:
         xt = nn.functional.interpolate(xt, size=(size, size), mode="bilinear", align_corners=False)
@@ -77,9 +79,11 @@ def build(quickdraw: Path, out: Path, *, model_id: str = "doodles", size: int = 
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(model, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}},
-                      dynamo=False)
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated, and quick for a tiny CNN
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["input"],
+                          output_names=["logits"], dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}},
+                          dynamo=False)
     import onnx
 
     proto = onnx.load(str(tmp))

@@ -42,12 +42,12 @@ const threads = chooseThreads(Number.parseInt(params.get("threads") || "", 10));
 const canWasm = !wantApi && wasmAvailable();
 // Start the runtime now: fetching and compiling its wasm is the slowest part of start-up.
 const ortPromise = canWasm ? loadOrt(threads) : null;
-const manifestPromise = loadManifest();
+const manifestPromise = loadManifest().then((m) => { performance.mark("inkrec:manifest"); return m; });
 
 let manifest = null;
 let api = null;
 const sessions = new Map(); // model id -> Promise<WasmModel>
-let stroke_end_at = null;
+let strokeEndAt = null; // when the last stroke ended, until its guesses are shown
 
 function modelInfo(id) {
   return manifest.models.find((m) => m.id === id);
@@ -63,7 +63,11 @@ async function fetchModel(info) {
 function session(id) {
   if (!sessions.has(id)) {
     const info = modelInfo(id);
-    const p = Promise.all([ortPromise, fetchModel(info)]).then(([ort, bytes]) => WasmModel.create(ort, info, bytes));
+    const mark = (what) => performance.mark(`inkrec:${what}:${id}`);
+    const p = Promise.all([
+      ortPromise,
+      fetchModel(info).then((bytes) => { mark("model-fetched"); return bytes; }),
+    ]).then(([ort, bytes]) => WasmModel.create(ort, info, bytes, mark));
     p.catch(() => sessions.delete(id)); // a failed load may be retried on the next pick
     sessions.set(id, p);
   }
@@ -152,7 +156,7 @@ async function guessNow() {
   if (busy) { again = true; return; }
   busy = true;
   const version = state.version;
-  const endAt = stroke_end_at;
+  const endAt = strokeEndAt;
   try {
     const info = modelInfo(state.model);
     const size = info.input.size;
@@ -182,9 +186,9 @@ async function guessNow() {
       if (el) el.textContent = `${state.lastInferenceMs.toFixed(2)} ms${state.backend === "api" ? " (server)" : ""}`;
     }
     state.guessedVersion = version;
-    if (endAt !== null && endAt === stroke_end_at) {
+    if (endAt !== null && endAt === strokeEndAt) {
       state.lastStrokeLatencyMs = performance.now() - endAt;
-      stroke_end_at = null;
+      strokeEndAt = null;
     }
     state.error = null;
   } catch (err) {
@@ -200,8 +204,8 @@ async function guessNow() {
 }
 
 const pad = new InkPad($("ink-canvas"), {
-  onChange(reason) {
-    if (reason === "stroke-end") stroke_end_at = performance.now();
+  onChange(reason, at) {
+    if (reason === "stroke-end") strokeEndAt = at;
     const empty = pad.isEmpty;
     $("undo").disabled = empty || pad.isDrawing;
     $("clear").disabled = empty;
@@ -307,11 +311,11 @@ function showModelFacts(info) {
 
 async function useModel(id) {
   const info = modelInfo(id);
-  state.model = id;
   if (state.backend === "wasm") {
     setStatus(`Loading ${id}…`);
     await session(id);
   }
+  state.model = id; // only now: until the new model is loaded, the old one keeps guessing
   setStatus(state.backend === "wasm" ? `Ready: ${id} runs in your browser.` : `Ready: ${id} runs on the server.`);
   showModelFacts(info);
   requestGuess();
@@ -337,7 +341,7 @@ async function start() {
   }
   manifest.models = usable;
   state.models = usable.map((m) => m.id);
-  if (manifest.api) api = new ApiClient(manifest.base);
+  if (manifest.api) api = new ApiClient(document.baseURI); // the API lives beside the page
   const picker = $("model-picker");
   picker.replaceChildren(...usable.map((m) => {
     const o = document.createElement("option");
@@ -371,6 +375,7 @@ async function start() {
   picker.disabled = false;
   state.isReady = true;
   state.readyMs = performance.now();
+  performance.mark("inkrec:ready");
   document.body.dataset.ready = "true";
   document.body.dataset.backend = state.backend;
   await useModel(first.id);

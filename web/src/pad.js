@@ -6,7 +6,8 @@
 export class InkPad {
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{onChange: (reason: string) => void}} hooks  reason: "move" | "stroke-end" | "undo" | "clear"
+   * @param {{onChange: (reason: string, at: number) => void}} hooks  reason: "move" | "stroke-end" | "undo" |
+   *   "clear"; at: when the input event happened (performance.now() time base)
    */
   constructor(canvas, hooks) {
     this.canvas = canvas;
@@ -42,7 +43,7 @@ export class InkPad {
     if (this.strokes.pop()) {
       if (this.strokes.length === 0) this.t0 = null;
       this._redraw();
-      this.hooks.onChange("undo");
+      this.hooks.onChange("undo", performance.now());
     }
   }
 
@@ -52,7 +53,7 @@ export class InkPad {
     this.activePointer = null;
     this.t0 = null;
     this._redraw();
-    this.hooks.onChange("clear");
+    this.hooks.onChange("clear", performance.now());
   }
 
   _point(e) {
@@ -71,7 +72,7 @@ export class InkPad {
     const [x, y, t] = this._point(e);
     this.active = { x: [x], y: [y], t: [t] };
     this._dot(x, y);
-    this.hooks.onChange("move");
+    this.hooks.onChange("move", e.timeStamp);
   }
 
   _move(e) {
@@ -87,7 +88,7 @@ export class InkPad {
       this._segment(s.x[n - 1], s.y[n - 1], x, y);
       s.x.push(x); s.y.push(y); s.t.push(t);
     }
-    this.hooks.onChange("move");
+    this.hooks.onChange("move", e.timeStamp);
   }
 
   _up(e) {
@@ -104,7 +105,7 @@ export class InkPad {
     this.active = null;
     this.activePointer = null;
     this.strokes.push(s);
-    this.hooks.onChange("stroke-end");
+    this.hooks.onChange("stroke-end", e.timeStamp);
   }
 
   // --- rendering: what the person sees (the model sees the rasterized strokes, drawn elsewhere) ---

@@ -54,11 +54,17 @@ export function chooseThreads(requested) {
   return Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2)));
 }
 
+// The smallest ONNX model there is (y = Identity(x), 67 bytes). Creating a session for it starts the
+// runtime's wasm download, compile and set-up at once, while the page is still fetching the model list
+// and the real model, instead of after them.
+const WARM_UP_MODEL = "CAgSADo3ChAKAXgSAXkiCElkZW50aXR5EgFnWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==";
+
 let ortPromise = null;
 /** Start loading the runtime and compiling its wasm; call as early as possible, it is idempotent. */
 export function loadOrt(threads) {
   if (!ortPromise) {
     ortPromise = import("./vendor/ort.wasm.min.js").then((ort) => {
+      performance.mark("inkrec:runtime-script");
       ort.env.wasm.wasmPaths = {
         mjs: here("vendor/ort-wasm-simd-threaded.js"),
         wasm: here("vendor/ort-wasm-simd-threaded.wasm"),
@@ -68,7 +74,13 @@ export function loadOrt(threads) {
       // A hung start must not hang the page: give up and fall back to the server.
       ort.env.wasm.initTimeout = 15000;
       ort.env.logLevel = "error";
-      return ort;
+      const bytes = Uint8Array.from(atob(WARM_UP_MODEL), (c) => c.charCodeAt(0));
+      // Wait for the wasm set-up: a runtime that cannot start must fail here, where the page falls back.
+      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }).then((s) => {
+        performance.mark("inkrec:runtime-ready");
+        s.release();
+        return ort;
+      });
     });
   }
   return ortPromise;
@@ -76,13 +88,15 @@ export function loadOrt(threads) {
 
 /** Runs one model in this browser. */
 export class WasmModel {
-  static async create(ort, info, bytes) {
+  static async create(ort, info, bytes, mark = () => {}) {
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
     });
+    mark("session-created");
     const m = new WasmModel(ort, info, session);
     await m.run(new Uint8Array(m.size * m.size)); // the first run allocates; do it before anyone waits
+    mark("warmed-up");
     return m;
   }
 

@@ -1,0 +1,211 @@
+"""The drawing page's speed in headless Chromium: model time, time to ready, stroke-end to guesses.
+
+    .venv/bin/python benchmarks/browser.py [--model models/doodles.onnx] [--runs 5] [--drawings 2]
+
+Measured for several set-ups of the same static site (written by `inkrec.export.web.write_site`):
+- cross-origin isolated (COOP/COEP headers) with 2 wasm threads, and with 1;
+- not isolated (no headers, as a plain static server): the page must fall back to 1 thread and not hang;
+- `inkrec serve` itself (isolated, the page's own thread choice);
+- the server fallback (`?backend=api`: no in-browser model, every guess a POST /v1/predict), as the
+  baseline the in-browser figures are compared with.
+
+Figures (medians):
+- infer ms: onnxruntime-web `session.run` for one drawing's 28x28 input (real drawings, rasterized by
+  inkrec.ink), timed in the page; "mean ms" is a tight loop of runs divided by their count, which is not
+  limited by the browser's timer resolution (100 us without isolation);
+- ready ms: from navigation start to the page being able to guess (runtime loaded, wasm compiled, model
+  session created and warmed up), in a fresh browser profile (a first visit) and on reload (warm cache);
+- stroke ms: from a stroke's pointerup event to the updated guesses in the page (simplify, rasterize,
+  inference, DOM update), replaying real Quick, Draw! drawings with mouse input.
+Targets (from the project's goals): infer < 0.5 ms, ready < 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "web"))
+
+from pagekit import launch, open_page, replay, settle, start_server, stop  # noqa: E402
+
+DATA = REPO.parent / "shared" / "datasets" / "quickdraw"
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    isolate = False
+
+    def end_headers(self):
+        if self.isolate:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def static_server(site: Path, isolate: bool) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = type("H", (_Handler,), {"isolate": isolate})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_address[1]}/"
+
+
+def load_drawings(per_category: int, labels: list[str]) -> list[list]:
+    out = []
+    for c in labels:
+        path = DATA / "simplified" / f"{c}.ndjson"
+        if not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        out += [json.loads(lines[i])["drawing"] for i in range(min(per_category, len(lines)))]
+    return out
+
+
+def measure_inference(pg, inputs: np.ndarray, repeats: int) -> dict:
+    """Per-run times (timer-limited) and a tight-loop mean, inside the page."""
+    res = pg.evaluate(
+        """async ([inputs, repeats]) => {
+            const arrs = inputs.map(a => Uint8Array.from(a));
+            const per = [];
+            for (let r = 0; r < repeats; r++) for (const a of arrs) per.push((await inkrec.infer(a)).ms);
+            const t0 = performance.now();
+            for (let r = 0; r < repeats; r++) for (const a of arrs) await inkrec.infer(a);
+            const loop = (performance.now() - t0) / (repeats * arrs.length);
+            return {per, loop};
+        }""",
+        [inputs.reshape(len(inputs), -1).tolist(), repeats],
+    )
+    return {"infer_median_ms": statistics.median(res["per"]), "infer_mean_ms": res["loop"]}
+
+
+def measure_strokes(pg, drawings: list[list]) -> list[float]:
+    lat: list[float] = []
+
+    def after(_i: int) -> None:
+        settle(pg)
+        v = pg.evaluate("() => inkrec.lastStrokeLatencyMs")
+        if v is not None:
+            lat.append(v)
+
+    for d in drawings:
+        if pg.get_by_test_id("clear").is_enabled():
+            pg.get_by_test_id("clear").click()
+        pg.evaluate("() => { inkrec.lastStrokeLatencyMs = null; }")
+        replay(pg, d, between=after)
+    return lat
+
+
+def run_setup(pw, name: str, url: str, args, inputs: np.ndarray, drawings: list[list], tmp: Path,
+              infer: bool = True) -> dict:
+    cold, warm = [], []
+    row: dict = {"setup": name}
+    for r in range(args.runs):
+        ctx = launch(pw, tmp / f"{name}-{r}".replace(" ", "_"))
+        try:
+            pg = ctx.new_page()
+            st = open_page(pg, url)
+            cold.append(st["readyMs"])
+            pg.reload()
+            st = open_page(pg, url)
+            warm.append(st["readyMs"])
+            if r == 0:
+                row.update(backend=st["backend"], threads=st["threads"],
+                           isolated=pg.evaluate("() => crossOriginIsolated"))
+                if infer and st["backend"] == "wasm":
+                    row.update(measure_inference(pg, inputs, args.repeats))
+                lat = measure_strokes(pg, drawings)
+                row["stroke_median_ms"] = statistics.median(lat) if lat else None
+                row["stroke_p90_ms"] = float(np.percentile(lat, 90)) if lat else None
+        finally:
+            ctx.close()
+    row["ready_cold_ms"] = statistics.median(cold)
+    row["ready_warm_ms"] = statistics.median(warm)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "doodles.onnx")
+    ap.add_argument("--runs", type=int, default=5, help="fresh-profile page loads per set-up")
+    ap.add_argument("--drawings", type=int, default=2, help="drawings per category for the stroke latency")
+    ap.add_argument("--repeats", type=int, default=5, help="passes over the inputs for the model time")
+    ap.add_argument("--threads", type=int, default=2, help="wasm threads for the isolated multi-thread set-up")
+    ap.add_argument("--json", type=Path, default=REPO / "bench-results" / "browser.json")
+    args = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+    from rich.console import Console
+    from rich.table import Table
+
+    from inkrec.export.onnx import read_metadata
+    from inkrec.export.web import write_site
+    from inkrec.ink.raster import rasterize
+
+    if not args.model.is_file():
+        sys.exit(f"no model at {args.model}: pass --model MODEL.onnx")
+    meta = read_metadata(args.model)
+    model_id, size = meta["id"], meta["input"]["size"]
+    drawings = load_drawings(args.drawings, meta["labels"])
+    all_drawings = load_drawings(25, meta["labels"])
+    inputs = np.stack([rasterize([np.asarray(s, float) for s in d], size=size) for d in all_drawings])
+    console = Console()
+    console.print(f"model {model_id} ({size}x{size}, {len(meta['labels'])} classes); {len(inputs)} inputs for "
+                  f"the model time, {len(drawings)} drawings replayed per set-up, {args.runs} loads each")
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+        tmp = Path(tmpdir)
+        site = write_site(args.model, tmp / "site")
+        iso_srv, iso_url = static_server(site, isolate=True)
+        plain_srv, plain_url = static_server(site, isolate=False)
+        proc, serve_url = start_server({model_id: args.model})
+        try:
+            setups = [
+                (f"isolated, {args.threads} threads", f"{iso_url}?threads={args.threads}", True),
+                ("isolated, 1 thread", f"{iso_url}?threads=1", True),
+                ("not isolated (plain static server)", plain_url, True),
+                ("inkrec serve", serve_url, True),
+                ("inkrec serve, API fallback (baseline)", f"{serve_url}?backend=api", False),
+            ]
+            for name, url, infer in setups:
+                console.print(f"  {name} ...")
+                rows.append(run_setup(pw, name, url, args, inputs, drawings, tmp, infer))
+        finally:
+            stop(proc)
+            iso_srv.shutdown()
+            plain_srv.shutdown()
+
+    base = rows[-1].get("stroke_median_ms")
+    table = Table(title=f"drawing page in headless Chromium ({model_id}, median)")
+    for col in ("set-up", "backend", "threads", "isolated", "infer ms", "infer mean ms", "ready cold ms",
+                "ready warm ms", "stroke->guess ms", "p90", "vs API"):
+        table.add_column(col, justify="left" if col == "set-up" else "right")
+    fmt = lambda v, d=2: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
+    for r in rows:
+        ratio = (base / r["stroke_median_ms"]) if base and r.get("stroke_median_ms") else None
+        table.add_row(r["setup"], r.get("backend"), fmt(r.get("threads")), fmt(r.get("isolated")),
+                      fmt(r.get("infer_median_ms"), 3), fmt(r.get("infer_mean_ms"), 3),
+                      fmt(r["ready_cold_ms"], 0), fmt(r["ready_warm_ms"], 0),
+                      fmt(r.get("stroke_median_ms"), 1), fmt(r.get("stroke_p90_ms"), 1),
+                      "-" if ratio is None else f"{ratio:.1f}x")
+    console.print(table)
+    console.print("targets: infer < 0.5 ms, ready < 1.5 s (cold = fresh profile, warm = reload)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"model": model_id, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Where the browser cannot run the model (no WebAssembly, or the runtime fails to load), the page still
+guesses, through the server's POST /v1/predict, and never hangs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from pagekit import launch, open_page, read_guesses, replay, settle
+
+pytestmark = pytest.mark.browser
+
+
+def _drawing(quickdraw: Path, category: str, index: int) -> list:
+    lines = (quickdraw / "simplified" / f"{category}.ndjson").read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[index])["drawing"]
+
+
+def _draw_and_compare_with_api(pg, server: str, strokes: list) -> None:
+    replay(pg, strokes)
+    settle(pg)
+    raw = pg.evaluate("() => inkrec.strokes")
+    shown = read_guesses(pg)
+    assert len(shown) == 5
+    # The page shows what the API answers for the strokes it recorded.
+    r = httpx.post(server + "v1/predict", json={"model": "doodles", "strokes": raw, "top_k": 5}, timeout=10)
+    assert r.status_code == 200, r.text
+    labels = [p["label"] for p in r.json()["predictions"]]
+    assert all(t.startswith(lab) for t, lab in zip(shown, labels, strict=True)), (shown, labels)
+    # The model input view is still drawn (ink.js needs no WebAssembly).
+    assert pg.evaluate("() => inkrec.lastInput.some(v => v > 0)")
+
+
+def test_no_webassembly_falls_back_to_the_api(playwright_instance, tmp_path_factory, server, quickdraw):
+    ctx = launch(playwright_instance, tmp_path_factory.mktemp("profile-nowasm"), ["--js-flags=--noexpose_wasm"])
+    try:
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        st = open_page(pg, server + "?model=doodles")
+        assert pg.evaluate("() => typeof WebAssembly") == "undefined"
+        assert st["backend"] == "api"
+        with pg.expect_request(lambda r: r.url.endswith("/v1/predict") and r.method == "POST"):
+            _draw_and_compare_with_api(pg, server, _drawing(quickdraw, "fish", 4))
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_runtime_that_cannot_load_falls_back_to_the_api(browser_context, server, quickdraw):
+    """The .wasm cannot be fetched (a proxy strips it, say): the page must not hang waiting for it."""
+    pg = browser_context.new_page()
+    try:
+        pg.route("**/*.wasm", lambda route: route.abort())
+        st = open_page(pg, server + "?model=doodles", timeout_ms=20_000)
+        assert st["backend"] == "api"
+        _draw_and_compare_with_api(pg, server, _drawing(quickdraw, "apple", 7))
+    finally:
+        pg.close()

@@ -1,0 +1,112 @@
+"""Real Quick, Draw! drawings replayed as mouse input on the page: the page's model input and top guess
+must match the Python pipeline's on the same strokes.
+
+Three comparisons per drawing:
+- the page's model input (`window.inkrec.lastInput`, made by web/src/ink.js) against
+  `inkrec.ink.raster.rasterize(inkrec.ink.simplify.simplify(...))` of the very strokes the page recorded:
+  the JavaScript twin must give the same pixels;
+- the page's input against `rasterize` of the original simplified strokes: replay loses nothing that
+  matters (screen pixels, re-simplification);
+- the page's top guess against onnxruntime's top-1 on that Python rasterization: top-1 agreement >= 98%.
+The per-drawing figures go to test-artifacts/web-replay.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from pagekit import open_page, read_guesses, replay, settle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# 25 drawings per category are in ../shared; a spread of them keeps CI time sane. INKREC_WEB_REPLAY=25 runs all.
+PER_CATEGORY = int(os.environ.get("INKREC_WEB_REPLAY", "6"))
+# The twin rasterizers may differ by rounding at a few edge pixels, never by a visible amount.
+TWIN_MAX_DIFF = 2
+# Replay maps 0-255 to screen pixels and back; a point may move by a unit, which shifts anti-aliased
+# edge pixels a little. The bound is on the mean; the JSON report has the maxima.
+REPLAY_MEAN_DIFF = 4.0
+
+
+def guess_label(text: str, labels: list[str]) -> str:
+    """The label a guess's text starts with (the longest, so "house plant" is not read as "house")."""
+    hits = [lab for lab in labels if text.strip().startswith(lab)]
+    assert hits, f"guess {text!r} does not start with any label"
+    return max(hits, key=len)
+
+
+def guess_percent(text: str) -> float:
+    return float(text.rsplit(" ", 1)[-1].rstrip("%"))
+
+
+def pick(n_total: int, n: int) -> list[int]:
+    n = min(n, n_total)
+    return sorted({round(i * (n_total - 1) / max(1, n - 1)) for i in range(n)})
+
+
+def test_replayed_drawings_match_python_pipeline(page, server, quickdraw: Path, doodles_onnx: Path,
+                                                 labels: list[str], artifacts: Path):
+    from inkrec.ink.raster import rasterize
+    from inkrec.ink.simplify import simplify
+
+    sess = ort.InferenceSession(str(doodles_onnx), providers=["CPUExecutionProvider"])
+    size = sess.get_inputs()[0].shape[-1]
+    open_page(page, server + "?model=doodles")
+
+    rows, agree, twin_max, replay_max = [], 0, 0, 0
+    for category in labels:
+        with open(quickdraw / "simplified" / f"{category}.ndjson", encoding="utf-8") as f:
+            drawings = [json.loads(line) for line in f if line.strip()]
+        for idx in pick(len(drawings), PER_CATEGORY):
+            strokes = drawings[idx]["drawing"]
+            if page.get_by_test_id("clear").is_enabled():
+                page.get_by_test_id("clear").click()
+            replay(page, strokes)
+            settle(page)
+            state = page.evaluate("() => ({raw: inkrec.strokes, input: Array.from(inkrec.lastInput), "
+                                  "preds: inkrec.lastPredictions})")
+            shown = read_guesses(page)
+            page_top = guess_label(shown[0], labels)
+            page_input = np.asarray(state["input"], dtype=np.uint8).reshape(size, size)
+
+            twin = rasterize(simplify([np.asarray(s, dtype=np.float64) for s in state["raw"]]), size=size)
+            direct = rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=size)
+            logits = sess.run(None, {"input": (direct.astype(np.float32) / 255.0)[None, None]})[0][0]
+            py_top = labels[int(np.argmax(logits))]
+            # The same pixels through onnxruntime must give the page's probabilities (onnxruntime-web = onnxruntime).
+            page_logits = sess.run(None, {"input": (page_input.astype(np.float32) / 255.0)[None, None]})[0][0]
+            p = np.exp(page_logits - page_logits.max())
+            p /= p.sum()
+            assert labels[int(np.argmax(p))] == page_top, f"{category}[{idx}]: page shows {page_top}"
+            assert abs(guess_percent(shown[0]) - 100 * p.max()) <= 0.1 + 1e-6, (shown[0], p.max())
+
+            d_twin = int(np.abs(page_input.astype(int) - twin).max())
+            d_replay = np.abs(page_input.astype(int) - direct)
+            twin_max = max(twin_max, d_twin)
+            replay_max = max(replay_max, int(d_replay.max()))
+            agree += page_top == py_top
+            rows.append({
+                "category": category, "index": idx, "key_id": drawings[idx].get("key_id"),
+                "page_top1": page_top, "python_top1": py_top, "agree": page_top == py_top,
+                "twin_max_diff": d_twin, "replay_max_diff": int(d_replay.max()),
+                "replay_mean_diff": float(d_replay.mean()), "strokes": len(strokes),
+            })
+
+    n = len(rows)
+    summary = {
+        "drawings": n, "top1_agreement": agree / n, "twin_max_pixel_diff": twin_max,
+        "replay_max_pixel_diff": replay_max,
+        "replay_mean_pixel_diff": float(np.mean([r["replay_mean_diff"] for r in rows])),
+    }
+    (artifacts / "web-replay.json").write_text(json.dumps({"summary": summary, "drawings": rows}, indent=1))
+    print("replay summary:", summary)
+    assert n >= len(labels) * min(PER_CATEGORY, 25) * 0.9
+    assert summary["top1_agreement"] >= 0.98, summary
+    assert twin_max <= TWIN_MAX_DIFF, summary
+    assert summary["replay_mean_pixel_diff"] <= REPLAY_MEAN_DIFF, summary
+    assert not page.errors, page.errors

@@ -1,0 +1,91 @@
+"""`inkrec.export.web.write_site`: a folder that works from any static server, here `python -m http.server`
+on loopback, with the model running in the browser (there is no API behind it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from pagekit import open_page, read_guesses, replay, settle
+
+from inkrec.errors import ConfigError, DataFormatError
+from inkrec.export.web import write_site
+
+
+def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path):
+    out = write_site([doodles_onnx, second_onnx], tmp_path / "site")
+    for name in ("index.html", "app.js", "ink.js", "style.css", "vendor/ort.wasm.min.js",
+                 "vendor/ort-wasm-simd-threaded.js", "vendor/ort-wasm-simd-threaded.wasm",
+                 "models/doodles.onnx", "models/doodles-six-64.onnx", "models.json", "README.txt"):
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "models.json").read_text())
+    assert [m["id"] for m in manifest["models"]] == ["doodles", "doodles-six-64"]
+    first = manifest["models"][0]
+    assert first["url"] == "models/doodles.onnx" and first["input"]["size"] == 28 and len(first["labels"]) == 18
+    assert first["attribution"]
+    assert (out / "models" / "doodles.onnx").read_bytes() == doodles_onnx.read_bytes()
+    html = (out / "index.html").read_text()
+    assert '<meta name="inkrec-models" content="models.json">' in html
+    # Relative URLs only: the folder works at any path of any server.
+    for attr in ('src="/', 'href="/', "http://", "https://"):
+        assert attr not in html, attr
+
+
+def test_rewriting_a_site_replaces_it(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path):
+    out = write_site([doodles_onnx, second_onnx], tmp_path / "site")
+    write_site(doodles_onnx, out)
+    assert not (out / "models" / "doodles-six-64.onnx").exists()
+    assert [m["id"] for m in json.loads((out / "models.json").read_text())["models"]] == ["doodles"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no temp folders left behind
+
+
+def test_refuses_bad_input(tmp_path: Path, page_built: Path, doodles_onnx: Path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(ConfigError, match="not an inkrec static site"):
+        write_site(doodles_onnx, precious)
+    assert (precious / "thesis.tex").read_text() == "years of work"
+
+    not_onnx = tmp_path / "model.onnx"
+    not_onnx.write_bytes(b"\x89PNG\r\n\x1a\n not a model")
+    with pytest.raises(DataFormatError):
+        write_site(not_onnx, tmp_path / "site")
+    with pytest.raises(ConfigError, match="two models with the id"):
+        write_site([doodles_onnx, doodles_onnx], tmp_path / "site")
+    with pytest.raises(ConfigError, match="not built"):
+        write_site(doodles_onnx, tmp_path / "site", static_dir=tmp_path / "nowhere")
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.browser
+def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: Path, doodles_onnx: Path, labels):
+    from inkrec.ink.raster import rasterize
+
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    st = open_page(page, static_site)
+    assert st["backend"] == "wasm"
+    assert st["threads"] == 1  # http.server sends no COOP/COEP: one thread, and no hang
+    assert page.evaluate("() => crossOriginIsolated") is False
+    assert st["models"] == ["doodles", "doodles-six-64"]
+    assert not any("/v1/" in u for u in seen), "a static site must not ask for an API"
+
+    sess = ort.InferenceSession(str(doodles_onnx), providers=["CPUExecutionProvider"])
+    lines = (quickdraw / "simplified" / "flower.ndjson").read_text(encoding="utf-8").splitlines()
+    strokes = json.loads(lines[5])["drawing"]
+    replay(page, strokes)
+    settle(page)
+    x = rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=28).astype(np.float32) / 255
+    py_top = labels[int(sess.run(None, {"input": x[None, None]})[0][0].argmax())]
+    assert read_guesses(page)[0].startswith(py_top)
+    assert "needs the inkrec server" in page.locator("#upload-note").text_content()
+
+    page.get_by_test_id("model-picker").select_option("doodles-six-64")
+    page.wait_for_function("() => inkrec.model === 'doodles-six-64'")
+    settle(page)
+    assert page.evaluate("() => inkrec.lastInput.length") == 64 * 64
+    assert not page.errors, page.errors
