@@ -15,6 +15,7 @@ from inkrec.data.images import (
     decode_image,
     image_to_model_input,
     ink_bbox,
+    measure_framing,
     normalize_ink,
     to_model_input,
 )
@@ -229,3 +230,36 @@ def test_framing_geometry():
     dot[25, 25] = 255
     assert to_model_input(dot, 28)[13:15, 13:15].max() > 100
     assert not to_model_input(np.zeros((30, 30), np.uint8), 28).any()
+
+
+def test_measure_framing_recovers_googles_recipe(quickdraw: Path):
+    for cat in ("apple", "rainbow", "fish"):
+        bitmaps = np.asarray(load_bitmaps(quickdraw / "numpy_bitmap" / f"{cat}.npy")[:1500]).reshape(
+            -1, 28, 28
+        )
+        frame = measure_framing(bitmaps)
+        assert (
+            frame["canvas"] == 256
+            and abs(frame["padding"] - 16) < 2.5
+            and abs(frame["line_diameter"] - 16) < 4
+        )
+
+
+def test_measured_framing_makes_uploads_look_like_chinese_mnist(chinese_mnist: Path):
+    files = sorted(chinese_mnist.glob("*/*.jpg"))
+    frame = measure_framing(normalize_ink(decode_image(f)) for f in files[::25])
+    assert frame["padding"] > 100  # the characters fill about a third of their image
+    measured, default = [], []
+    for f in files[7::700]:
+        want = normalize_ink(decode_image(f))
+        # the same character as a photo of paper: bigger, thicker pen, dark on light
+        big = (
+            Image.fromarray(want)
+            .resize((400, 400), Image.Resampling.BILINEAR)
+            .filter(ImageFilter.MaxFilter(9))
+        )
+        upload = _encode(Image.fromarray(255 - np.asarray(big)), "JPEG", quality=90)
+        grey = normalize_ink(decode_image(upload))
+        measured.append(np.abs(to_model_input(grey, 64, **frame).astype(int) - want).mean())
+        default.append(np.abs(to_model_input(grey, 64).astype(int) - want).mean())
+    assert np.median(measured) < 7 and np.median(default) > 2 * np.median(measured), (measured, default)

@@ -149,3 +149,33 @@ def test_import_images_of_my_drawings(tmp_path: Path, quickdraw: Path):
     r = _run("import-images", str(src), "--out", str(tmp_path / "big"), "--size", "64")
     assert r.exit_code == 0, r.output
     assert load_bitmaps(tmp_path / "big" / "apple.npy").shape == (6, 64 * 64)
+
+
+def test_info_and_show_hand_made_files(tmp_path: Path, quickdraw: Path, datasets: Path):
+    """The formats not in ../shared, written by our own writers from real drawings and handwriting."""
+    from inkrec.data.gnt import write_gnt
+    from inkrec.data.image_folder import ImageFolder
+    from inkrec.data.quickdraw import strokes_to_stroke3, write_binary, write_sketchrnn
+
+    drawings = list(iter_ndjson(quickdraw / "simplified" / "fish.ndjson"))
+    write_binary(tmp_path / "fish.bin", drawings)
+    s3 = [strokes_to_stroke3(d.strokes) for d in drawings]
+    write_sketchrnn(tmp_path / "fish.npz", {"train": s3[:15], "valid": s3[15:20], "test": s3[20:]})
+    hanzi = ImageFolder(datasets / "chinese-mnist")
+    write_gnt(
+        tmp_path / "1001-c.gnt",
+        [
+            (hanzi.classes[hanzi.samples[i][1]], hanzi.load_ink(i)[2:60, 5:64])
+            for i in range(0, len(hanzi), 400)
+        ],
+    )
+    expect = {"fish.bin": ("binary", "25"), "fish.npz": ("sketchrnn", "25"), "1001-c.gnt": ("gnt", "59x58")}
+    for name, (fmt, needle) in expect.items():
+        r = _run("info", str(tmp_path / name))
+        assert r.exit_code == 0, r.output
+        assert fmt in r.output and needle in r.output, r.output
+        out = tmp_path / f"{name}.png"
+        r = _run("show", str(tmp_path / name), "-o", str(out), "--n", "9", "--cell", "40")
+        assert r.exit_code == 0, r.output
+        assert Image.open(out).size == _grid_size(9, 3, 40)
+        assert np.asarray(Image.open(out).convert("L")).max() > 200

@@ -93,6 +93,18 @@ def _size_histogram(ds, path: Path, fmt: str, limit: int) -> tuple[str, Counter,
                 w, h = folder.image_size(int(i))
                 sizes[f"{w}x{h}"] += 1
         return "image size", sizes, len(picks)
+    if fmt == detect.GNT:
+        from inkrec.data.gnt import index_gnt
+
+        files = [path] if path.is_file() else detect.files_of_format(path, fmt)
+        sizes = Counter()
+        with _progress() as bar:
+            for f in bar.track(files, description="reading record headers"):
+                index = index_gnt(f)
+                sizes.update(
+                    f"{w}x{h}" for w, h in zip(index.widths.tolist(), index.heights.tolist(), strict=True)
+                )
+        return "image size", sizes, sum(sizes.values())
     if ds.kind == "bitmap":
         side = ds.image_size
         return "image size", Counter({f"{side}x{side}": n}), n
