@@ -78,6 +78,19 @@ class Drawing:
             "drawing": [[_json_numbers(row) for row in s] for s in self.strokes],
         }
 
+    @classmethod
+    def from_checked(cls, strokes: list[np.ndarray], **meta: Any) -> Drawing:
+        """Build a Drawing from strokes a reader has already validated as finite float64 (2|3, n) arrays,
+        without checking them again (the readers' hot path)."""
+        d = cls.__new__(cls)
+        fields = {"word": "", "key_id": "", "countrycode": "", "recognized": True, "timestamp": None}
+        unknown = set(meta) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown Drawing fields: {', '.join(sorted(unknown))}")
+        fields.update(meta)
+        d.__dict__.update(fields, strokes=strokes)
+        return d
+
     def __eq__(self, other: object) -> bool:  # arrays need element-wise comparison
         if not isinstance(other, Drawing):
             return NotImplemented
