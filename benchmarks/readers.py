@@ -105,7 +105,7 @@ def main() -> None:
         add(
             f"iter_ndjson {kind} ({len(files)} files)",
             ours,
-            best_of(lambda: json_baseline(files), args.repeat),
+            best_of(lambda files=files: json_baseline(files), args.repeat),
             "drawings/s",
         )
 

@@ -220,7 +220,7 @@ def class_names(directory: str | Path, prefix: str, labels: np.ndarray) -> dict[
                 raise DataFormatError(mapping, "expected 'label ascii_code'", record=f"line {i}") from None
     elif (directory / "kmnist_classmap.csv").is_file() and not prefix.lower().startswith("k49"):
         cmap = directory / "kmnist_classmap.csv"
-        for i, line in enumerate(cmap.read_text(encoding="utf-8").splitlines()[1:], 2):
+        for line in cmap.read_text(encoding="utf-8").splitlines()[1:]:
             parts = line.split(",")
             if len(parts) >= 3 and parts[0].strip().isdigit():
                 names[int(parts[0])] = parts[2].strip()
