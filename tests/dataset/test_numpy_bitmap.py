@@ -180,10 +180,21 @@ def test_subset_iter_batches_materialize_and_pickle(bitmap_dir):
     assert np.array_equal(again.bitmaps([0, 5, 100]), ds.bitmaps([0, 5, 100]))
 
 
-def test_page_release_keeps_pixels_readable(bitmap_dir):
+def test_both_readers_give_the_same_pixels_and_bound_mapped_pages(bitmap_dir, files):
     ds = open_dataset(bitmap_dir)
-    ds.page_budget = 1 << 20  # hand pages back every megabyte
+    idx = np.random.default_rng(2).integers(0, len(ds), 5000)
+    ds._source.read_mode = "pread"
+    by_pread = ds.bitmaps(idx)
+    single = ds[int(idx[0])][0]
+    ds._source.read_mode = "mmap"
+    ds.page_budget = 1 << 20  # hand mapped pages back after every megabyte of growth
+    by_mmap = ds.bitmaps(idx)
+    assert np.array_equal(by_pread, by_mmap) and np.array_equal(single, by_mmap[0])
+    assert ds._source._rss_at_release is not None  # the file-backed RSS is being measured
     ref = ds.bitmaps(np.arange(0, len(ds), 97))
-    for _ in range(3):
-        ds.bitmaps(np.random.default_rng(0).integers(0, len(ds), 4096))
+    ds.release_pages()
     assert np.array_equal(ds.bitmaps(np.arange(0, len(ds), 97)), ref)
+    # a contiguous run and a single row through the positional reader
+    ds._source.read_mode = "pread"
+    assert np.array_equal(ds.bitmaps(np.arange(3995, 4005)).reshape(10, -1),
+                          np.concatenate([files["airplane"][3995:], files["apple"][:5]]))  # fmt: skip

@@ -5,10 +5,9 @@ class, its standard test flag and (where the data has one) its writer. It fetche
 of them without ever holding the whole data set in memory:
 
 - `BitmapArrays`: uint8 bitmaps in per-file arrays, memory-mapped where the file allows (numpy_bitmap
-  .npy, uncompressed idx), concatenated virtually; batches are gathered file by file with `np.take`.
-  Mapped pages are handed back to the kernel (madvise DONTNEED; the page cache keeps them) whenever the
-  pages mapped since the last release may exceed `page_budget`, so the resident set stays bounded
-  however large the files are.
+  .npy, uncompressed idx), concatenated virtually; batches are gathered file by file, with positional
+  reads straight from the page cache into the batch, so the resident set stays bounded however large
+  the files are.
 - `IndexedRecords`: byte offsets of every ndjson line or .bin record, found in one streaming pass; a
   sample is one seek and one parse.
 - `ImageFiles`: an `ImageFolder` (folder or .zip); a sample is one decode.
@@ -22,8 +21,10 @@ decide which bytes to hand them.
 from __future__ import annotations
 
 import mmap
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +64,6 @@ class Source:
 
 # --------------------------------------------------------------------------------------------- bitmaps
 
-# A page fault on a file mapping maps the neighbouring cached pages too (Linux "fault-around", 64 KiB by
-# default), so one 784-byte row read at random can add 64 KiB to the resident set: the page budget
-# counts that worst case, not the bytes copied.
-_FAULT_AROUND = 64 << 10
-_PAGE = 4096
-
 
 def _find_mmap(arr) -> mmap.mmap | None:
     seen = 0
@@ -82,6 +77,36 @@ def _find_mmap(arr) -> mmap.mmap | None:
         obj = getattr(obj, "base", None)
         seen += 1
     return None
+
+
+def _file_rows(arr: np.ndarray) -> tuple[str, int] | None:
+    """(file, byte offset of row 0) when `arr` is a C-ordered memory map of whole rows of one file, so
+    rows can be read with positional reads instead of through the mapping; else None."""
+    if not isinstance(arr, np.memmap) or not arr.flags.c_contiguous or not arr.filename or len(arr) == 0:
+        return None
+    mm = _find_mmap(arr)
+    if mm is None:
+        return None
+    # `memmap.offset` is the file offset the map was opened at; check the array really starts there.
+    start = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    mapped_from = int(arr.offset) - int(arr.offset) % mmap.ALLOCATIONGRANULARITY
+    if arr.ctypes.data - start != int(arr.offset) - mapped_from:
+        return None
+    return str(arr.filename), int(arr.offset)
+
+
+def _process_file_rss() -> int | None:
+    """Bytes of file-backed memory (mapped files, shared libraries) resident in this process (Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            fields = fh.read().split()
+    except OSError:
+        return None
+    return int(fields[2]) * mmap.PAGESIZE
+
+
+# Through the maps where their resident pages can be measured and bounded, else positional reads.
+_DEFAULT_READ_MODE = "mmap" if _process_file_rss() is not None or not hasattr(os, "preadv") else "pread"
 
 
 def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
@@ -99,8 +124,19 @@ def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
 class BitmapArrays(Source):
     """Bitmaps in a list of uint8 arrays (n_i, H, W) seen as one virtual concatenation, without copies.
 
-    `arrays` may be memory maps; `reopen` (a picklable callable returning the same list) lets a pickled
-    source (a DataLoader worker, a DDP rank) map the files again instead of shipping gigabytes of pixels.
+    Two ways to read rows of memory-mapped files (`read_mode`):
+
+    - "mmap" (default on Linux): `np.take` through the maps. A touched row maps its page-cache folio
+      (up to 2 MB on recent kernels) into the process, which counts in its RSS; so every 32 rows the
+      process's file-backed RSS is measured (/proc/self/statm) and, once it has grown by `page_budget`
+      since the last release, the maps' pages are handed back (madvise DONTNEED; the page cache keeps
+      them). The resident set stays near `page_budget` however large the files are.
+    - "pread": positional reads (`os.preadv`) straight into the batch array; nothing is mapped, the RSS
+      does not grow at all, at one system call per row (slower where folios are large).
+
+    In-memory arrays (decompressed .gz idx, `materialize()`) are plain `np.take`. `reopen` (a picklable
+    callable returning the same list) lets a pickled source (a DataLoader worker, a DDP rank) open the
+    files again instead of shipping gigabytes of pixels. The budget is per process.
     """
 
     def __init__(
@@ -123,6 +159,7 @@ class BitmapArrays(Source):
         self.standard_test = standard_test
         self.writers = writers
         self.page_budget = int(page_budget)
+        self.read_mode = _DEFAULT_READ_MODE
         self._reopen = reopen
         self._set_arrays(arrays)
 
@@ -134,14 +171,16 @@ class BitmapArrays(Source):
         self.image_shape = shape
         self.image_size = shape[0] if shape[0] == shape[1] else None
         self._maps = [m for m in (_find_mmap(a) for a in arrays) if m is not None]
+        self._files = [_file_rows(a) for a in arrays]
         self._arrays = [np.asarray(a) for a in arrays]  # plain ndarray views: no memmap subclass overhead
         sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
         self.file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
         self.file_sizes = sizes
         self._row_bytes = int(np.prod(shape))
-        self._file_bytes = [int(n) * self._row_bytes + _PAGE for n in sizes]
-        self._mapped = [0] * len(sizes)  # estimated resident bytes per file since the last release
-        self._mapped_total = 0
+        self._fds: dict[int, int] = {}
+        self._fd_pid = os.getpid()
+        self._since_check = 0
+        self._rss_at_release = None
         self._lock = threading.Lock()
 
     def __getstate__(self):
@@ -149,14 +188,24 @@ class BitmapArrays(Source):
         if self._reopen is not None:
             state["_arrays"] = None
             state["_maps"] = None
-        state.pop("_lock", None)
+        for key in ("_lock", "_fds"):
+            state.pop(key, None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._fds = {}
+        self._fd_pid = os.getpid()
+        self._lock = threading.Lock()
         if self._arrays is None:
             self._set_arrays(self._reopen())
-        self._lock = threading.Lock()
+
+    def __del__(self):
+        for fd in getattr(self, "_fds", {}).values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def _locate(self, row: int) -> tuple[int, int]:
         f = int(np.searchsorted(self.file_starts, row, side="right")) - 1
@@ -164,16 +213,20 @@ class BitmapArrays(Source):
 
     def sample(self, row: int) -> np.ndarray:
         f, r = self._locate(int(row))
-        img = np.array(self._arrays[f][r], dtype=np.uint8)
-        self._account(f, self._row_bytes + _FAULT_AROUND)
-        return img
+        out = np.empty(self.image_shape, dtype=np.uint8)
+        if self._files[f] is not None and self.read_mode == "pread":
+            self._pread_rows(f, np.asarray([r]), out[None])
+        else:
+            out[...] = self._arrays[f][r]
+            self._account(self._row_bytes)
+        return out
 
     def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         out = np.empty((len(rows),) + self.image_shape, dtype=np.uint8)
         if len(rows):
             if len(rows) > 1 and np.any(rows[1:] < rows[:-1]):
-                # Read in file order (page locality, one np.take per file), then put back in request order.
+                # Read in file order (locality, one pass per file), then put back in request order.
                 order = np.argsort(rows, kind="stable")
                 buf = np.empty_like(out)
                 self._gather_sorted(rows[order], buf)
@@ -185,42 +238,76 @@ class BitmapArrays(Source):
         return out
 
     def _gather_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """Copy sorted global `rows` into `out`, one file at a time, accounting the pages each maps."""
+        """Copy sorted global `rows` into the C-contiguous `out`, one file at a time."""
         bounds = np.searchsorted(rows, np.append(self.file_starts, np.iinfo(np.int64).max))
+        pread = self.read_mode == "pread"
         for f in np.flatnonzero(bounds[1:] > bounds[:-1]):
             lo, hi = bounds[f], bounds[f + 1]
             local = rows[lo:hi] - self.file_starts[f]
+            if pread and self._files[f] is not None:
+                self._pread_rows(f, local, out[lo:hi])
+                continue
             if hi - lo == 1:
                 out[lo] = self._arrays[f][local[0]]
-                mapped = self._row_bytes + _FAULT_AROUND
             elif local[-1] - local[0] == hi - lo - 1 and np.all(np.diff(local) == 1):  # one contiguous run
                 out[lo:hi] = self._arrays[f][local[0] : local[-1] + 1]
-                mapped = (hi - lo) * self._row_bytes + _FAULT_AROUND
             else:
                 np.take(self._arrays[f], local, axis=0, out=out[lo:hi])
-                mapped = (hi - lo) * (self._row_bytes + _FAULT_AROUND)
-            self._account(f, mapped)
+            self._account((hi - lo) * self._row_bytes)
 
-    def _account(self, f: int, mapped_bytes: int) -> None:
-        """Add to file f's estimate of mapped bytes (capped at its size); release all past the budget."""
+    def _fd(self, f: int) -> int:
+        if self._fd_pid != os.getpid():  # a forked worker opens its own descriptors
+            self._fds, self._fd_pid = {}, os.getpid()
+        fd = self._fds.get(f)
+        if fd is None:
+            fd = self._fds[f] = os.open(self._files[f][0], os.O_RDONLY)
+        return fd
+
+    def _pread_rows(self, f: int, local: np.ndarray, out: np.ndarray) -> None:
+        """Read sorted rows `local` of file f into `out` (C-contiguous), one read per contiguous run."""
+        fd = self._fd(f)
+        path, offset = self._files[f]
+        rb = self._row_bytes
+        view = memoryview(out.reshape(-1))
+        if len(local) > 1:
+            breaks = np.flatnonzero(np.diff(local) != 1) + 1
+            starts = np.concatenate(([0], breaks)).tolist()
+            ends = np.concatenate((breaks, [len(local)])).tolist()
+        else:
+            starts, ends = [0], [len(local)]
+        first = (local * rb + offset).tolist()
+        preadv = os.preadv
+        for s, e in zip(starts, ends):
+            if preadv(fd, [view[s * rb : e * rb]], first[s]) != (e - s) * rb:
+                raise DataFormatError(path, "file ended early while reading rows (was it changed on disk?)")
+
+    def _account(self, touched: int) -> None:
+        """Through-the-mapping reads: every 32 rows touched, measure the file-backed RSS and release the
+        mapped pages if it grew by `page_budget` since the last release. (One touched row can map a
+        whole 2 MB folio of the page cache, so estimates from the bytes copied are useless.)"""
         if not self._maps:
             return
-        old = self._mapped[f]
-        new = min(old + mapped_bytes, self._file_bytes[f])
-        self._mapped[f] = new
-        self._mapped_total += new - old
-        if self._mapped_total >= self.page_budget:
+        self._since_check += touched
+        if self._since_check < 32 * self._row_bytes:
+            return
+        self._since_check = 0
+        rss = _process_file_rss()
+        if rss is None:
+            return
+        if self._rss_at_release is None:
+            self._rss_at_release = rss
+        elif rss - self._rss_at_release > self.page_budget:
             self.release_pages()
 
     def release_pages(self) -> None:
         with self._lock:
-            self._mapped = [0] * len(self._mapped)
-            self._mapped_total = 0
             for m in self._maps:
                 try:
                     m.madvise(mmap.MADV_DONTNEED)
                 except (OSError, ValueError, AttributeError):  # closed map, or no madvise on this platform
                     pass
+            self._since_check = 0
+            self._rss_at_release = _process_file_rss()
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -391,11 +478,24 @@ class ImageFiles(Source):
         rows = np.asarray(rows).reshape(-1)
         s = self.image_size
         out = np.empty((len(rows), s, s), dtype=np.uint8)
-        for i, r in enumerate(rows):
-            out[i] = self.sample(r)
+
+        def one(i: int) -> None:
+            out[i] = self.sample(rows[i])
+
+        workers = min(self.decode_threads, len(rows) // 16)
+        if workers > 1:
+            # Pillow decodes and numpy reduces with the GIL released: threads use the other cores.
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, range(len(rows))))
+        else:
+            for i in range(len(rows)):
+                one(i)
         if size is not None and size != s:
             out = resize_batch(out, size)
         return out
+
+    # Threads decoding one batch (1 = none).
+    decode_threads = min(4, os.cpu_count() or 1)
 
 
 class GntRecords(Source):
