@@ -6,12 +6,11 @@ stay usable in the slim serving install.
 
 from __future__ import annotations
 
-__all__ = ["create_model", "list_models", "register_model", "model_info", "dummy_input"]
+__all__ = ["create_model", "dummy_input", "list_models", "model_info", "register_model"]
 
 
 def _load():
-    from inkrec.models import inknet, logreg, seed_cnn, stroke_rnn  # noqa: F401  (registers the models)
-    from inkrec.models import registry
+    from inkrec.models import inknet, logreg, registry, seed_cnn, stroke_rnn  # noqa: F401  (registers the models)
 
     return registry
 

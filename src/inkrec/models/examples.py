@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 
 def dummy_input(model: nn.Module, batch: int = 2, image_size: int = 28, seq_len: int = 32) -> tuple:

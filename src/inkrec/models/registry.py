@@ -9,10 +9,10 @@ right data pipeline and refuse a mismatch with a clear message.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-import torch.nn as nn
+from torch import nn
 
 from inkrec.errors import ConfigError
 

@@ -9,7 +9,7 @@ classes on 28x28 input.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from inkrec.models.registry import register_model
 

@@ -1,0 +1,286 @@
+"""The training data pipeline: data set -> ready batches, with no per-sample Python for bitmaps.
+
+Bitmap data sets are stacked once into one uint8 tensor (N, 1, H, W); a batch is a single index
+operation, converted to float and augmented on the training device by `augment_bitmaps`. That keeps
+the CPU free for the model, which is what makes small CNNs train fast on a laptop (a DataLoader with
+per-sample `__getitem__` and worker processes costs more than the seed CNN itself).
+
+Stroke data sets keep their drawings in memory; each batch is augmented as strokes and then either
+rasterized (bitmap models, through `inkrec.ink.raster.rasterize_many`, so training sees exactly the
+pixels the server and the page produce) or encoded as (dx, dy, pen_lift) sequences (stroke models).
+
+Batch order comes from `DistributedSampler` seeded by (seed, epoch): the same order in every run, on
+every resume, and sharded across processes under torchrun. Each batch's augmentation draws from a
+generator seeded by (seed, epoch, rank, batch), so it does not depend on threads or restarts either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, DistributedSampler
+
+from inkrec.errors import ConfigError
+from inkrec.train.augment import as_xy, augment_strokes, normalize_strokes
+from inkrec.train.strokes import encode
+
+# Bitmap sets up to this many bytes are stacked in memory; larger ones are gathered batch by batch.
+IN_MEMORY_BYTES = 3 * 1024**3
+
+
+class BatchSource:
+    """Samples of one split, turned into model input batches on request."""
+
+    labels: np.ndarray
+    # True when batches are bitmaps that the loop should warp (strokes are augmented before rasterizing)
+    bitmap_augment: bool = False
+    input_kind: str = "bitmap"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def inputs(self, idx: np.ndarray, strength: float, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+
+class MemoryBitmaps(BatchSource):
+    """All pixels in one uint8 tensor (N, 1, H, W)."""
+
+    bitmap_augment = True
+
+    def __init__(self, pixels: np.ndarray, labels: np.ndarray):
+        self.pixels = torch.from_numpy(np.ascontiguousarray(pixels)).unsqueeze(1)
+        self.labels = np.asarray(labels, dtype=np.int64)
+
+    def inputs(self, idx, strength, rng):
+        return (self.pixels[torch.from_numpy(idx)],)
+
+
+class StreamedBitmaps(BatchSource):
+    """Pixels gathered from the (memory-mapped) data set batch by batch, for sets too big to stack."""
+
+    bitmap_augment = True
+
+    def __init__(self, dataset, positions: np.ndarray, size: int | None):
+        self.dataset = dataset
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.labels = np.asarray(dataset.labels, dtype=np.int64)[self.positions]
+        self.size = size
+
+    def inputs(self, idx, strength, rng):
+        return (torch.from_numpy(self.dataset.bitmaps(self.positions[idx], size=self.size)).unsqueeze(1),)
+
+
+class RasterizedStrokes(BatchSource):
+    """Stroke drawings, augmented as strokes and rasterized anew for every batch."""
+
+    def __init__(self, drawings: list, labels: np.ndarray, size: int):
+        self.drawings = drawings
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.size = size
+
+    def inputs(self, idx, strength, rng):
+        from inkrec.ink.raster import rasterize_many
+
+        batch = [augment_strokes(self.drawings[i], strength, rng) for i in idx]
+        return (torch.from_numpy(rasterize_many(batch, size=self.size)).unsqueeze(1),)
+
+
+class StrokeSequences(BatchSource):
+    """Stroke drawings for stroke models: (dx, dy, pen_lift) sequences, padded per batch."""
+
+    input_kind = "strokes"
+
+    def __init__(self, drawings: list, labels: np.ndarray):
+        self.drawings = drawings
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self._plain: list[np.ndarray] | None = None
+
+    def inputs(self, idx, strength, rng):
+        if strength > 0:
+            seqs = [encode(augment_strokes(self.drawings[i], strength, rng)) for i in idx]
+        else:
+            if self._plain is None:  # validation and test: encode once
+                self._plain = [encode(d) for d in self.drawings]
+            seqs = [self._plain[i] for i in idx]
+        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        x = np.zeros((len(seqs), int(lengths.max()), 3), dtype=np.float32)
+        for j, s in enumerate(seqs):
+            x[j, : len(s)] = s
+        return torch.from_numpy(x), torch.from_numpy(lengths)
+
+
+# ----------------------------------------------------------------------------------------- splits
+
+
+@dataclass
+class Splits:
+    classes: list[str]
+    input: dict  # what the model reads: {"kind", "size", "channels", "scale"}
+    data: dict  # {"path", "source", "kind", counts...}
+    train: BatchSource
+    val: BatchSource | None
+    test: BatchSource | None
+    info: dict = field(default_factory=dict)
+
+
+def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified random (train, val) positions: `fraction` of every class (at least one sample of
+    each class with two or more), seeded, so the validation set is the same in every run and resume."""
+    if fraction <= 0:
+        return np.arange(len(labels)), np.empty(0, dtype=np.int64)
+    rng = np.random.default_rng([seed, 0x7A1])
+    val = []
+    for c in np.unique(labels):
+        pos = np.flatnonzero(labels == c)
+        k = int(round(fraction * len(pos)))
+        if len(pos) >= 2:
+            k = min(max(k, 1), len(pos) - 1)
+        else:
+            k = 0
+        val.append(rng.permutation(pos)[:k])
+    val_idx = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=np.int64)
+    train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    return train_idx, val_idx
+
+
+def _drawings(dataset, positions: np.ndarray) -> list:
+    return [normalize_strokes(as_xy(dataset[int(i)][0])) for i in positions]
+
+
+def _bitmap_source(dataset, positions: np.ndarray, size: int | None) -> BatchSource:
+    side = size or dataset.image_size or 28
+    if len(positions) * side * side <= IN_MEMORY_BYTES:
+        return MemoryBitmaps(dataset.bitmaps(positions, size=size), dataset.labels[positions])
+    return StreamedBitmaps(dataset, positions, size)
+
+
+def make_source(dataset, positions: np.ndarray, input_kind: str, size: int, *, augmenting: bool) -> BatchSource:
+    """The right `BatchSource` for this data (bitmaps or strokes) and this model input."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if input_kind == "strokes":
+        if dataset.kind != "strokes":
+            raise ConfigError(
+                f"this model reads stroke sequences, but {dataset.path} holds bitmaps ({dataset.source}); "
+                "use a bitmap model or a stroke data set (simplified/raw ndjson, .bin, sketch-rnn .npz)"
+            )
+        return StrokeSequences(_drawings(dataset, positions), dataset.labels[positions])
+    if dataset.kind == "strokes" and augmenting:
+        return RasterizedStrokes(_drawings(dataset, positions), dataset.labels[positions], size)
+    resize = None if dataset.kind == "bitmap" and dataset.image_size == size else size
+    return _bitmap_source(dataset, positions, resize)
+
+
+def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True) -> Splits:
+    """Open the training (and test) split of `cfg.data` and cut the validation split from training."""
+    from inkrec.data.dataset import open_dataset
+
+    common = dict(split_mode=cfg.split_mode, seed=cfg.seed, max_per_class=cfg.max_per_class, classes=cfg.classes)
+    train_ds = open_dataset(cfg.data, split="train", progress=progress, **common)
+    if len(train_ds) == 0:
+        raise ConfigError(f"the data set {cfg.data} has no training samples (split {cfg.split_mode!r})")
+    classes = list(train_ds.classes)
+    present = np.unique(train_ds.labels)
+    if len(present) < 2:
+        raise ConfigError(
+            f"the data set {cfg.data} has training samples of {len(present)} class(es); a classifier needs at least 2"
+        )
+    if input_kind == "bitmap":
+        size = int(cfg.size or train_ds.image_size or 28)
+    else:
+        size = None
+    train_pos, val_pos = validation_split(train_ds.labels, cfg.val_fraction, cfg.seed)
+    train = make_source(train_ds, train_pos, input_kind, size, augmenting=augmenting)
+    val = make_source(train_ds, val_pos, input_kind, size, augmenting=False) if len(val_pos) else None
+    test = None
+    n_test = 0
+    if cfg.evaluate_test:
+        test_ds = open_dataset(cfg.data, split="test", progress=progress, **common)
+        if len(test_ds):
+            if list(test_ds.classes) != classes:
+                raise ConfigError(f"the train and test splits of {cfg.data} have different class maps")
+            test = make_source(test_ds, np.arange(len(test_ds)), input_kind, size, augmenting=False)
+            n_test = len(test_ds)
+    inp = {"kind": input_kind, "size": size, "channels": 1, "scale": 1 / 255} if input_kind == "bitmap" else {
+        "kind": "strokes", "features": ["dx", "dy", "pen_lift"], "max_points": 256}
+    data = {
+        "path": str(cfg.data),
+        "source": train_ds.source,
+        "kind": train_ds.kind,
+        "n_train": len(train_pos),
+        "n_val": len(val_pos),
+        "n_test": int(n_test),
+        "split_mode": cfg.split_mode,
+    }
+    return Splits(classes, inp, data, train, val, test)
+
+
+# ----------------------------------------------------------------------------------------- order
+
+
+def epoch_batches(n: int, batch_size: int, *, epoch: int, seed: int, rank: int = 0, world: int = 1,
+                  shuffle: bool = True) -> list[np.ndarray]:
+    """This process's batches of sample positions for one epoch.
+
+    Training order comes from `DistributedSampler` (seed + epoch; padded so every process gets the same
+    number of samples, which DDP needs). The epoch is cut into equal-sized batches of about `batch_size`
+    (never a runt batch of one that batch norm cannot train on).
+    """
+    if shuffle:
+        sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        sampler.set_epoch(epoch)
+        order = np.fromiter(iter(sampler), dtype=np.int64)
+    else:
+        order = np.arange(rank, n, world, dtype=np.int64)
+    if len(order) == 0:
+        return []
+    n_batches = max(1, math.ceil(len(order) / batch_size))
+    return np.array_split(order, n_batches)
+
+
+def batch_seed(seed: int, epoch: int, rank: int, batch: int) -> list[int]:
+    return [seed, epoch, rank, batch]
+
+
+def iter_inputs(source: BatchSource, batches: list[np.ndarray], strength: float, *, seed: int, epoch: int,
+                rank: int, workers: int = 0) -> Iterator[tuple[int, np.ndarray, tuple[torch.Tensor, ...]]]:
+    """(batch number, positions, input tensors) in order; with `workers`, prepared ahead in threads."""
+
+    def make(b: int):
+        rng = np.random.default_rng(batch_seed(seed, epoch, rank, b))
+        return b, batches[b], source.inputs(batches[b], strength, rng)
+
+    if workers <= 0 or isinstance(source, MemoryBitmaps):
+        for b in range(len(batches)):
+            yield make(b)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = [pool.submit(make, b) for b in range(min(len(batches), 2 * workers))]
+        nxt = len(pending)
+        while pending:
+            result = pending.pop(0).result()
+            if nxt < len(batches):
+                pending.append(pool.submit(make, nxt))
+                nxt += 1
+            yield result
+
+
+class InkTorchDataset(Dataset):
+    """An `InkDataset` as a map-style torch `Dataset` of (float32 (1, H, W) in [0, 1], label), for use
+    with a DataLoader outside inkrec's own training loop. Stroke data sets are rasterized at `size`."""
+
+    def __init__(self, dataset, size: int | None = None):
+        self.dataset = dataset
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        img = self.dataset.bitmaps([int(i)], size=self.size)[0]
+        return torch.from_numpy(img).float().div_(255).unsqueeze(0), int(self.dataset.labels[int(i)])
