@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,20 +179,22 @@ def _jsonable(d: dict) -> dict:
 # ---------------------------------------------------------------------------------------------- train
 
 
-def train(config: TrainConfig | dict) -> TrainResult:
+def train(config: TrainConfig | dict, *, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train one model as `config` says; returns the history, the best weights and the test scores.
 
     Under torchrun this runs in every process; only rank 0 writes the run directory.
+    `on_epoch(record)` is called with each epoch's history record after its checkpoint is written; an
+    exception it raises (a tuner pruning the run) ends training there and propagates.
     """
     cfg = config if isinstance(config, TrainConfig) else make_config(**config)
     info = D.setup(cfg.device)
     try:
-        return _train(cfg, info)
+        return _train(cfg, info, on_epoch)
     finally:
         D.teardown(info)
 
 
-def _train(cfg: TrainConfig, info: D.DistInfo) -> TrainResult:
+def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     from inkrec.models import create_model, model_info
 
     wall0 = time.perf_counter()
@@ -387,6 +390,8 @@ def _train(cfg: TrainConfig, info: D.DistInfo) -> TrainResult:
                 v = f"val top-1 {100 * val['top1']:.2f}% loss {val['loss']:.4f}" if val else "no validation split"
                 print(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, {v}, "
                       f"{record['samples_per_s']:,.0f} samples/s{' *' if improved else ''}", flush=True)
+        if on_epoch is not None:
+            on_epoch(dict(record))
         if stop:
             stopped_early = True
             if show:
