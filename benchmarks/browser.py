@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "web"))
 
-from pagekit import launch, open_page, replay, settle, start_server, stop  # noqa: E402
+from pagekit import launch, open_page, replay, settle, start_server, stop
 
 DATA = REPO.parent / "shared" / "datasets" / "quickdraw"
 
@@ -193,7 +193,7 @@ def main() -> None:
     for col in ("set-up", "backend", "threads", "isolated", "infer ms", "infer mean ms", "ready cold ms",
                 "ready warm ms", "stroke->guess ms", "p90", "vs API"):
         table.add_column(col, justify="left" if col == "set-up" else "right")
-    fmt = lambda v, d=2: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
+    fmt = lambda v, d=2: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
     for r in rows:
         ratio = (base / r["stroke_median_ms"]) if base and r.get("stroke_median_ms") else None
         table.add_row(r["setup"], r.get("backend"), fmt(r.get("threads")), fmt(r.get("isolated")),

@@ -12,10 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import doodle_model  # noqa: E402
-from pagekit import CHROMIUM, free_port, launch, start_server, stop, wait_http  # noqa: E402
+import doodle_model
+from pagekit import CHROMIUM, free_port, launch, start_server, stop, wait_http
 
-from inkrec.export.web import STATIC_DIR  # noqa: E402
+from inkrec.export.web import STATIC_DIR
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

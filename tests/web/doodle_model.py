@@ -28,7 +28,7 @@ def bundled_or_none() -> Path | None:
         meta = ort.InferenceSession(str(BUNDLED), providers=["CPUExecutionProvider"]).get_modelmeta()
         if "inkrec" in meta.custom_metadata_map:
             return BUNDLED
-    except Exception:  # a half-written or foreign file: train our own instead
+    except Exception:  # noqa: BLE001 - a half-written or foreign file: train our own instead
         return None
     return None
 

@@ -89,6 +89,7 @@ function setStatus(text, isError = false) {
 const guessList = $("guesses");
 function renderGuesses(preds) {
   guessList.replaceChildren();
+  $("live-top").textContent = preds.length ? `${preds[0].label} ${Math.round(preds[0].probability * 100)}%` : "";
   if (!preds.length) {
     const li = document.createElement("li");
     li.className = "empty";
@@ -369,9 +370,9 @@ async function start() {
     state.threads = null;
   }
   if (!api) $("upload-note").textContent = "Recognising pictures needs the inkrec server; this copy of the page is static.";
-  $("privacy").textContent = state.backend === "wasm"
-    ? "Drawings are recognised in this browser by ONNX Runtime Web; uploaded pictures go to the inkrec server."
-    : "This browser cannot run the model itself, so drawings are sent to the inkrec server to be recognised.";
+  $("privacy").textContent = state.backend === "api"
+    ? "This browser cannot run the model itself, so drawings are sent to the inkrec server to be recognised."
+    : `Drawings are recognised in this browser by ONNX Runtime Web${api ? "; uploaded pictures go to the inkrec server" : ""}.`;
   picker.disabled = false;
   state.isReady = true;
   state.readyMs = performance.now();
