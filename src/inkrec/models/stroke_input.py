@@ -35,15 +35,7 @@ def strokes_to_sequence(strokes: Sequence, max_points: int = MAX_POINTS) -> np.n
         return np.zeros((1, 3), dtype=np.float32)
     ink = np.stack([np.concatenate(xs), np.concatenate(ys), np.concatenate(ends)], axis=1)
     if len(ink) > max_points + 1:
-        keep = np.zeros(len(ink), dtype=bool)
-        keep[np.linspace(0, len(ink) - 1, max_points + 1).round().astype(np.int64)] = True
-        n_ends = int(ink[:, 2].sum())
-        if n_ends <= max_points // 2:
-            keep |= ink[:, 2] > 0
-        idx = np.flatnonzero(keep)
-        if len(idx) > max_points + 1:
-            idx = idx[np.linspace(0, len(idx) - 1, max_points + 1).round().astype(np.int64)]
-        ink = ink[idx]
+        ink = ink[_thin(ink[:, 2] > 0, max_points + 1)]
     lower = ink[:, :2].min(axis=0)
     scale = ink[:, :2].max(axis=0) - lower
     scale = np.where(scale == 0, 1.0, scale).max()  # one scale for x and y keeps the aspect ratio
@@ -60,3 +52,13 @@ def pad_sequences(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     for i, s in enumerate(seqs):
         out[i, : len(s)] = s
     return out, lengths
+
+
+def _thin(is_end: np.ndarray, budget: int) -> np.ndarray:
+    """Indices of `budget` points spread evenly, keeping every stroke end while ends fit in half the budget."""
+    ends = np.flatnonzero(is_end)
+    if len(ends) > budget // 2:
+        return np.linspace(0, len(is_end) - 1, budget).round().astype(np.int64)
+    others = np.flatnonzero(~is_end)
+    pick = others[np.linspace(0, len(others) - 1, budget - len(ends)).round().astype(np.int64)]
+    return np.union1d(pick, ends)

@@ -36,9 +36,10 @@ class StrokeRNN(nn.Module):
         convs: list[nn.Module] = []
         c = 3
         for ch, k in zip(conv_channels, conv_kernels):
-            convs += [nn.Conv1d(c, ch, k, padding=k // 2), nn.BatchNorm1d(ch), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            convs.append(nn.Sequential(nn.Conv1d(c, ch, k, padding=k // 2), nn.BatchNorm1d(ch), nn.ReLU(inplace=True),
+                                       nn.Dropout(dropout)))
             c = ch
-        self.convs = nn.Sequential(*convs)
+        self.convs = nn.ModuleList(convs)
         self.lstm = nn.LSTM(c, hidden, num_layers=layers, batch_first=True, bidirectional=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.fc = nn.Linear(2 * hidden, num_classes)
@@ -46,8 +47,13 @@ class StrokeRNN(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         t = x.shape[1]
         valid = torch.arange(t, device=x.device)[None, :] < lengths[:, None]  # (N, T)
-        h = self.convs(x.transpose(1, 2)).transpose(1, 2)
-        h = h * valid[..., None].to(h.dtype)  # keep padding at zero after the convolutions
+        # Padding is zeroed before every convolution, so a drawing's output does not depend on how much
+        # padding its batch needed (the convolutions would otherwise read past the end of the drawing).
+        keep = valid[:, None, :].to(x.dtype)
+        h = x.transpose(1, 2) * keep
+        for block in self.convs:
+            h = block(h) * keep
+        h = h.transpose(1, 2)
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=t)
