@@ -162,19 +162,20 @@ def _resize(batch: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def bitmap_batch(images: np.ndarray, size: int) -> np.ndarray:
+def bitmap_batch(images: np.ndarray, size: int, channels: int = 1) -> np.ndarray:
     """uint8 (N, H, W) white-on-black -> the bitmap models' float32 (N, 1, size, size) in [0, 1]."""
     images = np.asarray(images)
     if images.shape[1:] != (size, size):
         images = _resize(images, size)
-    return (images.astype(np.float32) / 255.0)[:, None, :, :]
+    x = (images.astype(np.float32) / 255.0)[:, None, :, :]
+    return np.repeat(x, channels, axis=1) if channels != 1 else x
 
 
 def stroke_batch(drawings: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)) via training's own encoder."""
-    from inkrec.train.strokes import encode_batch
+    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)), encoded as in training."""
+    from inkrec.models.stroke_input import pad_sequences, strokes_to_sequence
 
-    return encode_batch(drawings)
+    return pad_sequences([strokes_to_sequence(d) for d in drawings])
 
 
 def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
@@ -182,7 +183,9 @@ def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
         if getattr(dataset, "kind", "bitmap") != "strokes":
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
         return stroke_batch([dataset[int(i)][0] for i in indices])
-    return bitmap_batch(dataset.bitmaps(indices, size=predictor.size), predictor.size)
+    return bitmap_batch(
+        dataset.bitmaps(indices, size=predictor.size), predictor.size, int(predictor.input.get("channels") or 1)
+    )
 
 
 def predict_dataset(

@@ -16,12 +16,23 @@ from inkrec.errors import ConfigError
 from inkrec.evaluate.report import _pyplot, save_figure
 
 
-def load_model_input(image_file: str | Path, size: int) -> np.ndarray:
-    """An image file as the model input picture: uint8 (size, size), white ink on black."""
+def load_model_input(image_file: str | Path, size: int, preprocessing: dict | None = None) -> np.ndarray:
+    """An image file as the model input picture: uint8 (size, size), white ink on black.
+
+    Framing parameters the model was trained with (its `preprocessing`, e.g. line diameter and padding)
+    are passed on, as the server does for uploads.
+    """
+    import inspect
+
     from inkrec.data.images import decode_image, normalize_ink, to_model_input
 
-    grey = decode_image(Path(image_file))
-    return np.asarray(to_model_input(normalize_ink(grey), size), dtype=np.uint8)
+    path = Path(image_file)
+    if not path.is_file():
+        raise ConfigError(f"image {str(path)!r} does not exist")
+    accepted = set(inspect.signature(to_model_input).parameters) - {"grey_white_on_black", "size"}
+    params = {k: v for k, v in (preprocessing or {}).items() if k in accepted}
+    grey = decode_image(path, max_side=max(1024, 8 * size))
+    return np.asarray(to_model_input(normalize_ink(grey), size, **params), dtype=np.uint8)
 
 
 def _bitmap_run(model_dir: str | Path):
@@ -51,10 +62,12 @@ def feature_maps(module, x) -> list[tuple[str, np.ndarray]]:
     if not layers:
         raise ConfigError("the model has no 2-D convolution layer to show")
     captured: dict[str, np.ndarray] = {}
-    handles = [
-        m.register_forward_hook(lambda _m, _i, out, name=name: captured.__setitem__(name, out.detach()[0].float().numpy()))
-        for name, m in layers
-    ]
+
+    def hook(name):
+        # Copy at once: an in-place activation (ReLU(inplace=True)) would overwrite the output afterwards.
+        return lambda _m, _i, out: captured.__setitem__(name, out.detach()[0].float().clone().numpy())
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in layers]
     try:
         with torch.inference_mode():
             module(x)
@@ -91,7 +104,7 @@ def write_feature_maps(model_dir: str | Path, image_file: str | Path, out_dir: s
     import torch
 
     pred = _bitmap_run(model_dir)
-    picture = load_model_input(image_file, pred.size)
+    picture = load_model_input(image_file, pred.size, pred.meta.get("preprocessing"))
     x = torch.from_numpy(picture.astype(np.float32) / 255.0)[None, None]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +154,7 @@ def write_saliency(
     import torch
 
     pred = _bitmap_run(model_dir)
-    picture = load_model_input(image_file, pred.size)
+    picture = load_model_input(image_file, pred.size, pred.meta.get("preprocessing"))
     x = torch.from_numpy(picture.astype(np.float32) / 255.0)[None, None]
     attr, target, probs = saliency(pred.module, x, method=method)
     heat = attr / attr.max() if attr.max() > 0 else attr
