@@ -12,16 +12,17 @@ shared machine), open time, peak RSS, and the peaks of its two parts, anonymous 
 process allocated) and file-backed memory (mapped pages of the .npy files, which Linux counts in RSS
 while they are mapped), plus page faults. Passes:
 
-- `inkrec, cold`: the default reader (np.take through the memory maps, mapped pages handed back every
-  512 MiB of file-backed RSS growth), first read from disk (our files' pages dropped from the page
-  cache with posix_fadvise DONTNEED; nobody else's cache is touched).
-- `inkrec, warm`: the same with the files in the page cache, as in every epoch after the first on a
-  machine with RAM for the page cache.
+- `inkrec pread, cold`: the default reader (`os.preadv` per run of rows into the batch, nothing mapped),
+  first read from disk (our files' pages dropped from the page cache with posix_fadvise DONTNEED;
+  nobody else's cache is touched).
+- `inkrec mmap + release, cold`: the other reader (np.take through the memory maps, mapped pages handed
+  back every 512 MiB of measured file-backed RSS growth), also from disk.
+- `inkrec pread, warm`: the files in the page cache, as in every epoch after the first on a machine
+  with RAM for the page cache.
 - `one gather per batch`: the warm pass reading each batch separately (what a DataLoader with a batch
   sampler does) instead of many batches per pass over the files.
-- `positional reads (pread)`: the other reader, `os.preadv` per row into the batch, nothing mapped.
-- `no release`: np.take through the maps without handing pages back: what the bound costs, and why
-  it is needed (the whole data set ends up resident).
+- `mmap + release, warm` and `no release`: np.take through the maps with and without handing pages
+  back: what the bound costs, and why it is needed (without it the whole data set ends up resident).
 - `per-item __getitem__`: the naive loader (one `ds[i]` per drawing, then np.stack), the baseline for
   the throughput ratio.
 
@@ -119,9 +120,7 @@ def measure(folder: Path, mode: str, batch: int, max_seconds: float, max_items: 
     t0 = time.perf_counter()
     ds = open_dataset(folder, split="train")
     open_s = time.perf_counter() - t0
-    if mode == "pread":
-        ds._source.read_mode = "pread"
-    if mode == "no-release":
+    if mode in ("cold-mmap", "mmap", "no-release"):
         ds._source.read_mode = "mmap"
     if mode == "no-release":
         ds.page_budget = 1 << 62
@@ -241,10 +240,12 @@ def main() -> None:
         results = []
         if not args.skip_cold:
             drop_from_page_cache(tmp)
-            results.append(("inkrec, cold (from disk)", run_child(tmp, "cold", args)))
-        results.append(("inkrec, warm (page cache)", run_child(tmp, "warm", args)))
-        results.append(("inkrec, warm, one gather per batch", run_child(tmp, "batchwise", args)))
-        results.append(("inkrec, warm, positional reads (pread)", run_child(tmp, "pread", args)))
+            results.append(("inkrec pread, cold (from disk)", run_child(tmp, "cold", args)))
+            drop_from_page_cache(tmp)
+            results.append(("inkrec mmap + release, cold (from disk)", run_child(tmp, "cold-mmap", args)))
+        results.append(("inkrec pread, warm (page cache)", run_child(tmp, "warm", args)))
+        results.append(("inkrec pread, warm, one gather per batch", run_child(tmp, "batchwise", args)))
+        results.append(("inkrec mmap + release, warm", run_child(tmp, "mmap", args)))
         results.append(("np.take on the memmaps, no release, warm", run_child(tmp, "no-release", args)))
         results.append(("per-item __getitem__ (baseline)", run_child(tmp, "per-item", args)))
         print_table(results, args, rows, nbytes)
@@ -267,7 +268,7 @@ def print_table(results, args, rows: int, nbytes: int) -> None:
         f"standard train split, shuffled batches of {args.batch}"
     )
     cols = ("pass", "drawings", "full epoch", "drawings/s", "per CPU s", "x baseline (CPU)", "open s",
-            "peak RSS (VmHWM)", "ru_maxrss", "peak anon", "peak file-backed")  # fmt: skip
+            "peak RSS (VmHWM)", "ru_maxrss", "peak anon", "peak file-backed", "faults / 1k drawings")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="left" if col == "pass" else "right")
     for name, r in results:
@@ -283,6 +284,7 @@ def print_table(results, args, rows: int, nbytes: int) -> None:
             f"{r['ru_maxrss'] / mib:,.0f} MiB",
             f"{r['peak_anon'] / mib:,.0f} MiB",
             f"{r['peak_file'] / mib:,.0f} MiB",
+            f"{1000 * (r['minor_faults'] + r['major_faults']) / r['seen']:,.0f}",
         )
     Console(width=220).print(table)
     load = os.getloadavg()

@@ -227,9 +227,14 @@ def open_dataset(
     """Open any supported data set at `path` (file or folder) as an `InkDataset`.
 
     - `split`: "all", "train" or "test".
-    - `split_mode`: "standard" (the README's fixed cuts: first 80% of each Quick, Draw! file, MNIST's train
-      vs t10k files, Chinese MNIST writers 1-64 vs 65-80; sketch-rnn's own train+valid vs test; other
-      data seeded random 80/20), "random" (stratified, seeded) or "writer" (writer-disjoint, seeded).
+    - `split_mode`: "standard" (fixed cuts, so figures compare: the first 80% of each Quick, Draw! file
+      (numpy_bitmap rows, ndjson/.bin drawings in file order); MNIST-family train vs t10k/test files;
+      image folders with Train/Test sub-folders by folder; data with writers (Chinese MNIST's
+      `writerNNN`, one .gnt file per CASIA writer) by writer, the first 80% of writers in natural order
+      train (Chinese MNIST 1-64 vs 65-80, HWDB1.1 1001-1240 vs 1241-1300); sketch-rnn .npz its own
+      train+valid vs test; anything else seeded random, `test_fraction` per class), "random" (stratified
+      per class, seeded, the same for a class whichever other classes are loaded) or "writer"
+      (writer-disjoint, seeded).
     - `max_per_class`: keep the first N samples of each class in file order (within the split).
     - `classes`: restrict to these class names, labelled in this order.
     """

@@ -105,8 +105,8 @@ def _process_file_rss() -> int | None:
     return int(fields[2]) * mmap.PAGESIZE
 
 
-# Through the maps where their resident pages can be measured and bounded, else positional reads.
-_DEFAULT_READ_MODE = "mmap" if _process_file_rss() is not None or not hasattr(os, "preadv") else "pread"
+# Positional reads where the platform has them (the resident set never grows), else through the maps.
+_DEFAULT_READ_MODE = "pread" if hasattr(os, "preadv") else "mmap"
 
 
 def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
@@ -126,13 +126,15 @@ class BitmapArrays(Source):
 
     Two ways to read rows of memory-mapped files (`read_mode`):
 
-    - "mmap" (default on Linux): `np.take` through the maps. A touched row maps its page-cache folio
-      (up to 2 MB on recent kernels) into the process, which counts in its RSS; so every 32 rows the
-      process's file-backed RSS is measured (/proc/self/statm) and, once it has grown by `page_budget`
-      since the last release, the maps' pages are handed back (madvise DONTNEED; the page cache keeps
-      them). The resident set stays near `page_budget` however large the files are.
-    - "pread": positional reads (`os.preadv`) straight into the batch array; nothing is mapped, the RSS
-      does not grow at all, at one system call per row (slower where folios are large).
+    - "pread" (default): positional reads (`os.preadv`, one per contiguous run of rows) straight into the
+      batch array. The page cache serves them; nothing is mapped into the process, so its resident set
+      does not grow with the data set at all.
+    - "mmap": `np.take` through the maps. A touched row maps its whole page-cache folio (up to 2 MB on
+      recent kernels) into the process, which counts in its RSS; so every 32 rows the process's
+      file-backed RSS is measured (/proc/self/statm) and, once it has grown by `page_budget` since the
+      last release, the maps' pages are handed back (madvise DONTNEED; the page cache keeps them).
+      Faster than "pread" when the page cache holds large folios, slower when it holds small ones
+      (`benchmarks/memmap_scale.py` measures both), and its RSS sits near `page_budget`.
 
     In-memory arrays (decompressed .gz idx, `materialize()`) are plain `np.take`. `reopen` (a picklable
     callable returning the same list) lets a pickled source (a DataLoader worker, a DDP rank) open the
