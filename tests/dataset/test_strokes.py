@@ -47,6 +47,7 @@ def test_simplified_counts_and_standard_split(simplified):
             assert test.drawing(int(p)).key_id == lines[20 + k]["key_id"]
         tpos = np.flatnonzero(train.labels == c)
         assert [train.drawing(int(p)).key_id for p in tpos] == [ln["key_id"] for ln in lines[:20]]
+        assert [d.key_id for d in train.drawings(tpos[::-1])] == [ln["key_id"] for ln in lines[:20]][::-1]
 
 
 def test_raw_strokes_keep_time_and_split_per_file(quickdraw):

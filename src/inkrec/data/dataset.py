@@ -106,6 +106,14 @@ class InkDataset:
             raise ConfigError(f"{self.source} samples carry no drawing metadata")
         return self._source.drawing(int(self._rows[int(i)]))
 
+    def drawings(self, indices=None) -> list:
+        """`Drawing`s of the samples at `indices` (all when None) of an ndjson or .bin source, read with one
+        reader call per file touched (faster than `drawing(i)` one by one)."""
+        if not hasattr(self._source, "drawings"):
+            raise ConfigError(f"{self.source} samples carry no drawing metadata")
+        rows = self._rows if indices is None else self._rows[self._positions(indices)]
+        return self._source.drawings(rows)
+
     def bitmaps(self, indices=None, size: int | None = None) -> np.ndarray:
         """uint8 (N, H, W) bitmaps of the samples at `indices` (all when None), white ink on black.
 
