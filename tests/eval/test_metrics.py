@@ -74,7 +74,11 @@ def test_confusion_and_per_class_by_hand():
 def test_most_confused_by_hand():
     cm = np.array([[5, 3, 0], [1, 4, 7], [0, 3, 2]])
     pairs = M.most_confused_pairs(cm, ["a", "b", "c"], top=3)
-    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [("b", "c", 7), ("a", "b", 3), ("c", "b", 3)]
+    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
+        ("b", "c", 7),
+        ("a", "b", 3),
+        ("c", "b", 3),
+    ]
     assert pairs[0]["rate"] == pytest.approx(7 / 12)
     assert M.most_confused_pairs(np.eye(3, dtype=int), ["a", "b", "c"]) == []
 

@@ -7,6 +7,7 @@ import json
 import math
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,6 +20,11 @@ class Split(str, Enum):
     all = "all"
     train = "train"
     test = "test"
+
+
+class SaliencyMethod(str, Enum):
+    integrated_gradients = "integrated-gradients"
+    gradient = "gradient"
 
 
 def _clear_errors(fn):
@@ -129,19 +135,29 @@ def _print_summary(result: dict, json_out, report_dir) -> None:
 
 @_clear_errors
 def eval_command(
-    model: Path = typer.Option(..., "--model", help="A run directory or an inkrec .onnx file."),
-    data: Path = typer.Option(..., "--data", help="A data set (any format open_dataset reads)."),
-    split: Split = typer.Option(Split.all, "--split", help="Which standard split to score."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the metrics here (JSON)."),
-    report: Path | None = typer.Option(None, "--report", help="Write the HTML report (index.html + PNGs) here."),
-    batch_size: int = typer.Option(512, "--batch-size", min=1),
-    max_per_class: int | None = typer.Option(None, "--max-per-class", min=1, help="Cap samples per class."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    model: Annotated[Path, typer.Option("--model", help="A run directory or an inkrec .onnx file.")],
+    data: Annotated[Path, typer.Option("--data", help="A data set (any format open_dataset reads).")],
+    split: Annotated[Split, typer.Option("--split", help="Which standard split to score.")] = Split.all,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here (JSON).")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report (index.html + PNGs) here.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 512,
+    max_per_class: Annotated[
+        int | None, typer.Option("--max-per-class", min=1, help="Cap samples per class.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
     result = evaluate(
-        model, data, split=split.value, json_out=json_out, report_dir=report, batch_size=batch_size,
-        max_per_class=max_per_class, progress=not quiet,
+        model,
+        data,
+        split=split.value,
+        json_out=json_out,
+        report_dir=report,
+        batch_size=batch_size,
+        max_per_class=max_per_class,
+        progress=not quiet,
     )
     _print_summary(result, json_out, report)
 
@@ -149,9 +165,9 @@ def eval_command(
 @viz_app.command("feature-maps")
 @_clear_errors
 def feature_maps_command(
-    model: Path = typer.Option(..., "--model", help="A run directory of a bitmap model."),
-    image: Path = typer.Option(..., "--image", help="A picture of a drawing (PNG, JPEG, ...)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Folder for one PNG per convolution layer."),
+    model: Annotated[Path, typer.Option("--model", help="A run directory of a bitmap model.")],
+    image: Annotated[Path, typer.Option("--image", help="A picture of a drawing (PNG, JPEG, ...).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for one PNG per convolution layer.")],
 ) -> None:
     """What every convolution layer computes for one drawing: one PNG per layer, a grid of channels."""
     from inkrec.evaluate.viz import write_feature_maps
@@ -163,17 +179,18 @@ def feature_maps_command(
 @viz_app.command("saliency")
 @_clear_errors
 def saliency_command(
-    model: Path = typer.Option(..., "--model", help="A run directory of a bitmap model."),
-    image: Path = typer.Option(..., "--image", help="A picture of a drawing (PNG, JPEG, ...)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output PNG."),
-    method: str = typer.Option(
-        "integrated-gradients", "--method", help="'integrated-gradients' (default) or 'gradient'."
-    ),
+    model: Annotated[Path, typer.Option("--model", help="A run directory of a bitmap model.")],
+    image: Annotated[Path, typer.Option("--image", help="A picture of a drawing (PNG, JPEG, ...).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output PNG.")],
+    method: Annotated[
+        SaliencyMethod,
+        typer.Option("--method", help="Attribution: integrated gradients or the plain gradient."),
+    ] = SaliencyMethod.integrated_gradients,
 ) -> None:
     """Which pixels made the model choose its answer, overlaid on the drawing."""
     from inkrec.evaluate.viz import write_saliency
 
-    info = write_saliency(model, image, out, method=method)
+    info = write_saliency(model, image, out, method=method.value)
     typer.echo(f"{info['label']} ({100 * info['confidence']:.1f}%) -> {out}")
 
 

@@ -90,7 +90,7 @@ def _load_onnx(path: Path) -> Predictor:
     meta = read_metadata(path)
     try:
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own, unexported error types
         raise DataFormatError(path, f"onnxruntime cannot load it ({type(exc).__name__}: {exc})") from None
     names = [i.name for i in sess.get_inputs()]
 
@@ -98,13 +98,17 @@ def _load_onnx(path: Path) -> Predictor:
         feeds = batch if isinstance(batch, tuple) else (batch,)
         return sess.run(["logits"], dict(zip(names, (np.ascontiguousarray(b) for b in feeds))))[0]
 
-    return Predictor([str(c) for c in meta["labels"]], dict(meta.get("input") or {}), logits_fn, "onnx", path, meta)
+    return Predictor(
+        [str(c) for c in meta["labels"]], dict(meta.get("input") or {}), logits_fn, "onnx", path, meta
+    )
 
 
 # ------------------------------------------------------------------------------------------ label alignment
 
 
-def align_labels(dataset_classes: Sequence[str], model_classes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def align_labels(
+    dataset_classes: Sequence[str], model_classes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """How to score a data set with a model whose label list may differ.
 
     Returns (`keep`: data-set class indices to evaluate, `to_model`: array mapping every data-set class index
@@ -184,7 +188,9 @@ def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
         return stroke_batch([dataset[int(i)][0] for i in indices])
     return bitmap_batch(
-        dataset.bitmaps(indices, size=predictor.size), predictor.size, int(predictor.input.get("channels") or 1)
+        dataset.bitmaps(indices, size=predictor.size),
+        predictor.size,
+        int(predictor.input.get("channels") or 1),
     )
 
 

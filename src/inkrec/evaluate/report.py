@@ -95,7 +95,12 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path) -> None:
             for p in range(n):
                 if cm[t, p]:
                     ax.text(
-                        p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=7,
+                        p,
+                        t,
+                        str(int(cm[t, p])),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
                         color="black" if norm[t, p] > 0.6 else "white",
                     )
     ax.set_xlabel("predicted")
@@ -123,9 +128,7 @@ def plot_confidence_histograms(probs: np.ndarray, y_true: np.ndarray, path: Path
 def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
     plt = _pyplot()
-    fig, (ax, axn) = plt.subplots(
-        2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    fig, (ax, axn) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     width = bins[0]["hi"] - bins[0]["lo"] if bins else 0.1
     centres = [(b["lo"] + b["hi"]) / 2 for b in bins]
     acc = [b["accuracy"] if b["count"] else 0.0 for b in bins]
@@ -134,8 +137,15 @@ def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
     # The gap between accuracy and mean confidence, drawn hatched over or above the bar (Guo et al. 2017).
     lo = np.minimum(acc, conf)
     ax.bar(
-        centres, np.abs(np.array(conf) - np.array(acc)), bottom=lo, width=width * 0.95, fill=False,
-        edgecolor="tab:red", hatch="//", linewidth=0.8, label="gap to mean confidence",
+        centres,
+        np.abs(np.array(conf) - np.array(acc)),
+        bottom=lo,
+        width=width * 0.95,
+        fill=False,
+        edgecolor="tab:red",
+        hatch="//",
+        linewidth=0.8,
+        label="gap to mean confidence",
     )
     ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
     ax.set_xlim(0, 1)
@@ -166,7 +176,9 @@ def plot_learning_curves(history: list[dict], path: Path) -> None:
     acc = [h.get("val_top1") for h in history]
     if any(v is not None for v in acc):
         ax2 = ax.twinx()
-        ax2.plot(epochs, [np.nan if v is None else v for v in acc], "-^", color="tab:green", label="val top-1")
+        ax2.plot(
+            epochs, [np.nan if v is None else v for v in acc], "-^", color="tab:green", label="val top-1"
+        )
         ax2.set_ylabel("validation top-1")
         ax2.set_ylim(0, 1)
         lines = ax.get_legend_handles_labels()
@@ -264,7 +276,9 @@ def write_report(
     pairs = M.most_confused_pairs(cm, classes, top_pairs)
     parts.append(f"<h3>Most confused pairs (top {len(pairs)})</h3>")
     if pairs:
-        parts.append("<table><tr><th>#</th><th>true</th><th>predicted as</th><th>count</th><th>share</th></tr>")
+        parts.append(
+            "<table><tr><th>#</th><th>true</th><th>predicted as</th><th>count</th><th>share</th></tr>"
+        )
         for i, pr in enumerate(pairs, 1):
             parts.append(
                 f"<tr><td class='num'>{i}</td><td>{esc(pr['true'])}</td><td>{esc(pr['predicted'])}</td>"
@@ -335,7 +349,9 @@ def write_report(
     else:
         parts.append("<p>No training history (the model was not given as a run directory).</p>")
 
-    parts.append("<h2 id='per-class'>All classes</h2><table><tr><th>class</th><th>precision</th><th>recall</th>")
+    parts.append(
+        "<h2 id='per-class'>All classes</h2><table><tr><th>class</th><th>precision</th><th>recall</th>"
+    )
     parts.append("<th>F1</th><th>support</th></tr>")
     for c in classes:
         pc = s["per_class"][c]

@@ -40,7 +40,9 @@ def _bitmap_run(model_dir: str | Path):
 
     path = Path(model_dir)
     if not path.is_dir():
-        raise ConfigError(f"{str(path)!r} is not a run directory (feature maps and saliency need the torch model)")
+        raise ConfigError(
+            f"{str(path)!r} is not a run directory (feature maps and saliency need the torch model)"
+        )
     pred = load_predictor(path)
     if pred.kind != "bitmap":
         raise ConfigError(f"model in {str(path)!r} reads {pred.kind}, these views need a bitmap model")
@@ -49,7 +51,7 @@ def _bitmap_run(model_dir: str | Path):
 
 def conv_layers(module) -> list[tuple[str, object]]:
     """Every 2-D convolution in the model, in the order they were registered (normally forward order)."""
-    import torch.nn as nn
+    from torch import nn
 
     return [(name, m) for name, m in module.named_modules() if isinstance(m, nn.Conv2d)]
 
@@ -148,7 +150,11 @@ def saliency(module, x, target: int | None = None, *, method: str = "integrated-
 
 
 def write_saliency(
-    model_dir: str | Path, image_file: str | Path, out_png: str | Path, *, method: str = "integrated-gradients"
+    model_dir: str | Path,
+    image_file: str | Path,
+    out_png: str | Path,
+    *,
+    method: str = "integrated-gradients",
 ) -> dict:
     """Input, saliency heat map and overlay for the predicted class, as one PNG; returns the prediction."""
     import torch

@@ -117,6 +117,7 @@ def run_study(
     seed: int = 0,
     config: dict | None = None,
     progress: bool = True,
+    pruner=None,
 ) -> TuneResult:
     """Run the study until it holds `trials` finished (complete or pruned) trials, then write the best config.
 
@@ -144,7 +145,7 @@ def run_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed + n_before),
         # Prune only against a few finished trials and after the first epoch: epoch-1 accuracy is noisy.
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
     )
     if config is not None:
         study.set_user_attr("config", config)
@@ -201,8 +202,13 @@ def write_best(study, path: Path, config: dict) -> None:
         "config": _final_config(config, dict(best.params)) if config.get("model") else dict(best.params),
         "trials": {"complete": done, "pruned": pruned, "failed": failed},
         "all": [
-            {"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
-             "epochs": len(t.intermediate_values)}
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "value": t.value,
+                "params": t.params,
+                "epochs": len(t.intermediate_values),
+            }
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         ],
     }
@@ -229,8 +235,12 @@ def plot_study(study, path: Path) -> None:
     for t in finished:
         steps = sorted(t.intermediate_values)
         ax1.plot(
-            steps, [t.intermediate_values[s] for s in steps],
-            "--" if t.state == TrialState.PRUNED else "-", marker="o", markersize=3, alpha=0.8,
+            steps,
+            [t.intermediate_values[s] for s in steps],
+            "--" if t.state == TrialState.PRUNED else "-",
+            marker="o",
+            markersize=3,
+            alpha=0.8,
         )
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("validation top-1")
@@ -298,11 +308,13 @@ def tune(
     study_name: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    pruner=None,
     **train_options: Any,
 ) -> TuneResult:
     """Tune `model` on `data`: each trial trains `epochs` epochs on the training split (validation held out).
 
     `train_options` are further fixed `TrainConfig` fields (batch_size, max_per_class, size, threads, ...).
+    `pruner` replaces the default median pruner (any `optuna.pruners` object).
     The test split is never looked at: choosing on it would make its score an overestimate.
     """
     from inkrec.train.config import make_config
@@ -331,4 +343,5 @@ def tune(
         seed=seed,
         config=base,
         progress=progress,
+        pruner=pruner,
     )
