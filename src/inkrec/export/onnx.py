@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -134,7 +135,15 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
         shapes = ({0: batch, 1: steps}, {0: batch})
         axes = {"input": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}
     sink = io.StringIO()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
+    # the exporter narrates every step and warns about optional torchvision ops: keep the CLI quiet
+    quiet = [
+        logging.getLogger(name) for name in ("torch.onnx", "torch.onnx._internal.exporter._registration")
+    ]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.ExitStack() as restore:
+        restore.callback(lambda: [lg.setLevel(lv) for lg, lv in zip(quiet, levels, strict=True)])
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
