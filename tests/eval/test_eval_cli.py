@@ -125,3 +125,44 @@ def test_predictions_match_direct_forward(tiny_run, bitmaps):
         direct = torch.softmax(model(x), 1).numpy()
     np.testing.assert_allclose(preds.probs, direct, atol=1e-5)
     assert preds.y_true.tolist() == ds.labels[preds.indices].tolist()
+
+
+def test_bitmap_model_on_rasterized_strokes(tiny_run, quickdraw, tmp_path):
+    """Cross-format: the 344-category simplified drawings, rasterized, restricted to the model's classes."""
+    res = _eval("--model", tiny_run, "--data", quickdraw / "simplified", "--json", tmp_path / "x.json")
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "x.json").read_text())
+    assert m["dataset_classes"] == 344
+    assert m["n"] == 3 * 25
+    assert m["top1"] > 0.4
+
+
+def test_stroke_model(quickdraw, tmp_path):
+    from .conftest import train_tiny
+
+    run = train_tiny(
+        quickdraw / "simplified",
+        tmp_path / "stroke-rnn",
+        model="stroke-rnn",
+        model_kwargs={"hidden": 16, "layers": 1, "conv_channels": [8, 8, 8]},
+    )
+    res = _eval(
+        "--model",
+        run,
+        "--data",
+        quickdraw / "simplified",
+        "--split",
+        "test",
+        "--json",
+        tmp_path / "s.json",
+        "--report",
+        tmp_path / "rep",
+    )
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "s.json").read_text())
+    assert m["n"] == 3 * 5  # drawings 21-25 of each of the three categories
+    assert set(m["per_class"]) == set(CLASSES)
+    assert (tmp_path / "rep" / "index.html").is_file()
+    # A stroke model cannot read bitmaps: a clear refusal.
+    res = _eval("--model", run, "--data", quickdraw / "numpy_bitmap")
+    assert res.exit_code == 2 and "stroke" in res.output

@@ -176,10 +176,20 @@ def bitmap_batch(images: np.ndarray, size: int, channels: int = 1) -> np.ndarray
 
 
 def stroke_batch(drawings: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)), encoded as in training."""
-    from inkrec.models.stroke_input import pad_sequences, strokes_to_sequence
+    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)), encoded as in training.
 
-    return pad_sequences([strokes_to_sequence(d) for d in drawings])
+    Uses training's own encoder; without torch (the slim install scoring an ONNX stroke model) the
+    torch-free encoder it wraps, which scales each drawing by its bounding box the same way.
+    """
+    try:
+        from inkrec.train.strokes import encode_batch
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        from inkrec.models.stroke_input import pad_sequences, strokes_to_sequence
+
+        return pad_sequences([strokes_to_sequence(d) for d in drawings])
+    return encode_batch(drawings)
 
 
 def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
