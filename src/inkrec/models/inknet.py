@@ -49,21 +49,20 @@ class InkNet(nn.Module):
         self,
         num_classes: int,
         image_size: int = 28,
-        stem: int = 24,
-        widths: Sequence[int] = (48, 96, 192),
+        width: int = 32,
         blocks: Sequence[int] = (0, 1, 1),
         dropout: float = 0.2,
     ):
         super().__init__()
-        if len(widths) != len(blocks):
-            raise ValueError("widths and blocks must have the same length")
         stride = 2 if image_size >= 48 else 1
+        stem = max(8, width // 2)
         layers: list[nn.Module] = [conv_bn_relu(1, stem, stride=stride)]
         c = stem
-        for width, n_blocks in zip(widths, blocks):
-            layers += [nn.MaxPool2d(2), conv_bn_relu(c, width)]
-            layers += [ResidualBlock(width) for _ in range(n_blocks)]
-            c = width
+        for i, n_blocks in enumerate(blocks):
+            w = width * 2**i
+            layers += [nn.MaxPool2d(2), conv_bn_relu(c, w)]
+            layers += [ResidualBlock(w) for _ in range(n_blocks)]
+            c = w
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
@@ -78,9 +77,10 @@ class InkNet(nn.Module):
 def inknet(
     num_classes: int,
     image_size: int = 28,
-    stem: int = 24,
-    widths: Sequence[int] = (48, 96, 192),
+    width: int = 32,
     blocks: Sequence[int] = (0, 1, 1),
     dropout: float = 0.2,
 ) -> nn.Module:
-    return InkNet(num_classes, image_size, stem, tuple(widths), tuple(blocks), dropout)
+    """`width` channels after the first down-sampling, doubled at each further stage; `blocks` residual
+    blocks per stage."""
+    return InkNet(num_classes, image_size, int(width), tuple(int(b) for b in blocks), float(dropout))
