@@ -39,6 +39,7 @@ def test_report_files_and_escaping(tmp_path):
     assert Image.open(gallery[0]).size == (84, 84)
     assert "ECE" in text and "Most confused pairs" in text and "Least recognised" in text
     assert not list((tmp_path / "rep").glob("*.tmp"))
+    assert not (tmp_path / "rep" / "confusion_top.png").exists()  # four classes need no close-up
 
 
 def test_report_at_345_classes_without_images(tmp_path):
@@ -49,5 +50,7 @@ def test_report_at_345_classes_without_images(tmp_path):
     assert text.count("<tr><td class='num'>") == 25  # ranked confused pairs
     img = Image.open(tmp_path / "confusion.png")
     assert min(img.size) >= 1000  # large enough that each of 345 rows has pixels
+    # The labelled close-up of the classes in the worst confusions.
+    assert "src='confusion_top.png'" in text and (tmp_path / "confusion_top.png").stat().st_size > 1000
     assert "No images available" in text
     assert "No training history" in text

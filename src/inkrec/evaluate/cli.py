@@ -106,6 +106,7 @@ def evaluate(
             preds.classes,
             summary=result,
             images=lambda rows: preds.images(rows),
+            sample_ids=preds.indices,
             history=run_history(Path(model)) if predictor.source == "run" else None,
             title=f"{Path(model).name} on {Path(data).name} ({split})",
             subtitle=f"model {model} ({predictor.source}); data {data}, split {split}",

@@ -70,20 +70,32 @@ def save_image_png(image: np.ndarray, path: Path, scale: int = 3) -> None:
 # --------------------------------------------------------------------------------------------------- plots
 
 
-def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path) -> None:
+def plot_confusion(
+    cm: np.ndarray,
+    classes: Sequence[str],
+    path: Path,
+    title: str | None = None,
+    row_totals: np.ndarray | None = None,
+) -> None:
     """Row-normalised confusion matrix (each row = where a true class went).
 
     Rows are normalised so that rare and common classes read alike. At large class counts the cells carry no
-    text and the axes no names: the ranked list of confused pairs next to it names them instead.
+    text and the axes no names (the ranked list of confused pairs and the close-up name them instead), and
+    the colour scale is a power law so that a 2% confusion still shows next to a 90% diagonal.
     """
+    from matplotlib.colors import Normalize, PowerNorm
+
     plt = _pyplot()
     n = len(classes)
-    support = cm.sum(axis=1, keepdims=True)
+    support = (cm.sum(axis=1) if row_totals is None else np.asarray(row_totals))[:, None]
     norm = np.divide(cm, support, out=np.zeros(cm.shape, dtype=float), where=support > 0)
     side = float(np.clip(0.32 * n + 2.5, 5.0, 14.0))
     fig, ax = plt.subplots(figsize=(side + 1.2, side))
-    im = ax.imshow(norm, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
+    large = n > _TICK_LABELS_MAX
+    scale = PowerNorm(gamma=0.3, vmin=0.0, vmax=1.0) if large else Normalize(vmin=0.0, vmax=1.0)
+    im = ax.imshow(norm, cmap="viridis", norm=scale, interpolation="nearest")
+    label = "share of true class" + (" (power scale)" if large else "")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
     if n <= _TICK_LABELS_MAX:
         ax.set_xticks(range(n), labels=list(classes), rotation=90, fontsize=8 if n > 20 else 9)
         ax.set_yticks(range(n), labels=list(classes), fontsize=8 if n > 20 else 9)
@@ -105,8 +117,22 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path) -> None:
                     )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix ({n} classes, rows normalised)")
+    ax.set_title(title or f"Confusion matrix ({n} classes, rows normalised)")
     save_figure(fig, path)
+
+
+def confused_classes(cm: np.ndarray, classes: Sequence[str], limit: int = 20) -> list[int]:
+    """Indices of the classes taking part in the largest confusions, at most `limit`, in first-seen order."""
+    picked: list[int] = []
+    index = {c: i for i, c in enumerate(classes)}
+    for pair in M.most_confused_pairs(cm, classes, top=cm.shape[0] * 4):
+        for name in (pair["true"], pair["predicted"]):
+            i = index[name]
+            if i not in picked and len(picked) < limit:
+                picked.append(i)
+        if len(picked) >= limit:
+            break
+    return picked
 
 
 def plot_confidence_histograms(probs: np.ndarray, y_true: np.ndarray, path: Path) -> None:
@@ -230,6 +256,7 @@ def write_report(
     history: list[dict] | None = None,
     title: str = "inkrec evaluation",
     subtitle: str = "",
+    sample_ids: np.ndarray | None = None,
     max_failures: int = 60,
     top_pairs: int = 30,
     worst_classes: int = 20,
@@ -238,7 +265,8 @@ def write_report(
 
     `images` is an (N, H, W) uint8 array aligned with `y_true`, or a function from sample indices to such an
     array (so that only the failures shown are rasterized), or None for a report without a gallery.
-    `history` is the per-epoch list from a run's metrics.json.
+    `history` is the per-epoch list from a run's metrics.json. `sample_ids` names each row in the gallery
+    (the sample's index in the data set; default: the row number).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,6 +280,16 @@ def write_report(
     esc = html.escape
 
     plot_confusion(cm, classes, out / "confusion.png")
+    # Above what a heat map can label, a labelled close-up of the classes in the worst confusions.
+    close_up = confused_classes(cm, classes, _CELL_TEXT_MAX) if len(classes) > _CELL_TEXT_MAX else []
+    if close_up:
+        plot_confusion(
+            cm[np.ix_(close_up, close_up)],
+            [classes[i] for i in close_up],
+            out / "confusion_top.png",
+            title=f"Close-up: the {len(close_up)} classes in the largest confusions",
+            row_totals=cm.sum(axis=1)[close_up],  # shares of the whole true class, not of the close-up
+        )
     plot_confidence_histograms(p, y, out / "confidence.png")
     plot_reliability(s["reliability"], s["ece"], out / "reliability.png")
     has_curves = bool(history)
@@ -288,6 +326,8 @@ def write_report(
     else:
         parts.append("<p>No confusions: every sample was classified correctly.</p>")
     parts.append("</div></div>")
+    if close_up:
+        parts.append("<img class='plot' src='confusion_top.png' alt='close-up of the most confused classes'>")
 
     # Least recognised classes.
     recall = np.array([s["per_class"][c]["recall"] for c in classes])
@@ -312,6 +352,7 @@ def write_report(
     parts.append("</table>")
 
     # Failure gallery: the most confident mistakes first, they are the most instructive.
+    ids = np.arange(len(y)) if sample_ids is None else np.asarray(sample_ids)
     wrong = np.flatnonzero(pred != y)
     wrong = wrong[np.argsort(-conf[wrong], kind="stable")][:max_failures]
     parts.append(f"<h2 id='failures'>Failures ({int((pred != y).sum()):,} in all; most confident first)</h2>")
@@ -323,10 +364,10 @@ def write_report(
             name = f"failures/{j:03d}.png"
             save_image_png(imgs[j], out / name)
             parts.append(
-                f"<figure><img src='{name}' alt='sample {int(idx)}'><figcaption>"
+                f"<figure><img src='{name}' alt='sample {int(ids[idx])}'><figcaption>"
                 f"<span class='truth'>truth: {esc(classes[y[idx]])}</span><br>"
                 f"<span class='guess'>guess: {esc(classes[pred[idx]])}</span><br>"
-                f"confidence {100 * conf[idx]:.1f}%<br><small>#{int(idx)}</small></figcaption></figure>"
+                f"confidence {100 * conf[idx]:.1f}%<br><small>#{int(ids[idx])}</small></figcaption></figure>"
             )
         parts.append("</div>")
     elif len(wrong):
