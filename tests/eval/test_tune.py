@@ -89,8 +89,7 @@ def test_search_space_follows_the_model():
     assert kw["dropout"] == 0.3
     from inkrec.models import create_model, model_info
 
-    default_widths = model_info("inknet").defaults["widths"]
-    assert kw["widths"] == [max(4, round(w * 0.5)) for w in default_widths]
+    assert kw["width"] == round(model_info("inknet").defaults["width"] * 0.5)
     small = sum(p.numel() for p in create_model("inknet", 10, **kw).parameters())
     full = sum(p.numel() for p in create_model("inknet", 10).parameters())
     assert small < full / 2

@@ -21,7 +21,7 @@ def inknet_run(bitmaps, tmp_path_factory):
         bitmaps,
         tmp_path_factory.mktemp("runs") / "inknet",
         model="inknet",
-        model_kwargs={"stem": 8, "widths": [8, 16, 16], "blocks": [0, 1, 1]},
+        model_kwargs={"width": 8, "blocks": [0, 1, 1]},
     )
 
 
