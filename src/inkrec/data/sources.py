@@ -20,6 +20,7 @@ decide which bytes to hand them.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import threading
@@ -109,6 +110,21 @@ def _process_file_rss() -> int | None:
 _DEFAULT_READ_MODE = "pread" if hasattr(os, "preadv") else "mmap"
 
 
+def _raise_open_file_limit() -> bool:
+    """Raise the soft limit of open files to the hard limit (a data set of hundreds of category files,
+    opened for train and test, can pass a soft limit of 1024); True if it was raised."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return True
+    except (ImportError, OSError, ValueError):
+        pass
+    return False
+
+
 def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
     """Resize uint8 (N, H, W) bitmaps to (N, size, size) with Pillow's anti-aliased bilinear filter."""
     from PIL import Image
@@ -174,6 +190,8 @@ class BitmapArrays(Source):
         self.image_size = shape[0] if shape[0] == shape[1] else None
         self._maps = [m for m in (_find_mmap(a) for a in arrays) if m is not None]
         self._files = [_file_rows(a) for a in arrays]
+        self._all_files = all(spec is not None for spec in self._files)
+        self._row0_offsets = np.asarray([spec[1] if spec else 0 for spec in self._files], dtype=np.int64)
         self._arrays = [np.asarray(a) for a in arrays]  # plain ndarray views: no memmap subclass overhead
         sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
         self.file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
@@ -217,7 +235,10 @@ class BitmapArrays(Source):
         f, r = self._locate(int(row))
         out = np.empty(self.image_shape, dtype=np.uint8)
         if self._files[f] is not None and self.read_mode == "pread":
-            self._pread_rows(f, np.asarray([r]), out[None])
+            path, offset = self._files[f]
+            rb = self._row_bytes
+            if os.preadv(self._fd(f), [memoryview(out.reshape(-1))], offset + r * rb) != rb:
+                raise DataFormatError(path, f"file ended early while reading row {r}")
         else:
             out[...] = self._arrays[f][r]
             self._account(self._row_bytes)
@@ -240,14 +261,16 @@ class BitmapArrays(Source):
         return out
 
     def _gather_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """Copy sorted global `rows` into the C-contiguous `out`, one file at a time."""
+        """Copy sorted global `rows` into the C-contiguous `out`."""
+        if self.read_mode == "pread" and self._all_files:
+            self._pread_sorted(rows, out)
+            return
         bounds = np.searchsorted(rows, np.append(self.file_starts, np.iinfo(np.int64).max))
-        pread = self.read_mode == "pread"
         for f in np.flatnonzero(bounds[1:] > bounds[:-1]):
             lo, hi = bounds[f], bounds[f + 1]
             local = rows[lo:hi] - self.file_starts[f]
-            if pread and self._files[f] is not None:
-                self._pread_rows(f, local, out[lo:hi])
+            if self.read_mode == "pread" and self._files[f] is not None:
+                self._pread_sorted(rows[lo:hi], out[lo:hi])
                 continue
             if hi - lo == 1:
                 out[lo] = self._arrays[f][local[0]]
@@ -262,26 +285,37 @@ class BitmapArrays(Source):
             self._fds, self._fd_pid = {}, os.getpid()
         fd = self._fds.get(f)
         if fd is None:
-            fd = self._fds[f] = os.open(self._files[f][0], os.O_RDONLY)
+            try:
+                fd = os.open(self._files[f][0], os.O_RDONLY)
+            except OSError as exc:
+                if exc.errno != errno.EMFILE or not _raise_open_file_limit():
+                    raise DataFormatError(self._files[f][0], f"cannot open: {exc.strerror or exc}") from None
+                fd = os.open(self._files[f][0], os.O_RDONLY)
+            self._fds[f] = fd
         return fd
 
-    def _pread_rows(self, f: int, local: np.ndarray, out: np.ndarray) -> None:
-        """Read sorted rows `local` of file f into `out` (C-contiguous), one read per contiguous run."""
-        fd = self._fd(f)
-        path, offset = self._files[f]
+    def _pread_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Read sorted global `rows` (all in plain files) into `out` (C-contiguous): one `os.preadv` per
+        run of consecutive rows of one file, all bookkeeping vectorised over the batch."""
         rb = self._row_bytes
-        view = memoryview(out.reshape(-1))
-        if len(local) > 1:
-            breaks = np.flatnonzero(np.diff(local) != 1) + 1
-            starts = np.concatenate(([0], breaks)).tolist()
-            ends = np.concatenate((breaks, [len(local)])).tolist()
+        files = np.searchsorted(self.file_starts, rows, side="right") - 1
+        offsets = self._row0_offsets[files] + (rows - self.file_starts[files]) * rb
+        if len(rows) > 1:
+            breaks = np.flatnonzero((np.diff(files) != 0) | (np.diff(rows) != 1)) + 1
+            starts = np.concatenate(([0], breaks))
+            ends = np.concatenate((breaks, [len(rows)]))
         else:
-            starts, ends = [0], [len(local)]
-        first = (local * rb + offset).tolist()
+            starts, ends = np.zeros(1, np.int64), np.ones(1, np.int64)
+        fd_of = {int(f): self._fd(int(f)) for f in np.unique(files)}
+        view = memoryview(out.reshape(-1))
         preadv = os.preadv
-        for s, e in zip(starts, ends):
-            if preadv(fd, [view[s * rb : e * rb]], first[s]) != (e - s) * rb:
-                raise DataFormatError(path, "file ended early while reading rows (was it changed on disk?)")
+        for f, off, s, e in zip(
+            files[starts].tolist(), offsets[starts].tolist(), starts.tolist(), ends.tolist()
+        ):
+            if preadv(fd_of[f], [view[s * rb : e * rb]], off) != (e - s) * rb:
+                raise DataFormatError(
+                    self._files[f][0], "file ended early while reading rows (was it changed on disk?)"
+                )
 
     def _account(self, touched: int) -> None:
         """Through-the-mapping reads: every 32 rows touched, measure the file-backed RSS and release the
