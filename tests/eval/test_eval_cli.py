@@ -138,13 +138,15 @@ def test_bitmap_model_on_rasterized_strokes(tiny_run, quickdraw, tmp_path):
 
 
 def test_stroke_model(quickdraw, tmp_path):
+    from inkrec.train.tune import model_kwargs
+
     from .conftest import train_tiny
 
     run = train_tiny(
         quickdraw / "simplified",
         tmp_path / "stroke-rnn",
         model="stroke-rnn",
-        model_kwargs={"hidden": 16, "layers": 1, "conv_channels": [8, 8, 8]},
+        model_kwargs=model_kwargs("stroke-rnn", {"width": 0.15}),  # a narrow version, whatever its options
     )
     res = _eval(
         "--model",

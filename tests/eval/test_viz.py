@@ -8,6 +8,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from inkrec.cli import app
+from inkrec.train.tune import model_kwargs as scaled_kwargs
 
 from .conftest import train_tiny
 
@@ -21,7 +22,7 @@ def inknet_run(bitmaps, tmp_path_factory):
         bitmaps,
         tmp_path_factory.mktemp("runs") / "inknet",
         model="inknet",
-        model_kwargs={"width": 8, "blocks": [0, 1, 1]},
+        model_kwargs=scaled_kwargs("inknet", {"width": 0.25}),
     )
 
 

@@ -84,20 +84,39 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "conv"
 
 
+def channel_montage(maps: np.ndarray, cols: int) -> np.ndarray:
+    """(C, H, W) activations -> one (rows*(H+1)-1, cols*(W+1)-1) image, each channel scaled to [0, 1] on its
+    own so that weak channels stay visible; NaN in the 1-pixel gaps and empty cells."""
+    c, h, w = maps.shape
+    rows = math.ceil(c / cols)
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan, dtype=np.float32)
+    for k in range(c):
+        m = maps[k].astype(np.float32)
+        lo, hi = float(m.min()), float(m.max())
+        r, q = divmod(k, cols)
+        out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = (
+            (m - lo) / (hi - lo) if hi > lo else 0.0
+        )
+    return out
+
+
 def plot_feature_map(name: str, maps: np.ndarray, path: Path, max_channels: int = 64) -> None:
-    """A grid of channel activations, each scaled on its own so weak channels stay visible."""
+    """A grid of channel activations (one image, channel numbers in row-major order)."""
     plt = _pyplot()
     c = min(maps.shape[0], max_channels)
     cols = math.ceil(math.sqrt(c))
     rows = math.ceil(c / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + 0.5), squeeze=False)
-    for k, ax in enumerate(axes.ravel()):
-        ax.axis("off")
-        if k < c:
-            ax.imshow(maps[k], cmap="viridis", interpolation="nearest")
-            ax.set_title(str(k), fontsize=7)
+    montage = channel_montage(maps[:c], cols)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * cols), max(3.0, 1.1 * rows) + 0.4))
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(montage), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    h, w = maps.shape[1:]
+    for k in range(c):
+        r, q = divmod(k, cols)
+        ax.text(q * (w + 1), r * (h + 1), str(k), fontsize=6, color="white", va="top", ha="left")
+    ax.axis("off")
     shown = f"first {c} of {maps.shape[0]}" if c < maps.shape[0] else f"{c}"
-    fig.suptitle(f"{name}: {shown} channels, {maps.shape[1]}x{maps.shape[2]}", fontsize=10)
+    ax.set_title(f"{name}: {shown} channels, {h}x{w} (each scaled on its own)", fontsize=10)
     save_figure(fig, path)
 
 
