@@ -142,15 +142,15 @@ class BitmapArrays(Source):
 
     Two ways to read rows of memory-mapped files (`read_mode`):
 
-    - "pread" (default): positional reads (`os.preadv`, one per contiguous run of rows) straight into the
-      batch array. The page cache serves them; nothing is mapped into the process, so its resident set
-      does not grow with the data set at all.
-    - "mmap": `np.take` through the maps. A touched row maps its whole page-cache folio (up to 2 MB on
-      recent kernels) into the process, which counts in its RSS; so every 32 rows the process's
-      file-backed RSS is measured (/proc/self/statm) and, once it has grown by `page_budget` since the
-      last release, the maps' pages are handed back (madvise DONTNEED; the page cache keeps them).
-      Faster than "pread" when the page cache holds large folios, slower when it holds small ones
-      (`benchmarks/memmap_scale.py` measures both), and its RSS sits near `page_budget`.
+    - "pread" (default when the files are larger than `page_budget`): positional reads (`os.preadv`, one
+      per run of consecutive rows) straight into the batch array. The page cache serves them; nothing
+      is mapped into the process, so its resident set does not grow with the data set at all.
+    - "mmap" (default for smaller sets): `np.take` through the maps. A touched row maps its whole
+      page-cache folio (up to 2 MB on recent kernels) into the process, which counts in its RSS; so
+      every 32 rows the process's file-backed RSS is measured (/proc/self/statm) and, once it has grown
+      by `page_budget` since the last release, the maps' pages are handed back (madvise DONTNEED; the
+      page cache keeps them). Fastest while everything fits the budget; at scale it refaults after
+      every release (`benchmarks/memmap_scale.py` measures both).
 
     In-memory arrays (decompressed .gz idx, `materialize()`) are plain `np.take`. `reopen` (a picklable
     callable returning the same list) lets a pickled source (a DataLoader worker, a DDP rank) open the
@@ -177,7 +177,7 @@ class BitmapArrays(Source):
         self.standard_test = standard_test
         self.writers = writers
         self.page_budget = int(page_budget)
-        self.read_mode = _DEFAULT_READ_MODE
+        self.read_mode = ""  # chosen in _set_arrays from the data size
         self._reopen = reopen
         self._set_arrays(arrays)
 
@@ -191,6 +191,11 @@ class BitmapArrays(Source):
         self._maps = [m for m in (_find_mmap(a) for a in arrays) if m is not None]
         self._files = [_file_rows(a) for a in arrays]
         self._all_files = all(spec is not None for spec in self._files)
+        mapped_bytes = sum(a.nbytes for a, spec in zip(arrays, self._files) if spec is not None)
+        if not self.read_mode:
+            # A set that fits the page budget may stay mapped whole (np.take, fastest); larger ones are
+            # read with positional reads, so their resident set never grows.
+            self.read_mode = "mmap" if mapped_bytes <= self.page_budget else _DEFAULT_READ_MODE
         self._row0_offsets = np.asarray([spec[1] if spec else 0 for spec in self._files], dtype=np.int64)
         self._arrays = [np.asarray(a) for a in arrays]  # plain ndarray views: no memmap subclass overhead
         sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
