@@ -48,3 +48,7 @@ for _mod in _STAGES:
     except ModuleNotFoundError as exc:  # a stage not in this install (e.g. training without torch)
         if not (exc.name or "").startswith(("inkrec", "torch", "onnx", "mlflow", "optuna", "matplotlib")):
             raise
+
+
+if __name__ == "__main__":
+    app()
