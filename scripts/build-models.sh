@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Rebuild the bundled models in models/ from the real data in ../shared/datasets (or $INKREC_DATASETS):
+#
+#   bash scripts/build-models.sh                 # doodles, digits and hanzi-numerals
+#   bash scripts/build-models.sh digits          # just one (or several) of them
+#
+# Each model is trained with `inkrec train`, exported with `inkrec export`, scored on its data set's standard
+# test split with `inkrec eval`, and gets its model card (models/<id>.md) with those figures, which are also
+# written into the .onnx metadata. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
+# overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS, HANZI_EPOCHS), and the training samples per
+# class capped (DOODLES_MAX_PER_CLASS); the defaults are the recipe the bundled files were built with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA="${INKREC_DATASETS:-../shared/datasets}"
+WORK="${INKREC_BUILD_DIR:-runs/bundled}"
+if [[ -x .venv/bin/inkrec ]]; then BIN=.venv/bin; else BIN="$(dirname "$(command -v inkrec)")"; fi
+INKREC="$BIN/inkrec"
+PY="$BIN/python"
+
+build() {
+  local id="$1" data="$2"
+  shift 2
+  echo "== $id: training on $data"
+  "$INKREC" train --data "$data" --model inknet --out "$WORK/$id" --seed 0 --no-track --no-test "$@"
+  echo "== $id: export"
+  "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id"
+  echo "== $id: test accuracy of the exported file"
+  "$INKREC" eval --model "models/$id.onnx" --data "$data" --split test --json "$WORK/$id.test.json"
+  "$PY" scripts/model_card.py "models/$id.onnx" --eval "$WORK/$id.test.json" --run "$WORK/$id"
+}
+
+TARGETS=("$@")
+for t in "${TARGETS[@]}"; do
+  case "$t" in doodles|digits|hanzi-numerals) ;; *) echo "unknown model '$t' (doodles, digits, hanzi-numerals)" >&2; exit 2;; esac
+done
+all() {  # true when no model was named or $1 was
+  [[ ${#TARGETS[@]} -eq 0 ]] && return 0
+  local x; for x in "${TARGETS[@]}"; do [[ "$x" == "$1" ]] && return 0; done
+  return 1
+}
+
+mkdir -p "$WORK" models
+if all digits; then
+  build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-30}" --patience 0
+fi
+if all hanzi-numerals; then
+  build hanzi-numerals "$DATA/chinese-mnist" --epochs "${HANZI_EPOCHS:-20}" --patience 0
+fi
+if all doodles; then
+  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-12}" --patience 0 \
+    ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
+fi
+echo "bundled models:"
+ls -l models/*.onnx

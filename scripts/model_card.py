@@ -1,0 +1,254 @@
+"""Write a bundled model's card (`models/<id>.md`) and put its measured test scores into the ONNX itself.
+
+The figures come from one `inkrec eval --json` of the exported `.onnx` on the standard test split, so the
+card, the ONNX metadata (`metrics.test`, which `GET /v1/models` shows) and what anyone re-measures with
+`inkrec eval` are the same numbers. Also rewrites `models/README.md`, the index of every bundled model.
+
+    python scripts/model_card.py models/doodles.onnx --eval runs/bundled/doodles.test.json \
+        --run runs/bundled/doodles
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# What each bundled model is for and where its data comes from, keyed by model id.
+ABOUT = {
+    "doodles": {
+        "title": "Quick, Draw! doodles (18 categories)",
+        "data": "Quick, Draw! `numpy_bitmap` files of 18 categories (`../shared/datasets/quickdraw/numpy_bitmap`, "
+        "65,960 drawings); standard split: per category the first 80% of rows train, the last 20% test.",
+        "use": "Live guessing on the drawing page and `POST /v1/predict` with strokes or a picture of a doodle.",
+    },
+    "digits": {
+        "title": "Handwritten digits (MNIST)",
+        "data": "MNIST (`../shared/datasets/mnist`): 5,000 training digits (500 per class, from the MNIST "
+        "training set); test: the official 10,000-digit t10k set.",
+        "use": "Digits 0-9 drawn on the page or uploaded as a picture.",
+    },
+    "hanzi-numerals": {
+        "title": "Handwritten Chinese numerals (Chinese MNIST)",
+        "data": "Chinese MNIST (`../shared/datasets/chinese-mnist`): 15 numerals, 80 writers x 10 samples x 15 "
+        "characters as 64x64 JPEGs; standard split: writers 1-64 train, writers 65-80 test (writer-disjoint).",
+        "use": "The 15 numerals 零一二三四五六七八九十百千万亿 drawn on the page or uploaded as a picture.",
+    },
+}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; models and cards are for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def test_scores(eval_json: dict) -> dict:
+    """The headline figures of an `inkrec eval --json` result, as stored in the model's metadata."""
+    if eval_json.get("split") != "test":
+        raise SystemExit(f"the evaluation must be on the test split, got {eval_json.get('split')!r}")
+    out = {k: eval_json[k] for k in ("top1", "top3", "top5", "map3", "n")}
+    out["split"] = "test (standard split)"
+    out["measured_by"] = "inkrec eval"
+    return out
+
+
+def stamp_metadata(onnx_path: Path, scores: dict, training: dict) -> dict:
+    """Put the measured test scores and the training recipe into the ONNX's inkrec metadata."""
+    import onnx
+
+    from inkrec.export import metadata as md
+
+    model = onnx.load(str(onnx_path))
+    props = {p.key: p.value for p in model.metadata_props}
+    meta = md.parse(props.get(md.METADATA_KEY), onnx_path)
+    meta["metrics"] = {**(meta.get("metrics") or {}), "test": scores, "training": training}
+    md.validate(meta, onnx_path)
+    for p in model.metadata_props:
+        if p.key == md.METADATA_KEY:
+            p.value = md.dumps(meta)
+    onnx.checker.check_model(model)
+    _atomic_write(onnx_path, model.SerializeToString())
+    return meta
+
+
+def training_summary(run_dir: Path) -> dict:
+    """How the model was trained, from its run directory (config.json and metrics.json)."""
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    keys = (
+        "model",
+        "model_kwargs",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "label_smoothing",
+        "schedule",
+        "augment",
+        "val_fraction",
+        "patience",
+        "seed",
+    )
+    return {
+        **{k: config.get(k) for k in keys},
+        "epochs_run": len(metrics.get("history") or []),
+        "best_epoch": (metrics.get("best") or {}).get("epoch"),
+        "train_samples_per_epoch": (metrics.get("history") or [{}])[0].get("samples"),
+        "train_seconds": round(float(metrics.get("train_seconds") or 0.0), 1),
+        "device": (metrics.get("environment") or {}).get("device"),
+    }
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * float(v):.2f}%"
+
+
+def card(meta: dict, onnx_path: Path, params: int | None) -> str:
+    mid = meta["id"]
+    about = ABOUT.get(mid, {"title": mid, "data": meta["dataset"].get("name") or "", "use": ""})
+    test = meta["metrics"]["test"]
+    tr = meta["metrics"].get("training") or {}
+    inp = meta["input"]
+    pre = meta.get("preprocessing") or {}
+    size = inp.get("size")
+    labels = meta["labels"]
+    kwargs = ", ".join(f"{k}={v}" for k, v in (tr.get("model_kwargs") or {}).items()) or "defaults"
+    pre_text = ", ".join(f"{k}={v}" for k, v in pre.items()) or "none"
+    lines = [
+        f"# `{mid}`: {about['title']}",
+        "",
+        about["use"],
+        "",
+        "| | |",
+        "|---|---|",
+        (
+            f"| file | `models/{onnx_path.name}` ({onnx_path.stat().st_size / 1024:,.0f} KiB, "
+            f"{'int8' if meta.get('quantized') else 'fp32'} ONNX) |"
+        ),
+        f"| model | `{meta.get('model')}` ({kwargs}){f', {params:,} parameters' if params else ''} |",
+        f"| labels | {len(labels)}: {', '.join(labels)} |",
+        (
+            f"| input | `input`: float32 (N, 1, {size}, {size}) in [0, 1], white ink on black "
+            f"(uint8 pixels x {inp.get('scale', 1 / 255):.6g}); output `logits` (N, {len(labels)}) |"
+        ),
+        (
+            f"| preprocessing | strokes (simplified 0-255 coordinates) are drawn by `inkrec.ink.raster` "
+            f"({pre_text}); pictures are normalised to white ink on black and framed like the training "
+            f"data by `inkrec.data.images` |"
+        ),
+        "",
+        "## Test accuracy",
+        "",
+        (
+            f"Measured by `inkrec eval --model models/{onnx_path.name} --split test` on the standard test split "
+            f"({test['n']:,} samples); the same figures are stored in the file's metadata (`metrics.test`)."
+        ),
+        "",
+        "| top-1 | top-3 | top-5 | MAP@3 |",
+        "|---|---|---|---|",
+        f"| {_pct(test['top1'])} | {_pct(test['top3'])} | {_pct(test['top5'])} | {_pct(test['map3'])} |",
+        "",
+        "## Data",
+        "",
+        about["data"],
+        "",
+        "## Training",
+        "",
+        (
+            f"`inkrec train` (see `scripts/build-models.sh`): {tr.get('epochs_run')} epochs (best epoch "
+            f"{tr.get('best_epoch')}), {tr.get('train_samples_per_epoch') or 0:,} training samples per epoch "
+            f"(a {tr.get('val_fraction')} share of the training split held out for validation), batch "
+            f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
+            f"{tr.get('schedule')} schedule with warm-up, label smoothing {tr.get('label_smoothing')}, "
+            f"{tr.get('augment')} augmentation, seed {tr.get('seed')}; {tr.get('train_seconds')} s of training "
+            f"steps on {tr.get('device')}."
+        ),
+        "",
+        "## Licence and attribution",
+        "",
+        f"{meta.get('attribution', '')} Data licence: {meta.get('license', '')}.",
+        "",
+        "Rebuild with `bash scripts/build-models.sh`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def index(models_dir: Path) -> str:
+    """`models/README.md`: every bundled model with its measured test top-1."""
+    from inkrec.export.onnx import read_metadata
+
+    rows = []
+    for path in sorted(models_dir.glob("*.onnx")):
+        meta = read_metadata(path)
+        test = (meta.get("metrics") or {}).get("test") or {}
+        about = ABOUT.get(meta["id"], {"title": meta["id"]})
+        rows.append(
+            f"| [`{meta['id']}`]({meta['id']}.md) | {about['title']} | {len(meta['labels'])} | "
+            f"{meta['input'].get('size')}x{meta['input'].get('size')} | {_pct(test.get('top1'))} | "
+            f"{_pct(test.get('top3'))} | {path.stat().st_size / 1024:,.0f} KiB | {meta.get('dataset', {}).get('name')} "
+            f"({meta.get('license')}) |"
+        )
+    return "\n".join(
+        [
+            "# Bundled models",
+            "",
+            "What `inkrec serve` serves out of the box (and the drawing page offers). Each `.onnx` carries its labels,",
+            "input size, ink preprocessing, test scores and data attribution in its own metadata; each has a model card.",
+            "Test accuracy is `inkrec eval` on the data set's standard test split.",
+            "",
+            "| id | what | classes | input | test top-1 | test top-3 | size | data (licence) |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "Rebuild all of them from the real data in `../shared/datasets` with one command:",
+            "",
+            "    bash scripts/build-models.sh            # or: bash scripts/build-models.sh doodles",
+            "",
+            "Data: Quick, Draw! by Google (CC BY 4.0); MNIST by Yann LeCun and Corinna Cortes; Chinese MNIST",
+            "collected at Newcastle University, published by Gabriel Preda.",
+            "",
+        ]
+    )
+
+
+def count_params(onnx_path: Path) -> int | None:
+    import numpy as np
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    return int(sum(np.prod(t.dims) for t in model.graph.initializer)) or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("onnx", type=Path, help="the exported bundled model, models/<id>.onnx")
+    ap.add_argument("--eval", type=Path, required=True, help="`inkrec eval --split test --json` of that file")
+    ap.add_argument("--run", type=Path, required=True, help="the training run directory it was exported from")
+    args = ap.parse_args(argv)
+    scores = test_scores(json.loads(args.eval.read_text(encoding="utf-8")))
+    meta = stamp_metadata(args.onnx, scores, training_summary(args.run))
+    text = card(meta, args.onnx, count_params(args.onnx))
+    _atomic_write(args.onnx.with_suffix(".md"), text.encode("utf-8"))
+    _atomic_write(args.onnx.parent / "README.md", index(args.onnx.parent).encode("utf-8"))
+    print(
+        f"{meta['id']}: test top-1 {_pct(scores['top1'])} on {scores['n']:,} samples; "
+        f"card {args.onnx.with_suffix('.md')}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
