@@ -33,8 +33,15 @@ def _draw_and_compare_with_api(pg, server: str, strokes: list) -> None:
     assert pg.evaluate("() => inkrec.lastInput.some(v => v > 0)")
 
 
-def test_no_webassembly_falls_back_to_the_api(playwright_instance, tmp_path_factory, server, quickdraw):
-    ctx = launch(playwright_instance, tmp_path_factory.mktemp("profile-nowasm"), ["--js-flags=--noexpose_wasm"])
+@pytest.mark.parametrize("how", ["jitless", "deleted"])
+def test_no_webassembly_falls_back_to_the_api(playwright_instance, tmp_path_factory, server, quickdraw, how):
+    # jitless: V8 without its JIT has no WebAssembly at all, as in browsers' hardened modes (Lockdown Mode,
+    # Edge's enhanced security); `--noexpose_wasm` no longer hides it in current Chromium.
+    # deleted: a browser whose JavaScript simply has no WebAssembly object.
+    flags = ["--js-flags=--jitless"] if how == "jitless" else []
+    ctx = launch(playwright_instance, tmp_path_factory.mktemp("profile-nowasm"), flags)
+    if how == "deleted":
+        ctx.add_init_script("delete globalThis.WebAssembly;")
     try:
         pg = ctx.new_page()
         errors: list[str] = []
