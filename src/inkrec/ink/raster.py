@@ -426,7 +426,18 @@ def _trunc_divrem(a, b):
 
 
 @nb.njit(cache=True)
-def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign):
+def _cell_add(ch, ua, ix, height, area, size):
+    """Add to a pixel's cell as cairo's blitter reads it: cells left of the image still count
+    towards the running cover, cells right of it do not matter."""
+    if ix < 0:
+        ch[0] += height
+    elif ix < size:
+        ch[ix] += height
+        ua[ix] += area
+
+
+@nb.njit(cache=True)
+def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign, size):
     """Exact-area coverage of one edge across a whole pixel row (cairo's cell_list_render_edge)."""
     if xa == xb:
         x1q = xa
@@ -472,8 +483,7 @@ def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign):
     ix2 = x2q >> 8
     fx2 = x2q & 255
     if ix1 == ix2:
-        ch[ix1] += sign * GRID_Y
-        ua[ix1] += sign * (fx1 + fx2) * GRID_Y
+        _cell_add(ch, ua, ix1, sign * GRID_Y, sign * (fx1 + fx2) * GRID_Y, size)
         return
     if ix2 < ix1:
         ix1, ix2 = ix2, ix1
@@ -483,8 +493,7 @@ def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign):
     dx = (x2q - x1q) * dy + (x2r - x1r)
     tmp = (((ix1 + 1) * 256 - x1q) * dy - x1r) * GRID_Y
     yq, yr = _trunc_divrem(tmp, dx)
-    ua[ix1] += sign * yq * (256 + fx1)
-    ch[ix1] += sign * yq
+    _cell_add(ch, ua, ix1, sign * yq, sign * yq * (256 + fx1), size)
     y_last = yq
     if ix1 + 1 < ix2:
         fq2, fr2 = _trunc_divrem(GRID_Y * 256 * dy, dx)
@@ -494,11 +503,9 @@ def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign):
             if yr >= dx:
                 yq += 1
                 yr -= dx
-            ua[ix] += sign * (yq - y_last) * 256
-            ch[ix] += sign * (yq - y_last)
+            _cell_add(ch, ua, ix, sign * (yq - y_last), sign * (yq - y_last) * 256, size)
             y_last = yq
-    ua[ix2] += sign * (GRID_Y - y_last) * fx2
-    ch[ix2] += sign * (GRID_Y - y_last)
+    _cell_add(ch, ua, ix2, sign * (GRID_Y - y_last), sign * (GRID_Y - y_last) * fx2, size)
 
 
 @nb.njit(cache=True)
@@ -607,8 +614,6 @@ def _scan_convert(ex1, ey1, ex2, ey2, edir, ne, size, out, work):
                 nxt[q] = _cell(ex1[e], ey1[e], ex2[e], ey2[e], j1)
                 if q > 0 and nxt[q] < nxt[q - 1]:
                     full = False
-                if cells[q] < 0 or nxt[q] < 0 or cells[q] > xmax_cell or nxt[q] > xmax_cell:
-                    full = False  # off the canvas: sample instead (clamped spans)
         if full:
             i = 0
             while i < na:
@@ -622,8 +627,8 @@ def _scan_convert(ex1, ey1, ex2, ey2, edir, ne, size, out, work):
                     r += 1
                 el = order[left]
                 er = order[r]
-                _render_edge(ch, ua, ex1[el], ey1[el], ex2[el], ey2[el], j0, 1)
-                _render_edge(ch, ua, ex1[er], ey1[er], ex2[er], ey2[er], j0, -1)
+                _render_edge(ch, ua, ex1[el], ey1[el], ex2[el], ey2[el], j0, 1, size)
+                _render_edge(ch, ua, ex1[er], ey1[er], ex2[er], ey2[er], j0, -1, size)
                 i = r + 1
             m = 0
             for q in range(na):
