@@ -130,3 +130,16 @@ def test_pickled_stroke_set_reads_the_same(simplified):
 def test_unknown_class_in_a_stroke_folder(simplified):
     with pytest.raises(ConfigError, match="did you mean 'owl'"):
         open_dataset(simplified, classes=["owll"])
+
+
+def test_raw_strokes_are_simplified_before_rasterizing(quickdraw):
+    raw = open_dataset(quickdraw / "raw", classes=["cat"], max_per_class=6)
+    simp = open_dataset(quickdraw / "simplified", classes=["cat"])
+    by_key = {d.key_id: i for i, d in enumerate(simp.drawings())}
+    pairs = [(i, by_key[d.key_id]) for i, d in enumerate(raw.drawings()) if d.key_id in by_key]
+    assert len(pairs) >= 3
+    ours = raw.bitmaps([i for i, _ in pairs]).astype(np.float64)
+    google = simp.bitmaps([j for _, j in pairs]).astype(np.float64)
+    assert ours.shape == google.shape == (len(pairs), 28, 28)
+    for a, b in zip(ours, google):  # the same drawing, simplified by us vs by Google
+        assert np.corrcoef(a.reshape(-1), b.reshape(-1))[0, 1] > 0.8
