@@ -1,0 +1,91 @@
+"""web/src/ink.js (the page's preprocessing) gives the same points and pixels as inkrec.ink."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inkrec.data.quickdraw import iter_ndjson
+from inkrec.ink.raster import rasterize_many
+from inkrec.ink.simplify import simplify
+
+HARNESS = Path(__file__).with_name("js_harness.mjs")
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node (v20+) is needed to run web/src/ink.js; install Node.js")
+    return node
+
+
+def _every(paths, step: int) -> list:
+    drawings = [d for p in paths for d in iter_ndjson(p)]
+    return drawings[::step]
+
+
+def _run_js(job: dict, tmp_path: Path) -> dict:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(job))
+    proc = subprocess.run(
+        [_node(), str(HARNESS), str(job_file)], check=False, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_js_twin_matches_python(quickdraw, tmp_path):
+    simplified = _every(sorted((quickdraw / "simplified").glob("*.ndjson")), 20)  # 430 drawings
+    raw = _every(sorted((quickdraw / "raw").glob("*.ndjson")), 25)  # ~315 drawings
+    sizes = (28, 64)
+    as_lists = [[s.tolist() for s in d.strokes] for d in simplified]
+    py_simplified = [simplify(d.strokes) for d in raw]
+    job = {
+        "simplify": [[s.tolist() for s in d.strokes] for d in raw],
+        "rasterize": [{"strokes": s, "size": size} for size in sizes for s in as_lists]
+        + [{"strokes": [s.tolist() for s in d], "size": 28} for d in py_simplified],
+    }
+    out = _run_js(job, tmp_path)
+
+    # simplify: identical points
+    assert len(out["simplified"]) == len(raw)
+    for ours, js in zip(py_simplified, out["simplified"]):
+        assert [s.tolist() for s in ours] == js
+
+    # rasterize: identical pixels (at most one level apart is allowed)
+    expected = [rasterize_many([d.strokes for d in simplified], size) for size in sizes]
+    expected.append(rasterize_many(py_simplified, 28))
+    flat = [img for batch in expected for img in batch]
+    assert len(out["rasters"]) == len(flat)
+    diffs = []
+    for img, b64 in zip(flat, out["rasters"]):
+        js = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(img.shape)
+        diffs.append(int(np.abs(js.astype(np.int16) - img).max()))
+    diffs = np.array(diffs)
+    identical = float(np.mean(diffs == 0))
+    print(f"ink.js vs inkrec.ink: {len(diffs)} rasters, {identical:.4f} identical, max diff {diffs.max()}")
+    assert diffs.max() <= 1
+    assert identical >= 0.99
+
+
+def test_js_rejects_bad_input(tmp_path):
+    script = tmp_path / "bad.mjs"
+    ink = (Path(__file__).parents[2] / "web" / "src" / "ink.js").as_uri()
+    script.write_text(
+        f'import {{ simplify, rasterize }} from "{ink}";\n'
+        "const cases = [() => simplify([]), () => simplify([[[1, NaN], [2, 3]]]), () => rasterize([[[1]]]),\n"
+        "  () => rasterize([[[1, 2], [3, 4]]], 0), () => rasterize([[[1, 2], [3, 4]]], 2.5)];\n"
+        "let refused = 0;\n"
+        "for (const c of cases) { try { c(); } catch (e) { refused++; } }\n"
+        "const empty = rasterize([], 28);\n"
+        "console.log(JSON.stringify({ refused, emptyLength: empty.length, emptyInk: empty.some((v) => v > 0) }));\n"
+    )
+    proc = subprocess.run([_node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"refused": 5, "emptyLength": 784, "emptyInk": False}
