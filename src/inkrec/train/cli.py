@@ -76,8 +76,9 @@ def train_command(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI "
                                                         "(default: ./mlruns).")] = None,
     device: Annotated[Device, typer.Option()] = Device.auto,
-    amp: Annotated[bool, typer.Option("--amp", help="Mixed precision (float16/bfloat16 on CUDA, bfloat16 "
-                                                    "on CPUs that support it).")] = False,
+    amp: Annotated[bool | None, typer.Option("--amp/--no-amp", help="Mixed precision (bfloat16/float16 on "
+                                                "CUDA, bfloat16 on CPUs). Default: on where the hardware makes "
+                                                "it fast (CUDA; CPUs with AMX or AVX-512 BF16).")] = None,
     threads: Annotated[int | None, typer.Option(help="torch threads (default: this process's cores).")] = None,
     compile: Annotated[Compile, typer.Option(help="torch.compile: auto = on CUDA only.")] = Compile.off,
     schedule: Annotated[Schedule, typer.Option()] = Schedule.cosine,
@@ -99,7 +100,7 @@ def train_command(
             weight_decay=weight_decay, label_smoothing=label_smoothing, augment=augment.value,
             val_fraction=val_fraction, patience=patience or None, seed=seed, max_per_class=max_per_class,
             size=size, workers=workers, resume=resume, track=not no_track, tracking_uri=tracking_uri,
-            device=device.value, amp=amp, threads=threads, compile=compile.value, schedule=schedule.value,
+            device=device.value, amp="auto" if amp is None else amp, threads=threads, compile=compile.value, schedule=schedule.value,
             warmup_epochs=warmup_epochs, split_mode=split_mode,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
             model_kwargs=parse_model_args(model_arg or []), progress=not quiet,

@@ -44,7 +44,9 @@ class TrainConfig(BaseModel):
     # machinery
     resume: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: bool = False  # mixed precision: float16 on CUDA, bfloat16 on CPUs that have it
+    # mixed precision: bfloat16 (or float16) on CUDA, bfloat16 on CPUs with native bfloat16 units (AMX,
+    # AVX-512 BF16); "auto" uses it where the hardware makes it fast
+    amp: Literal["auto"] | bool = "auto"
     threads: int | None = None  # torch intra-op threads; None: tuned for this machine
     channels_last: bool = True
     compile: Literal["auto", "on", "off"] = "off"

@@ -263,11 +263,12 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     feed = Batches(splits.train, device, channels_last)
     example_idx = np.arange(min(per_rank_batch, len(splits.train)))
     example = feed.model_inputs(splits.train.inputs(example_idx, 0.0, np.random.default_rng(0)), 0.0, None)
-    fmodel, compiled = perf.compile_model(model, cfg.compile, example, device, amp_dtype)
+    fmodel = model
     if info.enabled:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        fmodel = DDP(fmodel, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+        fmodel = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+    fmodel, compiled = perf.compile_model(fmodel, cfg.compile, example, device, amp_dtype)
 
     environment = {
         "device": str(device), "threads": threads, "world_size": info.world, "amp_dtype": str(amp_dtype).replace("torch.", "") if amp_dtype else None,
