@@ -194,3 +194,21 @@ def test_models_command_lists_models():
     r = _cli("models")
     assert r.returncode == 0
     assert "110,052" in r.stdout and "stroke-rnn" in r.stdout
+
+
+def test_epoch_callback_sees_each_epoch_and_can_stop_training(bitmaps, tmp_path):
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def on_epoch(record: dict) -> None:
+        seen.append(record["epoch"])
+        assert 0 <= record["val_top1"] <= 1
+        if record["epoch"] == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(tiny_config(bitmaps, tmp_path / "run", epochs=4, augment=0.3, evaluate_test=False), on_epoch=on_epoch)
+    assert seen == [1, 2]
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2

@@ -35,7 +35,7 @@ class TrainConfig(BaseModel):
     label_smoothing: float = 0.1
     warmup_epochs: float = 1.0
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
-    augment: Literal["none", "light", "strong"] = "light"
+    augment: Literal["none", "light", "strong"] | float = "light"  # or a strength in [0, 2] (light = 0.5)
     val_fraction: float = 0.1
     patience: int | None = 5  # epochs without a better validation top-1 before stopping; None: never
     seed: int = 0
@@ -96,6 +96,13 @@ class TrainConfig(BaseModel):
     def _optional_positive(cls, v: int | None, info) -> int | None:
         if v is not None and v < 1:
             raise ValueError(f"{info.field_name} must be at least 1")
+        return v
+
+    @field_validator("augment")
+    @classmethod
+    def _augment(cls, v):
+        if isinstance(v, (int, float)) and not 0.0 <= float(v) <= 2.0:
+            raise ValueError("augment strength must be in [0, 2]")
         return v
 
     @field_validator("workers")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -393,6 +394,13 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                       f"{record['samples_per_s']:,.0f} samples/s{' *' if improved else ''}", flush=True)
         if on_epoch is not None:
             on_epoch(dict(record))
+        if on_epoch is not None:
+            try:
+                on_epoch(dict(record))
+            except BaseException:
+                if tracker is not None:
+                    tracker.close("KILLED")
+                raise
         if stop:
             stopped_early = True
             if show:
