@@ -393,8 +393,6 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                 print(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, {v}, "
                       f"{record['samples_per_s']:,.0f} samples/s{' *' if improved else ''}", flush=True)
         if on_epoch is not None:
-            on_epoch(dict(record))
-        if on_epoch is not None:
             try:
                 on_epoch(dict(record))
             except BaseException:
