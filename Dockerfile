@@ -10,14 +10,17 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     INKREC_MODELS=/app/models \
-    NUMBA_CACHE_DIR=/tmp/numba-cache
+    NUMBA_CACHE_DIR=/app/.numba-cache
 
 WORKDIR /app
 # The package first (the built drawing page is package data under src/inkrec/serve/static), then the
 # bundled models, so that a new model does not reinstall the dependencies.
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
-RUN pip install ".[serve]" && rm -rf src build
+# compile the ink kernels now (numba caches them), not at every container start
+RUN pip install ".[serve]" && rm -rf src build \
+    && python -c "from inkrec.serve.preprocess import precompile; precompile()" \
+    && chown -R nobody /app/.numba-cache
 COPY models ./models
 
 USER nobody

@@ -112,14 +112,110 @@ def _validation_message(exc: ValidationError | RequestValidationError) -> tuple[
     return "invalid_request", "; ".join(parts) + more
 
 
+# Drawings up to this many points are worked on right in the event loop (a fraction of a millisecond):
+# handing them to a thread would cost more than the work. Bigger ones go to the inference threads.
+INLINE_POINTS = 2000
+
+
+class Predictor:
+    """The prediction logic shared by the FastAPI route and the fast path: body in, JSON bytes out."""
+
+    def __init__(self, registry: ModelRegistry, pool: ThreadPoolExecutor, config: ServeConfig):
+        self.registry = registry
+        self.pool = pool
+        self.config = config
+
+    def model(self, model_id: str | None):
+        model = self.registry.get(model_id)
+        if model is None:
+            if not len(self.registry):
+                raise ApiError(404, "no_models", NO_MODELS)
+            raise ApiError(404, "unknown_model", f"unknown model {model_id!r}; models: {self.registry.ids()}")
+        return model
+
+    @staticmethod
+    def answer(model, preds: list[dict], t0: float) -> bytes:
+        ms = round((time.perf_counter() - t0) * 1e3, 3)
+        return json.dumps({"model": model.id, "predictions": preds, "ms": ms}, ensure_ascii=False).encode()
+
+    @staticmethod
+    def run_strokes(req: PredictRequest, model) -> list[dict]:
+        inputs, _raw = preprocess.strokes_input(preprocess.to_arrays(req.strokes), model)
+        return model.top_k(model.predict(*inputs)[0], req.top_k)
+
+    def run_image(self, data: bytes, model, top_k: int) -> list[dict]:
+        inputs = preprocess.image_input(data, model, max_pixels=self.config.max_pixels)
+        return model.top_k(model.predict(*inputs)[0], top_k)
+
+    async def strokes(self, body: bytes, t0: float) -> tuple[int, bytes]:
+        """(HTTP status, JSON body) for a JSON strokes request."""
+        try:
+            req = PredictRequest.model_validate_json(body)
+        except ValidationError as exc:
+            code, message = _validation_message(exc)
+            return (400 if code == "invalid_json" else 422), error_body(code, message)
+        try:
+            model = self.model(req.model)
+            if sum(len(s[0]) for s in req.strokes) <= INLINE_POINTS:
+                preds = self.run_strokes(req, model)
+            else:
+                preds = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self.run_strokes, req, model
+                )
+        except ApiError as exc:
+            return exc.status, error_body(exc.code, exc.message)
+        return 200, self.answer(model, preds, t0)
+
+
+class StrokesFastPath:
+    """Plain-ASGI handling of `POST /v1/predict` with JSON strokes, the request a drawing page sends on
+    every stroke: it skips the framework's request objects and routing (a good part of a sub-millisecond
+    request). Everything else, uploads included, goes on to the FastAPI app."""
+
+    def __init__(self, app, *, predictor: Predictor):
+        self.app = app
+        self.predictor = predictor
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/predict":
+            ctype = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+            media = ctype.split(b";", 1)[0].strip().lower()
+            if media == b"application/json" or media.endswith(b"+json"):
+                t0 = time.perf_counter()
+                chunks = []
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+                status, payload = await self.predictor.strokes(b"".join(chunks), t0)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", b"%d" % len(payload)),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": payload})
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
     """Build the app. `create_app(models=["doodles.onnx"])` or `create_app(ServeConfig(...))`."""
     config = config or ServeConfig()
     for key, value in overrides.items():
         setattr(config, key, value)
     registry = ModelRegistry(config.models, intra_op_threads=config.intra_op_threads)
+    _warm_up(registry, config)
     threads = config.threads or cpu_count()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inkrec-infer")
+    predictor = Predictor(registry, pool, config)
 
     app = FastAPI(
         title="inkrec",
@@ -133,6 +229,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
     app.state.config = config
     app.state.pool = pool
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
+    app.add_middleware(StrokesFastPath, predictor=predictor)
     app.add_middleware(
         ServeGuard,
         max_json_bytes=config.max_json_bytes,
@@ -156,35 +253,11 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
     async def _request_invalid(_request: Request, exc: RequestValidationError):
         return _err(422, *_validation_message(exc))
 
-    def model_or_404(model_id: str | None):
-        model = registry.get(model_id)
-        if model is None:
-            if not len(registry):
-                raise ApiError(404, "no_models", NO_MODELS)
-            raise ApiError(404, "unknown_model", f"unknown model {model_id!r}; models: {registry.ids()}")
-        return model
-
-    def run_strokes(req: PredictRequest, model) -> list[dict]:
-        x, _raw = preprocess.strokes_input(preprocess.to_arrays(req.strokes), model)
-        return model.top_k(model.predict(x)[0], req.top_k)
-
-    def run_image(data: bytes, model, top_k: int) -> list[dict]:
-        x = preprocess.image_input(data, model, max_pixels=config.max_pixels)
-        return model.top_k(model.predict(x)[0], top_k)
+    model_or_404 = predictor.model
 
     async def predict_json(request: Request, t0: float) -> Response:
-        body = await request.body()
-        try:
-            req = PredictRequest.model_validate_json(body)
-        except ValidationError as exc:
-            code, message = _validation_message(exc)
-            return _err(400 if code == "invalid_json" else 422, code, message)
-        model = model_or_404(req.model)
-        loop = asyncio.get_running_loop()
-        preds = await loop.run_in_executor(pool, run_strokes, req, model)
-        return _json(
-            {"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)}
-        )
+        status, payload = await predictor.strokes(await request.body(), t0)
+        return Response(payload, status_code=status, media_type=_JSON)
 
     async def predict_upload(request: Request, t0: float) -> Response:
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
@@ -202,10 +275,8 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         finally:
             await form.close()
         loop = asyncio.get_running_loop()
-        preds = await loop.run_in_executor(pool, run_image, data, model, int(top_k))
-        return _json(
-            {"model": model.id, "predictions": preds, "ms": round((time.perf_counter() - t0) * 1e3, 3)}
-        )
+        preds = await loop.run_in_executor(pool, predictor.run_image, data, model, int(top_k))
+        return Response(predictor.answer(model, preds, t0), media_type=_JSON)
 
     request_body = {
         "required": True,
@@ -271,7 +342,9 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
 
     static = Path(config.static_dir) if config.static_dir else STATIC_DIR
     if (static / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=static, html=True), name="page")
+        # the page answers whatever no API route matched (a mount at "/" would also swallow the API's
+        # 405s, e.g. GET /v1/predict)
+        app.router.default = StaticFiles(directory=static, html=True)
     else:
 
         @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -279,6 +352,38 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return HTMLResponse(_fallback_page(registry))
 
     return app
+
+
+def _warm_up(registry: ModelRegistry, config: ServeConfig) -> None:
+    """Run every path once before the port opens: the first request should not pay for JIT compiling
+    the rasterizer, loading decoders or onnxruntime's first-run allocations (nor hit its deadline)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    strokes = [np.array([[0.0, 128.0, 255.0], [0.0, 200.0, 40.0]]), np.array([[30.0, 220.0], [128.0, 128.0]])]
+    buf = io.BytesIO()
+    picture = np.full((96, 96), 255, np.uint8)
+    picture[20:76, 44:52] = 0
+    Image.fromarray(picture).save(buf, format="PNG")
+
+    png = buf.getvalue()
+    raw = [np.vstack([s * 3.0 + 0.5, np.arange(s.shape[1], dtype=float) * 16.0]) for s in strokes]
+    for model in registry.models.values():
+        jobs = {
+            "strokes": lambda m=model: preprocess.strokes_input(strokes, m)[0],
+            "raw strokes": lambda m=model: preprocess.strokes_input(raw, m)[0],
+        }
+        if model.kind == "bitmap":
+            jobs["picture"] = lambda m=model: preprocess.image_input(png, m, max_pixels=config.max_pixels)
+        for name, make_input in jobs.items():
+            try:
+                model.predict(*make_input())
+            except Exception as exc:  # noqa: BLE001 - warming up is an optimisation; requests will say why
+                log.warning(
+                    "warm-up (%s) of model %s failed: %s: %s", name, model.id, type(exc).__name__, exc
+                )
 
 
 def _add_openapi_bodies(app: FastAPI) -> None:

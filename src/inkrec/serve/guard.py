@@ -106,7 +106,8 @@ class ServeGuard:
 
         try:
             if scope.get("path", "").startswith(self.deadline_prefix):
-                await asyncio.wait_for(self.app(scope, receive_capped, send_isolated), self.timeout_s)
+                async with asyncio.timeout(self.timeout_s):  # a timer on this task, no extra task
+                    await self.app(scope, receive_capped, send_isolated)
             else:
                 await self.app(scope, receive_capped, send_isolated)
         except BodyTooLarge as exc:

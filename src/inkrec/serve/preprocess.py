@@ -16,7 +16,7 @@ import numpy as np
 from inkrec.serve.errors import ApiError
 from inkrec.serve.runtime import OnnxModel
 
-__all__ = ["image_input", "is_raw", "strokes_input", "to_arrays"]
+__all__ = ["image_input", "is_raw", "precompile", "strokes_input", "to_arrays"]
 
 
 def to_arrays(strokes: list[list[list[float]]]) -> list[np.ndarray]:
@@ -28,15 +28,16 @@ def is_raw(strokes: list[np.ndarray]) -> bool:
     """Raw ndjson strokes (need simplifying) vs simplified ones (integers 0-255, no time row)."""
     if any(s.shape[0] == 3 for s in strokes):
         return True
-    xy = np.concatenate([s.ravel() for s in strokes])
-    return bool((xy < 0).any() or (xy > 255).any() or (xy != np.round(xy)).any())
+    xy = np.concatenate(strokes, axis=1)
+    return bool(xy.min() < 0 or xy.max() > 255 or (xy != np.floor(xy)).any())
 
 
 @cache
 def _kwargs_of(func, keys: frozenset) -> frozenset:
     """The metadata keys that `func` takes as keyword arguments (the rest is documentation)."""
     params = inspect.signature(func).parameters
-    return frozenset(k for k in keys if k in params and k not in ("strokes", "size", "grey_white_on_black"))
+    positional = ("strokes", "size", "grey_white_on_black")
+    return frozenset(k for k in keys if k in params and k not in positional)
 
 
 def _params_for(func, model: OnnxModel) -> dict:
@@ -56,22 +57,30 @@ def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
     return x
 
 
-def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[np.ndarray, bool]:
-    """(model input batch of one, whether the strokes were raw and got simplified first)."""
-    from inkrec.ink.raster import rasterize
-    from inkrec.ink.simplify import simplify
+def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, bool]:
+    """(model inputs for a batch of one, whether the strokes were raw and got simplified first).
 
-    if model.kind != "bitmap":
-        raise ApiError(422, "unsupported_input", f"model {model.id!r} takes {model.kind!r} input")
+    Bitmap models get the strokes rasterized exactly as their training data was; stroke models get
+    the (dx, dy, pen_lift) sequence of the simplified strokes and its length.
+    """
     if sum(s.shape[1] for s in strokes) == 0:
         raise ApiError(422, "empty_drawing", "the drawing has no points")
     raw = is_raw(strokes)
     if raw:
+        from inkrec.ink.simplify import simplify
+
         strokes = simplify(strokes)
         if not strokes or sum(np.asarray(s).shape[-1] for s in strokes) == 0:
             raise ApiError(422, "empty_drawing", "the drawing has no points after simplification")
+    if model.kind == "strokes":
+        from inkrec.models.stroke_input import strokes_to_sequence
+
+        seq = strokes_to_sequence(strokes, **_params_for(strokes_to_sequence, model))
+        return (seq[None], np.array([len(seq)], dtype=np.int64)), raw
+    from inkrec.ink.raster import rasterize
+
     bitmap = rasterize(strokes, size=int(model.size), **_params_for(rasterize, model))
-    return _to_batch(bitmap, model), raw
+    return (_to_batch(bitmap, model),), raw
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -81,11 +90,13 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
+    except Image.DecompressionBombError as exc:  # Pillow's own header check, for the very largest
+        raise ApiError(413, "image_too_large", f"picture refused before decoding: {exc}") from None
     except Exception:  # noqa: BLE001 - not a picture Pillow knows; the decoder below says why
         return None
 
 
-def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> np.ndarray:
+def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> tuple:
     """A picture (PNG/JPEG/..., any size and polarity) -> model input batch of one.
 
     The pixel count is checked from the header before anything is decoded, so a small file that would
@@ -95,7 +106,7 @@ def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> np.ndarray
     from inkrec.errors import DataFormatError
 
     if model.kind != "bitmap":
-        raise ApiError(422, "unsupported_input", f"model {model.id!r} takes {model.kind!r} input")
+        raise ApiError(422, "unsupported_input", f"model {model.id!r} reads strokes, not pictures")
     if not data:
         raise ApiError(422, "bad_image", "the uploaded file is empty")
     size = image_size(data)
@@ -113,4 +124,15 @@ def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> np.ndarray
     if grey.size == 0:
         raise ApiError(422, "bad_image", "the picture has no pixels")
     bitmap = to_model_input(normalize_ink(grey), int(model.size), **_params_for(to_model_input, model))
-    return _to_batch(bitmap, model)
+    return (_to_batch(bitmap, model),)
+
+
+def precompile() -> None:
+    """Compile the ink kernels (numba) once, e.g. while building an image, so that a server's first
+    start does not spend its first seconds compiling them."""
+    from inkrec.ink.raster import rasterize
+    from inkrec.ink.simplify import simplify
+
+    raw = [np.array([[10.0, 400.5, 700.0], [20.0, 300.0, 90.0], [0.0, 16.0, 33.0]])]
+    for size in (28, 64):
+        rasterize(simplify(raw), size=size)

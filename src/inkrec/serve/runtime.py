@@ -88,10 +88,9 @@ class OnnxModel:
 
     def top_k(self, probs: np.ndarray, k: int) -> list[dict]:
         """The k most likely labels of one row of probabilities, most likely first."""
-        k = min(k, len(self.labels))
-        idx = np.argpartition(-probs, k - 1)[:k] if k < len(probs) else np.arange(len(probs))
-        idx = idx[np.argsort(-probs[idx], kind="stable")]
-        return [{"label": self.labels[i], "probability": float(probs[i])} for i in idx]
+        idx = np.argsort(-probs, kind="stable")[: min(k, len(self.labels))].tolist()
+        values = probs.tolist()
+        return [{"label": self.labels[i], "probability": values[i]} for i in idx]
 
     def info(self) -> dict:
         m = self.meta
