@@ -56,13 +56,24 @@ def doodles_onnx(quickdraw: Path, request: pytest.FixtureRequest, tmp_path_facto
 
 @pytest.fixture(scope="session")
 def second_onnx(quickdraw: Path, request: pytest.FixtureRequest, tmp_path_factory) -> Path:
-    """A second, different model (6 classes, 64x64 input) for the model picker."""
+    """A second, different model with a 64x64 input, for the model picker: the bundled hanzi-numerals
+    model, or a small 6-class doodle model."""
+    bundled = doodle_model.bundled_or_none("hanzi-numerals")
+    if bundled is not None:
+        return bundled
     cache = _model_cache(request, tmp_path_factory)
     out = cache / "doodles-six-64.onnx"
     if not out.is_file():
         doodle_model.build(quickdraw, out, model_id="doodles-six-64", size=64, steps=120, per_class=400,
                            classes=["apple", "banana", "clock", "eye", "fish", "house"])
     return out
+
+
+@pytest.fixture(scope="session")
+def second_meta(second_onnx: Path) -> dict:
+    from inkrec.export.onnx import read_metadata
+
+    return read_metadata(second_onnx)
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +84,9 @@ def labels(doodles_onnx: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def server(page_built: Path, doodles_onnx: Path, second_onnx: Path) -> Iterator[str]:
+def server(page_built: Path, doodles_onnx: Path, second_onnx: Path, second_meta: dict) -> Iterator[str]:
     """`inkrec serve` with both models, as a real process on a free loopback port; yields its base URL."""
-    proc, url = start_server({"doodles": doodles_onnx, "doodles-six-64": second_onnx})
+    proc, url = start_server({"doodles": doodles_onnx, second_meta["id"]: second_onnx})
     try:
         yield url
     finally:

@@ -15,19 +15,19 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-BUNDLED = REPO / "models" / "doodles.onnx"
 
 
-def bundled_or_none() -> Path | None:
-    """The bundled doodles model, when it exists and carries inkrec metadata."""
-    if not BUNDLED.is_file():
+def bundled_or_none(name: str = "doodles") -> Path | None:
+    """A bundled model (models/NAME.onnx), when it exists and carries inkrec metadata."""
+    path = REPO / "models" / f"{name}.onnx"
+    if not path.is_file():
         return None
     try:
         import onnxruntime as ort
 
-        meta = ort.InferenceSession(str(BUNDLED), providers=["CPUExecutionProvider"]).get_modelmeta()
+        meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
         if "inkrec" in meta.custom_metadata_map:
-            return BUNDLED
+            return path
     except Exception:  # noqa: BLE001 - a half-written or foreign file: train our own instead
         return None
     return None

@@ -113,6 +113,30 @@ def replay(pg, strokes, *, margin: float = 24.0, between=None) -> None:
             between(i)
 
 
+_DISPATCH = """([strokes, margin]) => {
+    const c = document.querySelector('[data-testid=ink-canvas]');
+    const r = c.getBoundingClientRect();
+    const k = (Math.min(r.width, r.height) - 2 * margin) / 255;
+    const fire = (type, x, y, buttons) => c.dispatchEvent(new PointerEvent(type, {
+        bubbles: true, cancelable: true, composed: true, pointerId: 1, pointerType: 'mouse', isPrimary: true,
+        button: type === 'pointermove' ? -1 : 0, buttons, clientX: r.left + margin + x * k,
+        clientY: r.top + margin + y * k}));
+    for (const [xs, ys] of strokes) {
+        fire('pointerdown', xs[0], ys[0], 1);
+        for (let i = 1; i < xs.length; i++) fire('pointermove', xs[i], ys[i], 1);
+        fire('pointerup', xs[xs.length - 1], ys[ys.length - 1], 0);
+    }
+}"""
+
+
+def replay_events(pg, strokes, *, margin: float = 24.0) -> None:
+    """Draw the strokes as PointerEvents dispatched on the canvas from inside the page.
+
+    The same events and handlers as `replay`, minus the browser's input pipeline, which paces real input
+    to the display's frames (one point per frame); this is ~50x faster, for replaying many drawings."""
+    pg.evaluate(_DISPATCH, [strokes, margin])
+
+
 def settle(pg, timeout_ms: int = 15_000) -> None:
     """Wait until the shown guesses belong to the current drawing."""
     pg.wait_for_function("() => inkrec.guessedVersion === inkrec.version", timeout=timeout_ms)

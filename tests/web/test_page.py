@@ -22,12 +22,12 @@ def drawing(quickdraw: Path, category: str, index: int = 0) -> list:
     raise IndexError(index)
 
 
-def test_page_starts_in_browser_isolated_and_offline(page, server):
+def test_page_starts_in_browser_isolated_and_offline(page, server, second_meta):
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
     st = open_page(page, server)
     assert st["backend"] == "wasm"
-    assert st["models"] == ["doodles", "doodles-six-64"]
+    assert st["models"] == ["doodles", second_meta["id"]]
     # The server sends COOP/COEP, so the page may use wasm threads.
     assert page.evaluate("() => crossOriginIsolated") is True
     # Everything the page loads comes from our own server: it works without internet.
@@ -114,18 +114,16 @@ def test_clear_and_undo(page, server, quickdraw):
     assert page.evaluate("() => inkrec.strokes.length") == 0
 
 
-def test_model_picker_switches_models(page, server, quickdraw, doodles_onnx, second_onnx):
-    from inkrec.export.onnx import read_metadata
-
-    second = read_metadata(second_onnx)
+def test_model_picker_switches_models(page, server, quickdraw, second_meta):
+    second = second_meta
     open_page(page, server)
     replay(page, drawing(quickdraw, "clock", 2))
     settle(page)
     assert page.evaluate("() => inkrec.model") == "doodles"
     assert last_input(page).size == 28 * 28
 
-    page.get_by_test_id("model-picker").select_option("doodles-six-64")
-    page.wait_for_function("() => inkrec.model === 'doodles-six-64'")
+    page.get_by_test_id("model-picker").select_option(second["id"])
+    page.wait_for_function("id => inkrec.model === id", arg=second["id"])
     settle(page)
     inp = last_input(page)
     assert inp.size == 64 * 64 and inp.any()

@@ -15,14 +15,15 @@ from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.web import write_site
 
 
-def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path):
+def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path,
+                                  second_meta: dict):
     out = write_site([doodles_onnx, second_onnx], tmp_path / "site")
     for name in ("index.html", "app.js", "ink.js", "style.css", "vendor/ort.wasm.min.js",
                  "vendor/ort-wasm-simd-threaded.js", "vendor/ort-wasm-simd-threaded.wasm",
-                 "models/doodles.onnx", "models/doodles-six-64.onnx", "models.json", "README.txt"):
+                 "models/doodles.onnx", f"models/{second_meta['id']}.onnx", "models.json", "README.txt"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "models.json").read_text())
-    assert [m["id"] for m in manifest["models"]] == ["doodles", "doodles-six-64"]
+    assert [m["id"] for m in manifest["models"]] == ["doodles", second_meta["id"]]
     first = manifest["models"][0]
     assert first["url"] == "models/doodles.onnx" and first["input"]["size"] == 28 and len(first["labels"]) == 18
     assert first["attribution"]
@@ -34,10 +35,11 @@ def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx
         assert attr not in html, attr
 
 
-def test_rewriting_a_site_replaces_it(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path):
+def test_rewriting_a_site_replaces_it(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path,
+                                      second_meta: dict):
     out = write_site([doodles_onnx, second_onnx], tmp_path / "site")
     write_site(doodles_onnx, out)
-    assert not (out / "models" / "doodles-six-64.onnx").exists()
+    assert not (out / "models" / f"{second_meta['id']}.onnx").exists()
     assert [m["id"] for m in json.loads((out / "models.json").read_text())["models"]] == ["doodles"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no temp folders left behind
 
@@ -62,7 +64,8 @@ def test_refuses_bad_input(tmp_path: Path, page_built: Path, doodles_onnx: Path)
 
 
 @pytest.mark.browser
-def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: Path, doodles_onnx: Path, labels):
+def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: Path, doodles_onnx: Path, labels,
+                                            second_meta: dict):
     from inkrec.ink.raster import rasterize
 
     seen: list[str] = []
@@ -71,7 +74,7 @@ def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: P
     assert st["backend"] == "wasm"
     assert st["threads"] == 1  # http.server sends no COOP/COEP: one thread, and no hang
     assert page.evaluate("() => crossOriginIsolated") is False
-    assert st["models"] == ["doodles", "doodles-six-64"]
+    assert st["models"] == ["doodles", second_meta["id"]]
     assert not any("/v1/" in u for u in seen), "a static site must not ask for an API"
 
     sess = ort.InferenceSession(str(doodles_onnx), providers=["CPUExecutionProvider"])
@@ -84,8 +87,8 @@ def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: P
     assert read_guesses(page)[0].startswith(py_top)
     assert "needs the inkrec server" in page.locator("#upload-note").text_content()
 
-    page.get_by_test_id("model-picker").select_option("doodles-six-64")
-    page.wait_for_function("() => inkrec.model === 'doodles-six-64'")
+    page.get_by_test_id("model-picker").select_option(second_meta["id"])
+    page.wait_for_function("id => inkrec.model === id", arg=second_meta["id"])
     settle(page)
     assert page.evaluate("() => inkrec.lastInput.length") == 64 * 64
     assert not page.errors, page.errors

@@ -139,6 +139,8 @@ function renderInput(pixels, size) {
 }
 
 // ---------------------------------------------------------------- the live loop
+const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+
 let scheduled = false;
 let busy = false;
 let again = false;
@@ -164,7 +166,10 @@ async function guessNow() {
     const raw = pad.rawStrokes();
     state.strokes = raw;
     const strokes = raw.length ? simplify(raw) : [];
-    const pixels = strokes.length ? rasterize(strokes, size) : new Uint8Array(size * size);
+    const pre = info.preprocessing || {};
+    const pixels = strokes.length
+      ? rasterize(strokes, size, num(pre.line_diameter, 16), num(pre.padding, 16))
+      : new Uint8Array(size * size);
     state.lastInput = pixels;
     renderInput(pixels, size);
     let preds = [];

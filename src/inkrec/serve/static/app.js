@@ -1,0 +1,398 @@
+// The drawing page: draw, and the model guesses live.
+//
+// Strokes -> ink.js (the twin of inkrec.ink: simplify like the data set, then rasterize like its bitmaps)
+// -> the model in this browser (onnxruntime-web) -> top-5 guesses. Everything that is slow to start (the
+// runtime's wasm compile, the model list, the model bytes) starts at once, in parallel, at module load.
+
+import { simplify, rasterize } from "./ink.js";
+import { InkPad } from "./pad.js";
+import {
+  ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, topK, wasmAvailable,
+} from "./runtime.js";
+
+const TOP = 5;
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+
+// Test and benchmark hooks: the state an outside observer may read. Kept stable on purpose.
+const state = {
+  ready: null, // Promise: resolves when the first guess can be made
+  isReady: false,
+  readyMs: null, // ms since navigation start when the page could first guess
+  backend: null, // "wasm" | "api"
+  threads: null,
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  model: null, // id of the model in use
+  models: [],
+  strokes: [], // the raw strokes the pad recorded
+  version: 0, // bumps on every change of the drawing or model
+  guessedVersion: 0, // the version the shown guesses belong to
+  lastInput: null, // Uint8Array size*size: the exact model input
+  lastInferenceMs: null,
+  lastPredictions: [],
+  lastStrokeLatencyMs: null, // from a stroke's last point to its guesses on screen
+  error: null,
+  /** Run the current model on a given input (Uint8Array size*size); for benchmarks. */
+  infer: async (pixels) => (await current()).run(pixels),
+};
+window.inkrec = state;
+
+const wantApi = params.get("backend") === "api";
+const threads = chooseThreads(Number.parseInt(params.get("threads") || "", 10));
+const canWasm = !wantApi && wasmAvailable();
+// Start the runtime now: fetching and compiling its wasm is the slowest part of start-up.
+const ortPromise = canWasm ? loadOrt(threads) : null;
+const manifestPromise = loadManifest().then((m) => { performance.mark("inkrec:manifest"); return m; });
+
+let manifest = null;
+let api = null;
+const sessions = new Map(); // model id -> Promise<WasmModel>
+let strokeEndAt = null; // when the last stroke ended, until its guesses are shown
+
+function modelInfo(id) {
+  return manifest.models.find((m) => m.id === id);
+}
+
+async function fetchModel(info) {
+  const url = new URL(info.url, manifest.base).href;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`model ${info.id}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+function session(id) {
+  if (!sessions.has(id)) {
+    const info = modelInfo(id);
+    const mark = (what) => performance.mark(`inkrec:${what}:${id}`);
+    const p = Promise.all([
+      ortPromise,
+      fetchModel(info).then((bytes) => { mark("model-fetched"); return bytes; }),
+    ]).then(([ort, bytes]) => WasmModel.create(ort, info, bytes, mark));
+    p.catch(() => sessions.delete(id)); // a failed load may be retried on the next pick
+    sessions.set(id, p);
+  }
+  return sessions.get(id);
+}
+
+async function current() {
+  if (state.backend !== "wasm") throw new Error("no in-browser model (the server is guessing)");
+  return session(state.model);
+}
+
+function setStatus(text, isError = false) {
+  const el = $("status");
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+// ---------------------------------------------------------------- guesses
+const guessList = $("guesses");
+function renderGuesses(preds) {
+  guessList.replaceChildren();
+  $("live-top").textContent = preds.length ? `${preds[0].label} ${Math.round(preds[0].probability * 100)}%` : "";
+  if (!preds.length) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = state.isReady ? "Draw something, and the model will guess." : "Loading…";
+    guessList.append(li);
+    return;
+  }
+  preds.forEach((p, i) => {
+    const li = document.createElement("li");
+    li.className = "guess";
+    li.dataset.testid = `guess-${i}`;
+    li.setAttribute("data-testid", `guess-${i}`);
+    const pct = Math.round(p.probability * 1000) / 10;
+    const label = document.createElement("span");
+    label.className = "label";
+    label.textContent = p.label;
+    const value = document.createElement("span");
+    value.className = "pct";
+    value.textContent = ` ${pct.toFixed(1)}%`;
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.setAttribute("role", "presentation");
+    const fill = document.createElement("span");
+    fill.style.width = `${Math.max(0, Math.min(100, p.probability * 100))}%`;
+    bar.append(fill);
+    li.append(label, value, bar);
+    li.setAttribute("aria-label", `${p.label}, ${pct.toFixed(0)} percent`);
+    guessList.append(li);
+  });
+}
+
+// ---------------------------------------------------------------- the model's view
+const inputCanvas = $("model-input");
+function renderInput(pixels, size) {
+  if (inputCanvas.width !== size) {
+    inputCanvas.width = size;
+    inputCanvas.height = size;
+    $("input-size").textContent = `${size}×${size}`;
+  }
+  const ctx = inputCanvas.getContext("2d");
+  const img = ctx.createImageData(size, size);
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    img.data[4 * i] = v; img.data[4 * i + 1] = v; img.data[4 * i + 2] = v; img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// ---------------------------------------------------------------- the live loop
+const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+
+let scheduled = false;
+let busy = false;
+let again = false;
+
+function requestGuess() {
+  state.version += 1;
+  if (!scheduled) {
+    scheduled = true;
+    requestAnimationFrame(guessNow); // at most one guess per frame, however fast the pointer moves
+  }
+}
+
+async function guessNow() {
+  scheduled = false;
+  if (!state.isReady) return; // the ready handler guesses once it is
+  if (busy) { again = true; return; }
+  busy = true;
+  const version = state.version;
+  const endAt = strokeEndAt;
+  try {
+    const info = modelInfo(state.model);
+    const size = info.input.size;
+    const raw = pad.rawStrokes();
+    state.strokes = raw;
+    const strokes = raw.length ? simplify(raw) : [];
+    const pre = info.preprocessing || {};
+    const pixels = strokes.length
+      ? rasterize(strokes, size, num(pre.line_diameter, 16), num(pre.padding, 16))
+      : new Uint8Array(size * size);
+    state.lastInput = pixels;
+    renderInput(pixels, size);
+    let preds = [];
+    if (strokes.length) {
+      if (state.backend === "wasm") {
+        const m = await session(state.model);
+        const { probs, ms } = await m.run(pixels);
+        state.lastInferenceMs = ms;
+        preds = topK(probs, info.labels, TOP);
+      } else {
+        const r = await api.predictStrokes(state.model, raw, TOP);
+        state.lastInferenceMs = r.ms;
+        preds = r.predictions;
+      }
+    }
+    state.lastPredictions = preds;
+    renderGuesses(preds);
+    if (preds.length && state.lastInferenceMs !== null) {
+      const el = $("model-time");
+      if (el) el.textContent = `${state.lastInferenceMs.toFixed(2)} ms${state.backend === "api" ? " (server)" : ""}`;
+    }
+    state.guessedVersion = version;
+    if (endAt !== null && endAt === strokeEndAt) {
+      state.lastStrokeLatencyMs = performance.now() - endAt;
+      strokeEndAt = null;
+    }
+    state.error = null;
+  } catch (err) {
+    state.error = String(err?.message || err);
+    setStatus(`Could not guess: ${state.error}`, true);
+  } finally {
+    busy = false;
+    if (again || state.version !== state.guessedVersion) {
+      again = false;
+      if (!scheduled) { scheduled = true; requestAnimationFrame(guessNow); }
+    }
+  }
+}
+
+const pad = new InkPad($("ink-canvas"), {
+  onChange(reason, at) {
+    if (reason === "stroke-end") strokeEndAt = at;
+    const empty = pad.isEmpty;
+    $("undo").disabled = empty || pad.isDrawing;
+    $("clear").disabled = empty;
+    $("pad-hint").classList.toggle("gone", !empty);
+    requestGuess();
+  },
+});
+
+$("undo").addEventListener("click", () => pad.undo());
+$("clear").addEventListener("click", () => pad.clear());
+document.addEventListener("keydown", (e) => {
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") { e.preventDefault(); pad.undo(); }
+  else if (e.key === "Escape") pad.clear();
+});
+
+// ---------------------------------------------------------------- tabs
+const tabs = [$("tab-draw"), $("tab-upload")];
+function selectTab(tab) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !on;
+  }
+}
+for (const t of tabs) {
+  t.addEventListener("click", () => selectTab(t));
+  t.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const next = tabs[(tabs.indexOf(t) + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    selectTab(next);
+    next.focus();
+  });
+}
+
+// ---------------------------------------------------------------- upload a picture
+async function upload(file) {
+  if (!file) return;
+  const note = $("upload-note");
+  const preview = $("upload-preview");
+  preview.src = URL.createObjectURL(file);
+  preview.alt = `The uploaded picture: ${file.name || "pasted image"}`;
+  preview.hidden = false;
+  if (!api) {
+    note.textContent = "Recognising pictures needs the inkrec server (this copy of the page is static).";
+    return;
+  }
+  note.textContent = "Sending the picture to the server…";
+  try {
+    const r = await api.predictImage(state.model, file, TOP);
+    state.lastPredictions = r.predictions;
+    renderGuesses(r.predictions);
+    note.textContent = `The server answered in ${r.ms.toFixed(1)} ms (${r.roundTripMs.toFixed(0)} ms round trip).`;
+  } catch (err) {
+    note.textContent = `The server could not read this picture: ${err.message}`;
+  }
+}
+$("upload-file").addEventListener("change", (e) => upload(e.target.files[0]));
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  upload(e.dataTransfer.files[0]);
+});
+document.addEventListener("paste", (e) => {
+  const item = [...(e.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
+  if (item) { selectTab($("tab-upload")); upload(item.getAsFile()); }
+});
+
+// ---------------------------------------------------------------- models
+function fmtMetric(key, v) {
+  if (typeof v !== "number") return null;
+  return key.includes("top") || key.includes("acc") ? `${(v * 100).toFixed(1)}%` : v.toFixed(3);
+}
+
+function showModelFacts(info) {
+  const facts = $("facts");
+  facts.replaceChildren();
+  const add = (k, v) => {
+    if (v === null || v === undefined || v === "") return;
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    facts.append(dt, dd);
+  };
+  add("Classes", String(info.labels.length));
+  const metrics = info.metrics?.test || info.metrics || {};
+  for (const [k, v] of Object.entries(metrics)) {
+    const s = fmtMetric(k, v);
+    if (s && /top|acc/.test(k)) add(`Test ${k.replace(/_/g, " ")}`, s);
+  }
+  add("Runs", state.backend === "wasm"
+    ? `in this browser (WebAssembly, ${state.threads} thread${state.threads === 1 ? "" : "s"})`
+    : "on the inkrec server");
+  add("Model time", "–");
+  facts.lastElementChild.id = "model-time";
+  $("attribution").textContent = info.attribution || "";
+}
+
+async function useModel(id) {
+  const info = modelInfo(id);
+  if (state.backend === "wasm") {
+    setStatus(`Loading ${id}…`);
+    await session(id);
+  }
+  state.model = id; // only now: until the new model is loaded, the old one keeps guessing
+  setStatus(state.backend === "wasm" ? `Ready: ${id} runs in your browser.` : `Ready: ${id} runs on the server.`);
+  showModelFacts(info);
+  requestGuess();
+}
+
+$("model-picker").addEventListener("change", async (e) => {
+  const picker = e.target;
+  picker.disabled = true;
+  try {
+    await useModel(picker.value);
+  } catch (err) {
+    setStatus(`Could not load ${picker.value}: ${err.message}`, true);
+  } finally {
+    picker.disabled = false;
+  }
+});
+
+async function start() {
+  manifest = await manifestPromise;
+  const usable = manifest.models.filter((m) => m.input?.kind === "bitmap" && Number.isInteger(m.input?.size));
+  if (!usable.length) {
+    throw new Error(manifest.message || "no model that takes drawings is loaded");
+  }
+  manifest.models = usable;
+  state.models = usable.map((m) => m.id);
+  if (manifest.api) api = new ApiClient(document.baseURI); // the API lives beside the page
+  const picker = $("model-picker");
+  picker.replaceChildren(...usable.map((m) => {
+    const o = document.createElement("option");
+    o.value = m.id;
+    o.textContent = `${m.id} (${m.labels.length} classes)`;
+    return o;
+  }));
+  const first = usable.find((m) => m.id === params.get("model")) || usable[0];
+  picker.value = first.id;
+  state.model = first.id;
+
+  state.backend = canWasm ? "wasm" : "api";
+  if (canWasm) {
+    try {
+      state.threads = threads;
+      await session(first.id);
+    } catch (err) {
+      if (!api) throw err;
+      console.warn("in-browser model failed, asking the server instead:", err);
+      state.backend = "api";
+    }
+  }
+  if (state.backend === "api") {
+    if (!api) throw new Error("this browser cannot run WebAssembly and there is no server to ask");
+    state.threads = null;
+  }
+  if (!api) $("upload-note").textContent = "Recognising pictures needs the inkrec server; this copy of the page is static.";
+  $("privacy").textContent = state.backend === "api"
+    ? "This browser cannot run the model itself, so drawings are sent to the inkrec server to be recognised."
+    : `Drawings are recognised in this browser by ONNX Runtime Web${api ? "; uploaded pictures go to the inkrec server" : ""}.`;
+  picker.disabled = false;
+  state.isReady = true;
+  state.readyMs = performance.now();
+  performance.mark("inkrec:ready");
+  document.body.dataset.ready = "true";
+  document.body.dataset.backend = state.backend;
+  await useModel(first.id);
+  renderGuesses([]);
+}
+
+renderGuesses([]);
+state.ready = start().catch((err) => {
+  state.error = String(err?.message || err);
+  setStatus(`The page cannot guess: ${state.error}`, true);
+  document.body.dataset.ready = "error";
+  throw err;
+});
+state.ready.catch(() => {});
