@@ -48,10 +48,10 @@ if all digits; then
   build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-30}" --patience 0
 fi
 if all hanzi-numerals; then
-  build hanzi-numerals "$DATA/chinese-mnist" --epochs "${HANZI_EPOCHS:-20}" --patience 0
+  build hanzi-numerals "$DATA/chinese-mnist" --epochs "${HANZI_EPOCHS:-12}" --patience 0
 fi
 if all doodles; then
-  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-12}" --patience 0 \
+  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-10}" --patience 0 \
     ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
 echo "bundled models:"
