@@ -1,10 +1,12 @@
 """Model time: onnxruntime on one drawing at a time, per bundled model (target: median < 0.2 ms).
 
-The input is a real drawing at the model's own input size (a numpy_bitmap row for 28x28 doodles, a real
-digit or numeral for the others when the data is there), run through `inkrec.serve.runtime.OnnxModel`
-exactly as the server runs it (same session options), one `run` call per drawing.
+Each model runs through `inkrec.serve.runtime.OnnxModel`, exactly as the server runs it (same session
+options: one intra-op thread, no spinning), on real drawings of its own test split at its own input
+size, one `run` call per drawing. With `--int8` (default on) each model is also quantized here
+(`inkrec.export.quantize`, static int8 calibrated on real training drawings) and timed the same way,
+with the top-1 accuracy of both versions on the same test drawings.
 
-    python benchmarks/model_time.py [--model M.onnx ...] [--runs 5000]
+    python benchmarks/model_time.py [--model M.onnx ...] [--runs 5000] [--no-int8]
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import json
 import os
 import statistics
-import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,56 +29,53 @@ def datasets_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "datasets"
 
 
-def real_input(meta: dict) -> tuple[np.ndarray, str]:
-    """One real drawing as the model's input batch of one, and where it came from."""
+DATA_FOLDERS = {"Quick, Draw!": "quickdraw/numpy_bitmap", "MNIST": "mnist", "Chinese MNIST": "chinese-mnist"}
+
+
+def real_drawings(meta: dict, split: str, per_class: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Model input (N, 1, S, S) float32 and labels from the model's own data set (standard split)."""
+    from inkrec.data.dataset import open_dataset
+
+    name = (meta.get("dataset") or {}).get("name") if isinstance(meta.get("dataset"), dict) else None
+    folder = DATA_FOLDERS.get(name or "")
+    if folder is None or not (datasets_dir() / folder).exists():
+        return None
+    ds = open_dataset(str(datasets_dir() / folder), split=split, classes=list(meta["labels"]))
+    idx = np.asarray(ds.balanced_indices(per_class, 0))
     size = int(meta["input"]["size"])
-    qd = datasets_dir() / "quickdraw" / "numpy_bitmap" / f"{meta['labels'][0]}.npy"
-    if size == 28 and qd.is_file():
-        a = np.load(qd, mmap_mode="r", allow_pickle=False)
-        return np.asarray(a[-1], dtype=np.float32).reshape(1, 1, 28, 28) / 255.0, f"numpy_bitmap {qd.stem}"
-    mnist = datasets_dir() / "mnist" / "t10k-images-idx3-ubyte.gz"
-    if size == 28 and mnist.is_file():
-        from inkrec.data.idx import load_idx
-
-        return load_idx(mnist)[0].astype(np.float32).reshape(1, 1, 28, 28) / 255.0, "MNIST t10k[0]"
-    folder = datasets_dir() / "chinese-mnist"
-    if folder.is_dir():
-        from inkrec.data.images import decode_image, normalize_ink, to_model_input
-
-        jpg = next(folder.rglob("*.jpg"))
-        x = to_model_input(normalize_ink(decode_image(jpg)), size).astype(np.float32) / 255.0
-        return x.reshape(1, 1, size, size), f"chinese-mnist {jpg.name}"
-    rng = np.random.default_rng(0)
-    return rng.random((1, 1, size, size), dtype=np.float32), "random (no data found)"
+    x = ds.bitmaps(idx, size=size).astype(np.float32)[:, None] / 255.0
+    return x, np.asarray(ds.labels)[idx]
 
 
-def time_model(path: str, runs: int, threads: int) -> dict:
+def time_model(path: str | Path, x: np.ndarray, runs: int, threads: int) -> dict:
     from inkrec.serve.runtime import OnnxModel
 
     model = OnnxModel(path, intra_op_threads=threads)
-    x, source = real_input(model.meta)
-    feed = {"input": x}
-    run = model.session.run
-    out = [model._output]
-    for _ in range(min(500, runs)):  # warm-up: allocations, caches, CPU frequency
-        run(out, feed)
-    times = []
-    for _ in range(runs):
+    run, out = model.session.run, [model._output]
+    feeds = [{"input": x[i : i + 1]} for i in range(len(x))]
+    for i in range(min(500, runs)):  # warm-up: allocations, caches, CPU frequency
+        run(out, feeds[i % len(feeds)])
+    times = np.empty(runs)
+    for i in range(runs):
+        feed = feeds[i % len(feeds)]
         t0 = time.perf_counter_ns()
         run(out, feed)
-        times.append(time.perf_counter_ns() - t0)
-    ms = np.asarray(times) / 1e6
+        times[i] = time.perf_counter_ns() - t0
+    ms = times / 1e6
     return {
-        "model": model.id,
-        "input": f"{model.size}x{model.size}",
-        "drawing": source,
-        "params_bytes": Path(path).stat().st_size,
-        "runs": runs,
-        "intra_op_threads": threads,
         "median_ms": round(float(np.median(ms)), 4),
         "p99_ms": round(float(np.percentile(ms, 99)), 4),
         "mean_ms": round(float(statistics.fmean(ms)), 4),
+        "bytes": Path(path).stat().st_size,
     }
+
+
+def top1(path: str | Path, x: np.ndarray, y: np.ndarray) -> float:
+    from inkrec.serve.runtime import OnnxModel
+
+    model = OnnxModel(path)
+    preds = np.concatenate([model.logits(x[i : i + 256]).argmax(1) for i in range(0, len(x), 256)])
+    return float((preds == y).mean())
 
 
 def main() -> None:
@@ -84,24 +83,66 @@ def main() -> None:
     ap.add_argument("--model", action="append", help="default: the bundled models/*.onnx")
     ap.add_argument("--runs", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (the server uses 1)")
+    ap.add_argument("--no-int8", dest="int8", action="store_false", help="skip the int8 versions")
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "model_time.json")
     args = ap.parse_args()
-    sys.path.insert(0, str(REPO / "src"))
+    from inkrec.export.onnx import read_metadata
     from inkrec.serve.runtime import default_model_paths
 
     models = args.model or [str(p) for p in default_model_paths()]
     if not models:
         raise SystemExit("no models: pass --model MODEL.onnx or put exported models in models/")
-    results = [time_model(m, args.runs, args.threads) for m in models]
-    print(f"{'model':16} {'input':>7} {'median ms':>10} {'p99 ms':>8} {'mean ms':>8}  target median < 0.2 ms")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in models:
+            meta = read_metadata(path)
+            test = real_drawings(meta, "test", 100)
+            if test is None:
+                size = int(meta["input"]["size"])
+                test = (np.random.default_rng(0).random((64, 1, size, size), dtype=np.float32), None)
+            x, y = test
+            row = {
+                "model": meta["id"],
+                "input": f"{meta['input']['size']}x{meta['input']['size']}",
+                "drawings": "real test drawings" if y is not None else "random input",
+                "fp32": time_model(path, x, args.runs, args.threads),
+            }
+            if y is not None:
+                row["fp32"]["top1"] = round(top1(path, x, y), 4)
+            if args.int8 and meta.get("quantized") != "int8":
+                from inkrec.export.quantize import quantize_int8
+
+                calib = real_drawings(meta, "train", 30)
+                q = Path(tmp) / f"{meta['id']}-int8.onnx"
+                quantize_int8(path, q, calibration=None if calib is None else calib[0])
+                row["int8"] = time_model(q, x, args.runs, args.threads)
+                if y is not None:
+                    row["int8"]["top1"] = round(top1(q, x, y), 4)
+            results.append(row)
+
+    print(
+        f"one drawing per run, {args.threads} intra-op thread(s), {args.runs} runs; target: median < 0.2 ms"
+    )
+    print(
+        f"{'model':16} {'input':>6} {'version':>8} {'median ms':>10} {'p99 ms':>8} {'size kB':>8} {'top-1':>7}"
+    )
     for r in results:
-        verdict = "met" if r["median_ms"] < 0.2 else "MISSED"
-        print(
-            f"{r['model']:16} {r['input']:>7} {r['median_ms']:10.4f} {r['p99_ms']:8.4f} {r['mean_ms']:8.4f}  "
-            f"[{verdict}]  ({r['drawing']}, {r['params_bytes'] / 1024:.0f} kB)"
-        )
+        for version in ("fp32", "int8"):
+            if version not in r:
+                continue
+            v = r[version]
+            acc = f"{100 * v['top1']:.2f}%" if "top1" in v else "-"
+            verdict = "met" if v["median_ms"] < 0.2 else "MISSED"
+            print(
+                f"{r['model']:16} {r['input']:>6} {version:>8} {v['median_ms']:10.4f} {v['p99_ms']:8.4f} "
+                f"{v['bytes'] / 1024:8.0f} {acc:>7}  [{verdict}]"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    args.out.write_text(json.dumps({"load_average": os.getloadavg(), "results": results}, indent=2))
+    print(
+        f"(load average during the run: {' '.join(f'{v:.1f}' for v in os.getloadavg())}; "
+        f"{os.cpu_count()} cores)\nresults: {args.out}"
+    )
 
 
 if __name__ == "__main__":
