@@ -26,11 +26,22 @@ def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+def pool_relu() -> nn.Sequential:
+    """2x2 max-pooling, then ReLU.
+
+    ReLU and max-pooling commute exactly (both are monotonic), so a layer's ReLU can move past the pool
+    that follows it: the same function and gradients, with a quarter of the activation work. The layer
+    before a pool is therefore built without its own ReLU.
+    """
+    return nn.Sequential(nn.MaxPool2d(2), nn.ReLU(inplace=True))
+
+
 class ResidualBlock(nn.Module):
     """Two 3x3 conv-BN layers with an identity shortcut (ResNet basic block)."""
 
     def __init__(self, channels: int):
         super().__init__()
+        self.act = True  # False when a pool_relu follows, which applies the ReLU after pooling
         self.conv1 = conv_bn_relu(channels, channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
@@ -39,7 +50,8 @@ class ResidualBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(x + self.bn2(self.conv2(self.conv1(x))))
+        out = x + self.bn2(self.conv2(self.conv1(x)))
+        return self.relu(out) if self.act else out
 
 
 class InkNet(nn.Module):
@@ -60,7 +72,8 @@ class InkNet(nn.Module):
         c = stem
         for i, n_blocks in enumerate(blocks):
             w = width * 2**i
-            layers += [nn.MaxPool2d(2), conv_bn_relu(c, w)]
+            _defer_relu(layers[-1])
+            layers += [pool_relu(), conv_bn_relu(c, w)]
             layers += [ResidualBlock(w) for _ in range(n_blocks)]
             c = w
         self.features = nn.Sequential(*layers)
@@ -71,6 +84,14 @@ class InkNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.features(x)).flatten(1)
         return self.fc(self.dropout(x))
+
+
+def _defer_relu(layer: nn.Module) -> None:
+    """Drop the trailing ReLU of the layer before a `pool_relu` (the pool applies it)."""
+    if isinstance(layer, ResidualBlock):
+        layer.act = False
+    elif isinstance(layer, nn.Sequential) and isinstance(layer[-1], nn.ReLU):
+        del layer[-1]
 
 
 @register_model("inknet", description="our small residual CNN for 28x28 and 64x64 ink (BN, dropout)")

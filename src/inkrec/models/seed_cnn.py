@@ -22,7 +22,9 @@ class SeedCNN(nn.Module):
         layers: list[nn.Module] = []
         c_in = 1
         for c_out in (16, 32, 64):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            # Keras order is Conv(relu) -> MaxPool; ReLU and max-pooling commute exactly, so pooling first
+            # computes the same function and gradients with a quarter of the ReLU work.
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(inplace=True)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
         side = image_size // 2 // 2 // 2
