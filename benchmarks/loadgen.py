@@ -68,6 +68,7 @@ class LoadResult:
     errors: int = 0
     seconds: float = 0.0
     bodies: list[bytes] = field(default_factory=list)
+    first_error: bytes | None = None
 
     def summary(self) -> dict:
         lat = np.asarray(self.latencies_ms) if self.latencies_ms else np.asarray([np.nan])
@@ -77,6 +78,8 @@ class LoadResult:
             "ok": ok,
             "non_200": len(self.latencies_ms) - ok,
             "errors": self.errors,
+            "statuses": dict(sorted(self.statuses.items())),
+            "first_error": self.first_error.decode("utf-8", "replace") if self.first_error else None,
             "seconds": round(self.seconds, 2),
             "rps": round(len(self.latencies_ms) / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(float(np.percentile(lat, 50)), 3),
@@ -143,6 +146,8 @@ async def _client(host, port, requests, offset, stop_at, result: LoadResult, kee
         result.statuses[status] = result.statuses.get(status, 0) + 1
         if len(result.bodies) < keep_bodies:
             result.bodies.append(body)
+        if status != 200 and result.first_error is None:
+            result.first_error = body[:300]
         if not keep:
             writer.close()
             reader = writer = None

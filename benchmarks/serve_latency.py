@@ -144,11 +144,14 @@ def run_ours(args, models: list[str], strokes_reqs, png_reqs_of) -> dict:
 
 
 def run_baseline(args, pngs: list[bytes], png_reqs_of) -> dict | None:
-    try:
-        import flask  # noqa: F401
-        import tensorflow  # noqa: F401
-    except ModuleNotFoundError as exc:
-        print(f"course baseline skipped: {exc.name} is not installed (pip install '.[bench]')", flush=True)
+    import importlib.util
+
+    missing = [m for m in ("flask", "tensorflow") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(
+            f"course baseline skipped: {', '.join(missing)} not installed (pip install '.[bench]')",
+            flush=True,
+        )
         return None
     script = Path(__file__).resolve().parent / "course_flask_baseline.py"
     model = Path(args.baseline_model)
