@@ -11,9 +11,9 @@ Every figure is measured in this one run, so ratios hold even on a busy machine:
   epochs after the first (graph tracing excluded), in its own process.
 
 Each (model, threads) pair runs in a fresh process; variants inside it are measured in interleaved
-rounds and the median is reported.
+rounds, and with `--repeat` all processes (Keras included) run again in turn; medians are reported.
 
-    python benchmarks/train_speed.py [--models seed-cnn,inknet] [--threads 1,2] [--steps 30] [--rounds 3]
+    python benchmarks/train_speed.py [--models seed-cnn,inknet] [--threads 1,2] [--steps 30] [--rounds 3] [--repeat 1]
                                      [--variants ...] [--keras] [--data DIR] [--out bench-results]
 """
 
@@ -218,7 +218,8 @@ def main() -> None:
     p.add_argument("--threads", default="1,2")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--steps", type=int, default=30, help="training steps of 256 per measurement")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="measurement rounds inside each process")
+    p.add_argument("--repeat", type=int, default=1, help="repeat every process (and Keras), interleaved")
     p.add_argument("--keras", action="store_true", help="also time the course Keras CNN (bench extra)")
     p.add_argument("--keras-epochs", type=int, default=3)
     p.add_argument("--out", default=str(REPO / "bench-results"))
@@ -237,19 +238,31 @@ def main() -> None:
     data = datasets_dir(a.data) / "quickdraw" / "numpy_bitmap"
     default_threads = torch.get_num_threads()
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]
-    rows = []
-    for model in [m.strip() for m in a.models.split(",")]:
-        for threads in [int(t) for t in a.threads.split(",")]:
+    pairs = [(m.strip(), int(t)) for m in a.models.split(",") for t in a.threads.split(",")]
+    first_threads = int(a.threads.split(",")[0])
+    per_pair: dict[tuple, list[dict]] = {}
+    keras_runs: list[dict] = []
+    # Repeats interleave every process (and Keras), so a load change on a shared machine hits all alike.
+    for rep in range(a.repeat):
+        for model, threads in pairs:
             # the plain baseline runs at torch's default thread count: measure it once per model
-            vs = [v for v in variants if v != "plain" or threads == int(a.threads.split(",")[0])]
-            print(f"measuring {model} at {threads} thread(s): {', '.join(vs)} ...", flush=True)
-            rows.append(_child("measure", {"model": model, "threads": threads, "variants": vs,
-                                            "steps": a.steps, "rounds": a.rounds, "data": str(data),
-                                            "default_threads": default_threads}))
+            vs = [v for v in variants if v != "plain" or threads == first_threads]
+            print(f"[{rep + 1}/{a.repeat}] {model} at {threads} thread(s): {', '.join(vs)} ...", flush=True)
+            per_pair.setdefault((model, threads), []).append(_child("measure", {
+                "model": model, "threads": threads, "variants": vs, "steps": a.steps, "rounds": a.rounds,
+                "data": str(data), "default_threads": default_threads}))
+        if a.keras:
+            print(f"[{rep + 1}/{a.repeat}] the course Keras CNN ...", flush=True)
+            keras_runs.append(_child("keras", {"data": str(data), "epochs": a.keras_epochs, "samples": 10**9}))
+    rows = []
+    for (model, threads), runs in per_pair.items():
+        merged = {v: statistics.median([r["samples_per_s"][v] for r in runs if v in r["samples_per_s"]])
+                  for v in runs[0]["samples_per_s"]}
+        rows.append({**runs[0], "samples_per_s": merged, "repeats": [r["samples_per_s"] for r in runs]})
     keras_row = None
-    if a.keras:
-        print("measuring the course Keras CNN ...", flush=True)
-        keras_row = _child("keras", {"data": str(data), "epochs": a.keras_epochs, "samples": 10**9})
+    if keras_runs:
+        keras_row = {**keras_runs[0], "samples_per_s": statistics.median(k["samples_per_s"] for k in keras_runs),
+                     "repeats": [k["samples_per_s"] for k in keras_runs]}
 
     table = Table(title=f"training samples/s, batch {BATCH}, 18-category Quick, Draw! ({os.cpu_count()} CPUs)")
     for col in ("model", "variant", "threads", "samples/s", "x plain PyTorch", "x Keras"):
