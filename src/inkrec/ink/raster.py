@@ -400,8 +400,16 @@ def _x_at(xa, ya, xb, yb, j):
     Ey = (yb - ya) * GRID_Y * 512, as in cairo's polygon_add_edge."""
     ey = (yb - ya) * (GRID_Y * 512)
     num = ((2 * j + 1) * 256 - ya * (2 * GRID_Y)) * ((xb - xa) * 256)
-    q = num // ey
+    # floor(num / ey) through a float division (faster than an integer one), made exact: both
+    # values are below 2**53, so the estimate is off by at most one
+    q = np.int64(math.floor(num / ey))
     r = num - q * ey
+    if r < 0:
+        q -= 1
+        r += ey
+    elif r >= ey:
+        q += 1
+        r -= ey
     return xa + q, r, ey
 
 
@@ -411,7 +419,7 @@ def _cell(xa, ya, xb, yb, j):
     if xa == xb:
         return xa
     q, r, ey = _x_at(xa, ya, xb, yb, j)
-    if r >= ey // 2:
+    if 2 * r >= ey:  # ey is even: the same as r >= ey // 2
         q += 1
     return q
 
