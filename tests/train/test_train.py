@@ -212,3 +212,26 @@ def test_epoch_callback_sees_each_epoch_and_can_stop_training(bitmaps, tmp_path)
         train(tiny_config(bitmaps, tmp_path / "run", epochs=4, augment=0.3, evaluate_test=False), on_epoch=on_epoch)
     assert seen == [1, 2]
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
+
+
+@pytest.mark.slow
+def test_runs_are_tracked_in_mlflow(bitmaps, tmp_path, monkeypatch):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    train(tiny_config(bitmaps, tmp_path / "runs" / "tracked", epochs=2, track=True, evaluate_test=False))
+    db = tmp_path / "mlruns" / "mlflow.db"
+    assert db.is_file()  # the default store: ./mlruns
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    exp = client.get_experiment_by_name("inkrec")
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.info.run_name == "tracked" and run.info.status == "FINISHED"
+    assert run.data.params["config.model"] == "seed-cnn"
+    history = client.get_metric_history(run.info.run_id, "val_top1")
+    assert [m.step for m in history] == [1, 2]
+    metrics = json.loads((tmp_path / "runs" / "tracked" / "metrics.json").read_text())
+    assert [m.value for m in history] == pytest.approx([h["val_top1"] for h in metrics["history"]])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"metrics.json", "config.json", "learning_curve.png"} <= artifacts
+    mlflow.set_tracking_uri(None)
