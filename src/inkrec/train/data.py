@@ -58,7 +58,18 @@ class MemoryBitmaps(BatchSource):
         self.labels = np.asarray(labels, dtype=np.int64)
 
     def inputs(self, idx, strength, rng):
-        return (self.pixels[torch.from_numpy(idx)],)
+        index = torch.from_numpy(idx)
+        return (self.pixels[index.to(self.pixels.device)],)
+
+    def to(self, device: torch.device) -> MemoryBitmaps:
+        """Keep the pixels on the training device (a GPU holds a whole uint8 data set easily): batches
+        are then gathered there and nothing crosses the bus per step."""
+        if device.type != "cpu" and self.pixels.device != device:
+            try:
+                self.pixels = self.pixels.to(device)
+            except RuntimeError:  # out of device memory: stay in (pinned) host memory
+                self.pixels = self.pixels.pin_memory()
+        return self
 
 
 class StreamedBitmaps(BatchSource):

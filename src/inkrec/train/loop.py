@@ -39,7 +39,7 @@ from inkrec.train.checkpoint import (
     set_rng_state,
 )
 from inkrec.train.config import TrainConfig, make_config
-from inkrec.train.data import BatchSource, Splits, epoch_batches, iter_inputs, load_splits
+from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
 from inkrec.train.runs import plot_learning_curve, run_payload, write_json
 
 
@@ -211,8 +211,16 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     channels_last = cfg.channels_last and spec.input_kind == "bitmap"
     strength = strength_of(cfg.augment)
 
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick its fastest kernels
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
     # ---- data
     splits: Splits = load_splits(cfg, spec.input_kind, augmenting=strength > 0, progress=show)
+    for source in (splits.train, splits.val, splits.test):
+        if isinstance(source, MemoryBitmaps):
+            source.to(device)
     classes = splits.classes
     n_classes = len(classes)
 
