@@ -129,3 +129,17 @@ def test_stroke_rnn_ignores_padding():
         a = m(x, torch.tensor([12]))
         b = m(padded, torch.tensor([12]))
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_raw_and_simplified_drawings_encode_alike(quickdraw):
+    """The same drawing from the raw and the simplified files gives the stroke model the same input."""
+    from inkrec.data.quickdraw import iter_ndjson
+    from inkrec.models.stroke_input import encode
+
+    raw = {d.key_id: d for d in iter_ndjson(quickdraw / "raw" / "cat.ndjson")}
+    pairs = [(raw[s.key_id], s) for s in iter_ndjson(quickdraw / "simplified" / "cat.ndjson") if s.key_id in raw]
+    assert len(pairs) >= 20
+    for r, s in pairs:
+        a, b = encode(r.strokes), encode(s.strokes)
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() < 0.02  # at most a few units of the 0-255 grid

@@ -1,6 +1,10 @@
 """Strokes -> the (dx, dy, pen_lift) point sequence that stroke models read. numpy only (no torch), so
 the server and the exporter can prepare stroke input without the training install.
 
+`encode_batch(drawings)` is the one entry point: training, evaluation and serving all call it. Raw
+drawings (strokes with a time row) are simplified first with `inkrec.ink.simplify`, so a model sees
+the same representation whichever Quick, Draw! format a drawing came in.
+
 The recipe follows TensorFlow's drawing-classification tutorial: concatenate the points of all strokes,
 mark the last point of each stroke with pen_lift = 1, scale x and y jointly by the drawing's bounding box
 to [0, 1], then take differences between consecutive points (the first point is dropped).
@@ -43,6 +47,51 @@ def strokes_to_sequence(strokes: Sequence, max_points: int = MAX_POINTS) -> np.n
     ink[1:, :2] -= ink[:-1, :2].copy()
     out = ink[1:] if len(ink) > 1 else ink[:1] * 0
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def as_xy(strokes: Sequence) -> list[np.ndarray]:
+    """Strokes as float64 (2, n) arrays (time rows dropped, empty strokes skipped)."""
+    out = []
+    for s in strokes:
+        a = np.asarray(s, dtype=np.float64)
+        if a.ndim == 2 and a.shape[0] >= 2 and a.shape[1] > 0:
+            out.append(a[:2])
+    return out
+
+
+def normalize_strokes(strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """Align to the top-left corner and scale uniformly so the longer side is 255 (the simplified space)."""
+    if not strokes:
+        return strokes
+    pts = np.concatenate(strokes, axis=1)
+    lo = pts.min(axis=1, keepdims=True)
+    extent = float((pts.max(axis=1, keepdims=True) - lo).max())
+    k = 255.0 / extent if extent > 0 else 1.0
+    return [(s - lo) * k for s in strokes]
+
+
+def canonical_strokes(strokes: Sequence) -> list[np.ndarray]:
+    """Any drawing -> (2, n) strokes in the simplified 0-255 space. Raw drawings (with a time row) go
+    through THE simplification (`inkrec.ink.simplify`); others are only aligned and scaled."""
+    raw = any(np.asarray(s).ndim == 2 and np.asarray(s).shape[0] >= 3 for s in strokes)
+    if raw:
+        from inkrec.ink.simplify import simplify
+
+        try:
+            return normalize_strokes(as_xy(simplify(strokes)))
+        except ValueError:  # empty or degenerate drawing: fall through to the plain path
+            pass
+    return normalize_strokes(as_xy(strokes))
+
+
+def encode(strokes: Sequence, max_points: int = MAX_POINTS) -> np.ndarray:
+    """One drawing (any coordinate space, raw or simplified) -> float32 (T, 3)."""
+    return strokes_to_sequence(canonical_strokes(strokes), max_points)
+
+
+def encode_batch(drawings: Sequence[Sequence], max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Drawings -> (float32 (N, T, 3) zero-padded, int64 lengths (N,))."""
+    return pad_sequences([encode(d, max_points) for d in drawings])
 
 
 def pad_sequences(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from inkrec.errors import ConfigError
+from inkrec.models.stroke_input import canonical_strokes, normalize_strokes
 
 STRENGTHS = {"none": 0.0, "light": 0.5, "strong": 1.0}
 
@@ -97,32 +98,14 @@ def augment_bitmaps(x: torch.Tensor, strength: float, generator: torch.Generator
 # ------------------------------------------------------------------------------------------- strokes
 
 
-def as_xy(strokes: Sequence) -> list[np.ndarray]:
-    """Strokes as float64 (2, n) arrays (time rows dropped, empty strokes skipped)."""
-    out = []
-    for s in strokes:
-        a = np.asarray(s, dtype=np.float64)
-        if a.ndim == 2 and a.shape[0] >= 2 and a.shape[1] > 0:
-            out.append(a[:2])
-    return out
-
-
-def normalize_strokes(strokes: list[np.ndarray]) -> list[np.ndarray]:
-    """Align to the top-left corner and scale uniformly so the longer side is 255 (the simplified space)."""
-    if not strokes:
-        return strokes
-    pts = np.concatenate(strokes, axis=1)
-    lo = pts.min(axis=1, keepdims=True)
-    extent = float((pts.max(axis=1, keepdims=True) - lo).max())
-    k = 255.0 / extent if extent > 0 else 1.0
-    return [(s - lo) * k for s in strokes]
-
-
 def augment_strokes(strokes: Sequence, strength: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """One randomly transformed copy of a drawing, in the simplified 0-255 space."""
-    xy = as_xy(strokes)
+    """One randomly transformed copy of a drawing, in the simplified 0-255 space.
+
+    Raw drawings are simplified first (`canonical_strokes`); drawings already in the simplified space
+    pass through that step unchanged."""
+    xy = canonical_strokes(strokes)
     if strength <= 0 or not xy:
-        return normalize_strokes(xy)
+        return xy
     if len(xy) > 1:
         keep = rng.random(len(xy)) >= STROKE_DROP * strength
         if not keep.any():

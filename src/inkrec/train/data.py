@@ -26,8 +26,8 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from inkrec.errors import ConfigError
-from inkrec.train.augment import as_xy, augment_strokes, normalize_strokes
-from inkrec.train.strokes import encode
+from inkrec.train.augment import augment_strokes
+from inkrec.train.strokes import canonical_strokes, encode
 
 # Bitmap sets up to this many bytes are stacked in memory; larger ones are gathered batch by batch.
 IN_MEMORY_BYTES = 3 * 1024**3
@@ -161,7 +161,8 @@ def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 
 def _drawings(dataset, positions: np.ndarray) -> list:
-    return [normalize_strokes(as_xy(dataset[int(i)][0])) for i in positions]
+    """The drawings at `positions`, in the simplified 0-255 space (raw ones simplified once, here)."""
+    return [canonical_strokes(dataset[int(i)][0]) for i in positions]
 
 
 def _bitmap_source(dataset, positions: np.ndarray, size: int | None) -> BatchSource:

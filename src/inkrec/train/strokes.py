@@ -1,24 +1,12 @@
 """Stroke drawings -> the padded (dx, dy, pen_lift) batches that stroke models read.
 
-Training, evaluation and export all encode strokes through `encode_batch`, so a model always sees the
-same representation it was trained on.
+The encoding itself lives in `inkrec.models.stroke_input` (numpy only, so the server can use it without
+torch); training, evaluation and export all go through these same functions, so a model always sees the
+representation it was trained on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from inkrec.models.stroke_input import MAX_POINTS, canonical_strokes, encode, encode_batch, pad_sequences
 
-import numpy as np
-
-from inkrec.models.stroke_input import MAX_POINTS, pad_sequences, strokes_to_sequence
-from inkrec.train.augment import as_xy, normalize_strokes
-
-
-def encode(strokes: Sequence, max_points: int = MAX_POINTS) -> np.ndarray:
-    """One drawing (any coordinate space) -> float32 (T, 3)."""
-    return strokes_to_sequence(normalize_strokes(as_xy(strokes)), max_points)
-
-
-def encode_batch(drawings: Sequence[Sequence], max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Drawings -> (float32 (N, T, 3) zero-padded, int64 lengths (N,))."""
-    return pad_sequences([encode(d, max_points) for d in drawings])
+__all__ = ["MAX_POINTS", "canonical_strokes", "encode", "encode_batch", "pad_sequences"]
