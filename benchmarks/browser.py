@@ -11,8 +11,9 @@ Measured for several set-ups of the same static site (written by `inkrec.export.
 
 Figures (medians):
 - infer ms: onnxruntime-web `session.run` for one drawing's 28x28 input (real drawings, rasterized by
-  inkrec.ink), timed in the page; "mean ms" is a tight loop of runs divided by their count, which is not
-  limited by the browser's timer resolution (100 us without isolation);
+  inkrec.ink), timed in the page; "loop mean ms" is a tight loop of whole `inkrec.infer` calls divided by
+  their count (not limited by the browser's timer resolution, 100 us without isolation); "course CNN
+  ms" is the same for the course's CNN architecture in the same page and run (the yardstick);
 - ready ms: from navigation start to the page being able to guess (runtime loaded, wasm compiled, model
   session created and warmed up), in a fresh browser profile (a first visit) and on reload (warm cache);
 - stroke ms: from a stroke's pointerup event to the updated guesses in the page (simplify, rasterize,
@@ -26,6 +27,7 @@ import argparse
 import functools
 import http.server
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -74,21 +76,36 @@ def load_drawings(per_category: int, labels: list[str]) -> list[list]:
     return out
 
 
-def measure_inference(pg, inputs: np.ndarray, repeats: int) -> dict:
-    """Per-run times (timer-limited) and a tight-loop mean, inside the page."""
+def measure_inference(pg, inputs: np.ndarray, repeats: int, model_id: str) -> tuple[float, float]:
+    """(median of per-run times, tight-loop mean) of one model, inside the page."""
     res = pg.evaluate(
-        """async ([inputs, repeats]) => {
+        """async ([inputs, repeats, id]) => {
             const arrs = inputs.map(a => Uint8Array.from(a));
             const per = [];
-            for (let r = 0; r < repeats; r++) for (const a of arrs) per.push((await inkrec.infer(a)).ms);
+            for (let r = 0; r < repeats; r++) for (const a of arrs) per.push((await inkrec.infer(a, id)).ms);
             const t0 = performance.now();
-            for (let r = 0; r < repeats; r++) for (const a of arrs) await inkrec.infer(a);
+            for (let r = 0; r < repeats; r++) for (const a of arrs) await inkrec.infer(a, id);
             const loop = (performance.now() - t0) / (repeats * arrs.length);
             return {per, loop};
         }""",
-        [inputs.reshape(len(inputs), -1).tolist(), repeats],
+        [inputs.reshape(len(inputs), -1).tolist(), repeats, model_id],
     )
-    return {"infer_median_ms": statistics.median(res["per"]), "infer_mean_ms": res["loop"]}
+    return statistics.median(res["per"]), res["loop"]
+
+
+def course_cnn_onnx(meta: dict, out: Path) -> Path | None:
+    """The course CNN's architecture (inkrec's `seed-cnn`) in the same ONNX layout, as the in-browser
+    model-time yardstick (untrained: weights do not change the time). None without torch."""
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError:
+        return None
+    from inkrec.export.onnx import export_model
+    from inkrec.models import create_model
+
+    model = create_model("seed-cnn", len(meta["labels"]))
+    course = {**meta, "id": "course-cnn", "metrics": {}}
+    return export_model(model, course, out)
 
 
 def measure_strokes(pg, drawings: list[list]) -> list[float]:
@@ -109,7 +126,7 @@ def measure_strokes(pg, drawings: list[list]) -> list[float]:
 
 
 def run_setup(pw, name: str, url: str, args, inputs: np.ndarray, drawings: list[list], tmp: Path,
-              infer: bool = True) -> dict:
+              infer: bool, model_id: str, baseline_id: str | None) -> dict:
     cold, warm = [], []
     row: dict = {"setup": name}
     for r in range(args.runs):
@@ -125,7 +142,9 @@ def run_setup(pw, name: str, url: str, args, inputs: np.ndarray, drawings: list[
                 row.update(backend=st["backend"], threads=st["threads"],
                            isolated=pg.evaluate("() => crossOriginIsolated"))
                 if infer and st["backend"] == "wasm":
-                    row.update(measure_inference(pg, inputs, args.repeats))
+                    row["infer_median_ms"], row["infer_mean_ms"] = measure_inference(pg, inputs, args.repeats, model_id)
+                    if baseline_id and baseline_id in st["models"]:
+                        row["course_median_ms"], _ = measure_inference(pg, inputs, args.repeats, baseline_id)
                 lat = measure_strokes(pg, drawings)
                 row["stroke_median_ms"] = statistics.median(lat) if lat else None
                 row["stroke_p90_ms"] = float(np.percentile(lat, 90)) if lat else None
@@ -140,7 +159,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=REPO / "models" / "doodles.onnx")
     ap.add_argument("--runs", type=int, default=5, help="fresh-profile page loads per set-up")
-    ap.add_argument("--drawings", type=int, default=2, help="drawings per category for the stroke latency")
+    ap.add_argument("--drawings", type=int, default=1, help="drawings per category for the stroke latency")
     ap.add_argument("--repeats", type=int, default=5, help="passes over the inputs for the model time")
     ap.add_argument("--threads", type=int, default=2, help="wasm threads for the isolated multi-thread set-up")
     ap.add_argument("--json", type=Path, default=REPO / "bench-results" / "browser.json")
@@ -161,28 +180,30 @@ def main() -> None:
     drawings = load_drawings(args.drawings, meta["labels"])
     all_drawings = load_drawings(25, meta["labels"])
     inputs = np.stack([rasterize([np.asarray(s, float) for s in d], size=size) for d in all_drawings])
-    console = Console()
+    console = Console(width=200)
     console.print(f"model {model_id} ({size}x{size}, {len(meta['labels'])} classes); {len(inputs)} inputs for "
                   f"the model time, {len(drawings)} drawings replayed per set-up, {args.runs} loads each")
 
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
         tmp = Path(tmpdir)
-        site = write_site(args.model, tmp / "site")
+        course = course_cnn_onnx(meta, tmp / "course-cnn.onnx")
+        site = write_site([args.model] + ([course] if course else []), tmp / "site")
         iso_srv, iso_url = static_server(site, isolate=True)
         plain_srv, plain_url = static_server(site, isolate=False)
         proc, serve_url = start_server({model_id: args.model})
         try:
             setups = [
-                (f"isolated, {args.threads} threads", f"{iso_url}?threads={args.threads}", True),
-                ("isolated, 1 thread", f"{iso_url}?threads=1", True),
-                ("not isolated (plain static server)", plain_url, True),
-                ("inkrec serve", serve_url, True),
-                ("inkrec serve, API fallback (baseline)", f"{serve_url}?backend=api", False),
+                (f"isolated, {args.threads} threads", f"{iso_url}?threads={args.threads}&model={model_id}", True),
+                ("isolated, 1 thread", f"{iso_url}?threads=1&model={model_id}", True),
+                ("not isolated (plain static server)", f"{plain_url}?model={model_id}", True),
+                ("inkrec serve", f"{serve_url}?model={model_id}", True),
+                ("inkrec serve, API fallback (baseline)", f"{serve_url}?backend=api&model={model_id}", False),
             ]
             for name, url, infer in setups:
                 console.print(f"  {name} ...")
-                rows.append(run_setup(pw, name, url, args, inputs, drawings, tmp, infer))
+                rows.append(run_setup(pw, name, url, args, inputs, drawings, tmp, infer, model_id,
+                                      "course-cnn" if course else None))
         finally:
             stop(proc)
             iso_srv.shutdown()
@@ -190,19 +211,21 @@ def main() -> None:
 
     base = rows[-1].get("stroke_median_ms")
     table = Table(title=f"drawing page in headless Chromium ({model_id}, median)")
-    for col in ("set-up", "backend", "threads", "isolated", "infer ms", "infer mean ms", "ready cold ms",
-                "ready warm ms", "stroke->guess ms", "p90", "vs API"):
+    for col in ("set-up", "backend", "threads", "isolated", "infer ms", "loop mean ms", "course CNN ms",
+                "ready cold ms", "ready warm ms", "stroke->guess ms", "p90", "vs API"):
         table.add_column(col, justify="left" if col == "set-up" else "right")
     fmt = lambda v, d=2: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
     for r in rows:
         ratio = (base / r["stroke_median_ms"]) if base and r.get("stroke_median_ms") else None
         table.add_row(r["setup"], r.get("backend"), fmt(r.get("threads")), fmt(r.get("isolated")),
                       fmt(r.get("infer_median_ms"), 3), fmt(r.get("infer_mean_ms"), 3),
+                      fmt(r.get("course_median_ms"), 3),
                       fmt(r["ready_cold_ms"], 0), fmt(r["ready_warm_ms"], 0),
                       fmt(r.get("stroke_median_ms"), 1), fmt(r.get("stroke_p90_ms"), 1),
                       "-" if ratio is None else f"{ratio:.1f}x")
     console.print(table)
-    console.print("targets: infer < 0.5 ms, ready < 1.5 s (cold = fresh profile, warm = reload)")
+    console.print("targets: infer < 0.5 ms, ready < 1.5 s (cold = fresh profile, warm = reload); "
+                  f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"model": model_id, "rows": rows}, indent=1))
 

@@ -32,8 +32,8 @@ const state = {
   lastPredictions: [],
   lastStrokeLatencyMs: null, // from a stroke's last point to its guesses on screen
   error: null,
-  /** Run the current model on a given input (Uint8Array size*size); for benchmarks. */
-  infer: async (pixels) => (await current()).run(pixels),
+  /** Run a model (default: the current one) in this browser on an input (Uint8Array size*size). */
+  infer: async (pixels, id = state.model) => (await current(id)).run(pixels),
 };
 window.inkrec = state;
 
@@ -74,9 +74,10 @@ function session(id) {
   return sessions.get(id);
 }
 
-async function current() {
+async function current(id = state.model) {
   if (state.backend !== "wasm") throw new Error("no in-browser model (the server is guessing)");
-  return session(state.model);
+  if (!modelInfo(id)) throw new Error(`unknown model ${id}`);
+  return session(id);
 }
 
 function setStatus(text, isError = false) {
@@ -339,6 +340,36 @@ $("model-picker").addEventListener("change", async (e) => {
   }
 });
 
+/**
+ * Let the JavaScript engine optimise the ink code before the first real stroke: its first few dozen
+ * calls run unoptimised and take ~10x longer. Done in idle time after start-up, a slice at a time.
+ */
+function warmUpInk(size) {
+  const stroke = (cx, cy, r, n) => {
+    const xs = [], ys = [], ts = [];
+    for (let i = 0; i <= n; i++) {
+      const a = (i / n) * 5 * Math.PI;
+      xs.push(cx + r * (0.4 + i / n) * Math.cos(a));
+      ys.push(cy + r * (0.4 + i / n) * Math.sin(a));
+      ts.push(i * 16);
+    }
+    return [xs, ys, ts];
+  };
+  const raw = [stroke(200, 200, 120, 60), [[80, 320], [60, 340], [0, 30]], stroke(300, 120, 40, 20)];
+  let runs = 0;
+  const slice = (deadline) => {
+    while (runs < 40 && deadline.timeRemaining() > 4) {
+      rasterize(simplify(raw), size);
+      runs += 1;
+    }
+    if (runs < 40) schedule(slice);
+  };
+  const schedule = (fn) => (window.requestIdleCallback
+    ? requestIdleCallback(fn, { timeout: 2000 })
+    : setTimeout(() => fn({ timeRemaining: () => 8 }), 50));
+  schedule(slice);
+}
+
 async function start() {
   manifest = await manifestPromise;
   const usable = manifest.models.filter((m) => m.input?.kind === "bitmap" && Number.isInteger(m.input?.size));
@@ -386,6 +417,7 @@ async function start() {
   document.body.dataset.backend = state.backend;
   await useModel(first.id);
   renderGuesses([]);
+  warmUpInk(first.input.size);
 }
 
 renderGuesses([]);
