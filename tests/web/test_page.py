@@ -200,3 +200,22 @@ def test_page_is_usable_on_a_phone_screen(browser_context, server):
         assert pg.evaluate("() => getComputedStyle(document.querySelector('[data-testid=ink-canvas]')).touchAction") == "none"
     finally:
         pg.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_accessibility_audit(page, server, quickdraw, scheme):
+    """axe-core (installed by npm from web/package-lock.json) finds no serious or critical problem."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} missing: run `npm ci` in web/ (scripts/setup.sh does)")
+    page.emulate_media(color_scheme=scheme)
+    open_page(page, server)
+    replay(page, drawing(quickdraw, "eye", 2))
+    settle(page)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
