@@ -33,6 +33,7 @@ with cairo itself is measured in ``docs/preprocessing.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -833,6 +834,16 @@ def _check_size(size: int) -> int:
     return int(size)
 
 
+@functools.lru_cache(maxsize=64)
+def _pen_for(size: int, line_diameter: float, padding: float) -> tuple[np.ndarray, ...]:
+    """The pen and its edge slopes for one output size (read-only, shared between calls)."""
+    pvx, pvy = _pen(size, line_diameter, padding, pen_vertex_count(size, line_diameter, padding))
+    pen = (pvx, pvy, *_pen_slopes(pvx, pvy))
+    for a in pen:
+        a.flags.writeable = False
+    return pen
+
+
 def rasterize_packed(
     xs: np.ndarray,
     ys: np.ndarray,
@@ -849,10 +860,7 @@ def rasterize_packed(
     n = len(drawing_offsets) - 1
     if out is None:
         out = np.empty((n, size, size), np.uint8)
-    pvx, pvy = _pen(
-        size, float(line_diameter), float(padding), pen_vertex_count(size, line_diameter, padding)
-    )
-    pen = (pvx, pvy) + _pen_slopes(pvx, pvy)
+    pen = _pen_for(size, float(line_diameter), float(padding))
     _rasterize_batch(
         np.ascontiguousarray(xs, np.float64),
         np.ascontiguousarray(ys, np.float64),
