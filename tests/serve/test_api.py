@@ -379,3 +379,32 @@ def test_keep_alive_connection_survives_errors(server, drawings):
         c.post("/v1/predict", json={"strokes": []})
         again = c.post("/v1/predict", json=good).json()["predictions"]
         assert first == again
+
+
+def test_concurrent_requests_get_their_own_answers(server, drawings):
+    """Requests that arrive together are run as one batch: each must still get its own drawing's answer
+    (same as asked alone), including a bad one in the middle of a batch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [{"model": "doodles", "strokes": rec["drawing"], "top_k": 3} for _l, rec, _r in drawings]
+    bodies += [{"model": "doodles", "strokes": raw["drawing"], "top_k": 3} for _l, _s, raw in drawings if raw]
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        alone = [c.post("/v1/predict", json=b).json()["predictions"] for b in bodies]
+
+    bad = {"model": "doodles", "strokes": [[[5.5], [7.25], [0]]]}  # one raw point: simplifies to a point
+
+    def ask(i):
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            out = []
+            for k in range(i, len(bodies), 12):
+                out.append((k, c.post("/v1/predict", json=bodies[k]).json()["predictions"]))
+                c.post("/v1/predict", json=bad)
+            return out
+
+    with ThreadPoolExecutor(12) as pool:
+        together = dict(kv for part in pool.map(ask, range(12)) for kv in part)
+    assert len(together) == len(bodies)
+    for k, preds in together.items():
+        assert [p["label"] for p in preds] == [p["label"] for p in alone[k]], k
+        for p, q in zip(preds, alone[k], strict=True):
+            assert abs(p["probability"] - q["probability"]) < 1e-4

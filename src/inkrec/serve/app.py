@@ -10,6 +10,7 @@ the GIL), so several requests are worked on at once while the event loop keeps r
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -30,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inkrec import __version__
 from inkrec.serve import preprocess
+from inkrec.serve.batching import Batcher
 from inkrec.serve.errors import ApiError, error_body
 from inkrec.serve.guard import ServeGuard
 from inkrec.serve.runtime import ModelRegistry, cpu_count
@@ -69,6 +71,8 @@ class ServeConfig:
     max_upload_bytes: int = 8 << 20  # a phone photo of a sheet of paper
     max_pixels: int = 25_000_000  # checked from the image header, before decoding
     timeout_s: float = 10.0
+    max_batch: int = 32  # drawings run together when requests queue up (1: no batching)
+    inline_batches: bool = False  # run batches on the event loop's thread (one process per core)
     static_dir: str | None = None  # default: the packaged page, if built
 
 
@@ -124,6 +128,15 @@ class Predictor:
         self.registry = registry
         self.pool = pool
         self.config = config
+        self.batchers = {
+            m.id: Batcher(
+                functools.partial(self.run_batch, m),
+                None if config.inline_batches else pool,
+                max_batch=config.max_batch,
+            )
+            for m in registry.models.values()
+            if m.kind == "bitmap" and config.max_batch > 1
+        }
 
     def model(self, model_id: str | None):
         model = self.registry.get(model_id)
@@ -143,6 +156,24 @@ class Predictor:
         inputs, _raw = preprocess.strokes_input(preprocess.to_arrays(req.strokes), model)
         return model.top_k(model.predict(*inputs)[0], req.top_k)
 
+    @staticmethod
+    def run_batch(model, items: list[list]) -> list:
+        """Several requests' strokes -> one row of probabilities (or the ApiError) per request, with one
+        rasterizer call and one model call for the whole batch."""
+        results: list = [None] * len(items)
+        drawings, where = [], []
+        for i, strokes in enumerate(items):
+            try:
+                drawings.append(preprocess.simplified(strokes)[0])
+                where.append(i)
+            except ApiError as exc:
+                results[i] = exc
+        if drawings:
+            probs = model.predict(preprocess.bitmap_batch(drawings, model))
+            for i, row in zip(where, probs, strict=True):
+                results[i] = row
+        return results
+
     def run_image(self, data: bytes, model, top_k: int) -> list[dict]:
         inputs = preprocess.image_input(data, model, max_pixels=self.config.max_pixels)
         return model.top_k(model.predict(*inputs)[0], top_k)
@@ -156,7 +187,13 @@ class Predictor:
             return (400 if code == "invalid_json" else 422), error_body(code, message)
         try:
             model = self.model(req.model)
-            if sum(len(s[0]) for s in req.strokes) <= INLINE_POINTS:
+            batcher = self.batchers.get(model.id)
+            if batcher is not None:
+                probs = await batcher.submit(preprocess.to_arrays(req.strokes))
+                if isinstance(probs, ApiError):
+                    raise probs
+                preds = model.top_k(probs, req.top_k)
+            elif sum(len(s[0]) for s in req.strokes) <= INLINE_POINTS:
                 preds = self.run_strokes(req, model)
             else:
                 preds = await asyncio.get_running_loop().run_in_executor(

@@ -49,7 +49,16 @@ def serve_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     threads: Annotated[int, typer.Option(help="Inference threads per process (0: one per core).")] = 0,
-    workers: Annotated[int, typer.Option(help="Server processes sharing the port.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes sharing the port (each runs its batches on "
+            "its own thread when there are several)."
+        ),
+    ] = 1,
+    max_batch: Annotated[
+        int, typer.Option(help="Most drawings run together when requests queue up (1: no batching).")
+    ] = 32,
     timeout: Annotated[float, typer.Option(help="Seconds an API request may take before a 503.")] = 10.0,
     max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload body, MiB.")] = 8.0,
     access_log: Annotated[bool, typer.Option(help="Log every request (slower).")] = False,
@@ -63,7 +72,12 @@ def serve_cmd(
     try:
         specs = list(model) if model else [str(p) for p in default_model_paths()]
         config = ServeConfig(
-            models=specs, threads=threads, timeout_s=timeout, max_upload_bytes=int(max_upload_mb * (1 << 20))
+            models=specs,
+            threads=threads,
+            timeout_s=timeout,
+            max_upload_bytes=int(max_upload_mb * (1 << 20)),
+            max_batch=max(1, max_batch),
+            inline_batches=workers > 1,
         )
         app = create_app(config)  # load here, once, so that a bad model fails before the port opens
     except InkrecError as exc:

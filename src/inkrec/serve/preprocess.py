@@ -16,7 +16,7 @@ import numpy as np
 from inkrec.serve.errors import ApiError
 from inkrec.serve.runtime import OnnxModel
 
-__all__ = ["image_input", "is_raw", "precompile", "strokes_input", "to_arrays"]
+__all__ = ["bitmap_batch", "image_input", "is_raw", "precompile", "simplified", "strokes_input", "to_arrays"]
 
 
 def to_arrays(strokes: list[list[list[float]]]) -> list[np.ndarray]:
@@ -57,12 +57,9 @@ def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
     return x
 
 
-def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, bool]:
-    """(model inputs for a batch of one, whether the strokes were raw and got simplified first).
-
-    Bitmap models get the strokes rasterized exactly as their training data was; stroke models get
-    the (dx, dy, pen_lift) sequence of the simplified strokes and its length.
-    """
+def simplified(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
+    """Strokes in the simplified 0-255 space (raw ones simplified exactly like the data set's), and
+    whether they were raw. ApiError for a drawing without points."""
     if sum(s.shape[1] for s in strokes) == 0:
         raise ApiError(422, "empty_drawing", "the drawing has no points")
     raw = is_raw(strokes)
@@ -72,6 +69,28 @@ def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, b
         strokes = simplify(strokes)
         if not strokes or sum(np.asarray(s).shape[-1] for s in strokes) == 0:
             raise ApiError(422, "empty_drawing", "the drawing has no points after simplification")
+    return strokes, raw
+
+
+def bitmap_batch(drawings: list[list[np.ndarray]], model: OnnxModel) -> np.ndarray:
+    """Simplified drawings -> the bitmap model's input batch (N, C, S, S), rasterized in one call."""
+    from inkrec.ink.raster import rasterize_many
+
+    bitmaps = rasterize_many(drawings, int(model.size), **_params_for(rasterize_many, model))
+    scale = np.float32(model.meta["input"].get("scale", 1 / 255))
+    x = bitmaps.astype(np.float32)[:, None] * scale
+    if model.channels != 1:
+        x = np.repeat(x, model.channels, axis=1)
+    return x
+
+
+def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, bool]:
+    """(model inputs for a batch of one, whether the strokes were raw and got simplified first).
+
+    Bitmap models get the strokes rasterized exactly as their training data was; stroke models get
+    the (dx, dy, pen_lift) sequence of the simplified strokes and its length.
+    """
+    strokes, raw = simplified(strokes)
     if model.kind == "strokes":
         from inkrec.models.stroke_input import strokes_to_sequence
 
