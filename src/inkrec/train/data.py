@@ -16,7 +16,6 @@ generator seeded by (seed, epoch, rank, batch), so it does not depend on threads
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -239,9 +238,11 @@ def epoch_batches(n: int, batch_size: int, *, epoch: int, seed: int, rank: int =
                   shuffle: bool = True) -> list[np.ndarray]:
     """This process's batches of sample positions for one epoch.
 
-    Training order comes from `DistributedSampler` (seed + epoch; padded so every process gets the same
-    number of samples, which DDP needs). The epoch is cut into equal-sized batches of about `batch_size`
-    (never a runt batch of one that batch norm cannot train on).
+    Training (`shuffle`): the order comes from `DistributedSampler` (seed + epoch; padded so every
+    process gets the same number of samples, which DDP needs), cut into batches of exactly
+    `batch_size`; the remainder (fewer than `batch_size` samples, different ones every epoch) is left
+    out, so every step has the same shape (no recompiles, no tiny batch for batch norm). Evaluation:
+    every sample once, in order, the last batch possibly shorter.
     """
     if shuffle:
         sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
@@ -251,8 +252,10 @@ def epoch_batches(n: int, batch_size: int, *, epoch: int, seed: int, rank: int =
         order = np.arange(rank, n, world, dtype=np.int64)
     if len(order) == 0:
         return []
-    n_batches = max(1, math.ceil(len(order) / batch_size))
-    return np.array_split(order, n_batches)
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if shuffle and len(batches) > 1 and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
 
 
 def batch_seed(seed: int, epoch: int, rank: int, batch: int) -> list[int]:

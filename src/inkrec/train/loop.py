@@ -315,8 +315,6 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         torch.manual_seed(mix_seed(cfg.seed, epoch, info.rank, 1))  # dropout
         batches = epoch_batches(len(splits.train), per_rank_batch, epoch=epoch, seed=cfg.seed, rank=info.rank,
                                 world=info.world)
-        if len(batches) > 1 and len(batches[-1]) < len(batches[0]):
-            batches = batches[:-1]  # equal shapes: no recompiles, no runt batch for batch norm
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         seen = 0
         bar = _progress(show, sum(len(b) for b in batches), f"epoch {epoch + 1}/{cfg.epochs}")
