@@ -9,7 +9,8 @@
 # written into the .onnx metadata. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
 # overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS, HANZI_EPOCHS), and the training samples per
 # class capped (DOODLES_MAX_PER_CLASS); the defaults are the recipe the bundled files were built with.
-# INKREC_TRAIN_ARGS adds `inkrec train` options to every run (e.g. "--threads 1" on a busy machine).
+# INKREC_TRAIN_ARGS adds `inkrec train` options to every run (e.g. "--threads 1" on a busy machine), and
+# INKREC_REUSE_RUNS=1 exports a run already finished in $INKREC_BUILD_DIR/<id> instead of training it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,14 @@ PY="$BIN/python"
 build() {
   local id="$1" data="$2"
   shift 2
-  echo "== $id: training on $data"
-  # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
-  "$INKREC" train --data "$data" --model inknet --out "$WORK/$id" --seed 0 --no-track --no-test --amp \
-    "$@" ${INKREC_TRAIN_ARGS:-}
+  if [[ -n "${INKREC_REUSE_RUNS:-}" && -f "$WORK/$id/best.pt" ]]; then
+    echo "== $id: reusing the finished run $WORK/$id (INKREC_REUSE_RUNS)"
+  else
+    echo "== $id: training on $data"
+    # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
+    "$INKREC" train --data "$data" --model inknet --out "$WORK/$id" --seed 0 --no-track --no-test --amp \
+      "$@" ${INKREC_TRAIN_ARGS:-}
+  fi
   echo "== $id: export"
   "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id"
   echo "== $id: test accuracy of the exported file"

@@ -167,7 +167,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
         "## Training",
         "",
         (
-            f"`inkrec train` (see `scripts/build-models.sh`): {tr.get('epochs_run')} epochs (best epoch "
+            f"Trained by `inkrec.train` (the code of `inkrec train`; recipe in `scripts/build-models.sh`): {tr.get('epochs_run')} epochs (best epoch "
             f"{tr.get('best_epoch')}), {tr.get('train_samples_per_epoch') or 0:,} training samples per epoch "
             f"(a {tr.get('val_fraction')} share of the training split held out for validation), batch "
             f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
