@@ -408,3 +408,41 @@ def test_concurrent_requests_get_their_own_answers(server, drawings):
         assert [p["label"] for p in preds] == [p["label"] for p in alone[k]], k
         for p, q in zip(preds, alone[k], strict=True):
             assert abs(p["probability"] - q["probability"]) < 1e-4
+
+
+def test_page_and_its_files_are_served_isolated(client):
+    """The drawing page at / and every file it loads carry the isolation headers; wasm is application/wasm."""
+    from inkrec.serve.app import STATIC_DIR
+
+    if not (STATIC_DIR / "index.html").is_file():
+        r = client.get("/")
+        assert r.status_code == 200 and "inkrec" in r.text and "/docs" in r.text  # the plain fallback page
+        return
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    files = [p for p in STATIC_DIR.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        rel = path.relative_to(STATIC_DIR).as_posix()
+        got = client.get("/" + rel)
+        assert got.status_code == 200, rel
+        assert got.content == path.read_bytes(), rel
+        for k, v in ISOLATION.items():
+            assert got.headers.get(k) == v, rel
+        if rel.endswith(".wasm"):
+            assert got.headers["content-type"] == "application/wasm"
+
+
+def test_without_models_the_server_starts_and_says_so(start_server, tmp_path):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    import os
+
+    srv = start_server([], env={**os.environ, "INKREC_MODELS": str(empty)})
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "models": []}
+        body = c.get("/v1/models").json()
+        assert body["models"] == [] and "inkrec serve --model" in body["message"]
+        r = c.post("/v1/predict", json={"strokes": [[[0, 10], [0, 10]]]})
+        assert_error(r, 404, "no_models")
+        assert c.get("/").status_code == 200
