@@ -92,13 +92,13 @@ def pen_vertex_count(size: int, line_diameter: float = 16.0, padding: float = 16
 # vertical grid has GRID_Y sub-rows per pixel.
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _fixed(v):
     """cairo's _cairo_fixed_from_double: nearest 1/256, ties to even."""
     return np.int64(np.round(v * 256.0))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _slope_compare(adx, ady, bdx, bdy):
     """cairo's _cairo_slope_compare (angle order of two integer vectors)."""
     lhs = ady * bdx
@@ -388,13 +388,13 @@ def _stroke_polygon(px, py, m, pen, scale, half_width, cwx_, cwy_, ccwx_, ccwy_,
     return ne
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _grid_y(v):
     """cairo's INPUT_TO_GRID_Y: fixed y -> sub-row index (rounded)."""
     return (v * GRID_Y + 128) >> 8
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _x_at(xa, ya, xb, yb, j):
     """Edge x (fixed, floored) and remainder over Ey at the centre of sub-row j (exact rationals).
 
@@ -414,7 +414,7 @@ def _x_at(xa, ya, xb, yb, j):
     return xa + q, r, ey
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _cell(xa, ya, xb, yb, j):
     """Edge x rounded to 1/256 px at the centre of sub-row j (cairo's edge->cell)."""
     if xa == xb:
@@ -425,7 +425,7 @@ def _cell(xa, ya, xb, yb, j):
     return q
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _trunc_divrem(a, b):
     """C division (truncating toward zero) -> quotient, remainder."""
     q = abs(a) // abs(b)
@@ -434,7 +434,7 @@ def _trunc_divrem(a, b):
     return q, a - q * b
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _cell_add(ch, ua, ix, height, area, size):
     """Add to a pixel's cell as cairo's blitter reads it: cells left of the image still count
     towards the running cover, cells right of it do not matter."""
@@ -517,7 +517,7 @@ def _render_edge(ch, ua, xa, ya, xb, yb, j0, sign, size):
     _cell_add(ch, ua, ix2, sign * (GRID_Y - y_last), sign * (GRID_Y - y_last) * fx2, size)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _add_subspan(ch, ua, x1, x2):
     if x1 >= x2:
         return
@@ -534,7 +534,7 @@ def _add_subspan(ch, ua, x1, x2):
         ua[ix1] += 2 * (fx1 - fx2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _stable_sort_by(order, key, n):
     """Stable insertion sort of order[:n] by key[:n] (both permuted); cairo's lists are nearly sorted."""
     for i in range(1, n):
