@@ -66,3 +66,32 @@ def test_runtime_that_cannot_load_falls_back_to_the_api(browser_context, server,
         _draw_and_compare_with_api(pg, server, _drawing(quickdraw, "apple", 7))
     finally:
         pg.close()
+
+
+def test_server_errors_are_shown_and_not_retried_every_frame(browser_context, server, quickdraw):
+    """With the server answering errors, the page says so, sends nothing more until the drawing changes,
+    and recovers when the server does."""
+    pg = browser_context.new_page()
+    try:
+        st = open_page(pg, server + "?model=doodles&backend=api")
+        assert st["backend"] == "api"
+        sent: list[str] = []
+        pg.on("request", lambda r: sent.append(r.url) if r.url.endswith("/v1/predict") else None)
+        pg.route("**/v1/predict", lambda route: route.fulfill(
+            status=503, content_type="application/json",
+            body='{"error": {"code": "overloaded", "message": "the server is busy"}}'))
+        strokes = _drawing(quickdraw, "book", 3)
+        replay(pg, strokes[:1])
+        settle(pg)
+        assert "the server is busy" in pg.locator("#status").text_content()
+        n = len(sent)
+        pg.wait_for_timeout(1000)
+        assert len(sent) == n, "the page kept asking a failing server"
+
+        pg.unroute("**/v1/predict")
+        replay(pg, strokes[1:] or strokes[:1])
+        settle(pg)
+        assert len(read_guesses(pg)) == 5
+        assert pg.locator("#status").text_content().startswith("Ready")
+    finally:
+        pg.close()

@@ -197,8 +197,13 @@ async function guessNow() {
       state.lastStrokeLatencyMs = performance.now() - endAt;
       strokeEndAt = null;
     }
-    state.error = null;
+    if (state.error) {
+      state.error = null;
+      setStatus(readyText());
+    }
   } catch (err) {
+    // Give up on this drawing state (no retry every frame); the next change of the drawing tries again.
+    state.guessedVersion = version;
     state.error = String(err?.message || err);
     setStatus(`Could not guess: ${state.error}`, true);
   } finally {
@@ -316,6 +321,11 @@ function showModelFacts(info) {
   $("attribution").textContent = info.attribution || "";
 }
 
+function readyText() {
+  const id = state.model;
+  return state.backend === "wasm" ? `Ready: ${id} runs in your browser.` : `Ready: ${id} runs on the server.`;
+}
+
 async function useModel(id) {
   const info = modelInfo(id);
   if (state.backend === "wasm") {
@@ -323,7 +333,7 @@ async function useModel(id) {
     await session(id);
   }
   state.model = id; // only now: until the new model is loaded, the old one keeps guessing
-  setStatus(state.backend === "wasm" ? `Ready: ${id} runs in your browser.` : `Ready: ${id} runs on the server.`);
+  setStatus(readyText());
   showModelFacts(info);
   requestGuess();
 }
