@@ -785,7 +785,7 @@ def _rasterize_one(xs, ys, s_off, k0, k1, size, line_diameter, padding, pen, out
         _scan_convert(ex1, ey1, ex2, ey2, edir, ne, size, out, work)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)  # threads (server, data loaders) can run it in parallel
 def _rasterize_batch(xs, ys, s_off, d_off, size, line_diameter, padding, pen, out):
     for d in range(d_off.shape[0] - 1):
         _rasterize_one(xs, ys, s_off, d_off[d], d_off[d + 1], size, line_diameter, padding, pen, out[d])

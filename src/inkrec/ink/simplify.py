@@ -131,7 +131,7 @@ def _rdp(x, y, n, eps, keep, stack):
             top += 4
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)  # threads (server, data loaders) can run it in parallel
 def _simplify_packed(xs, ys, s_off, eps, out_x, out_y, out_off):
     """Simplify one drawing given as flat xs/ys with stroke offsets; writes flat output."""
     n_strokes = s_off.shape[0] - 1
