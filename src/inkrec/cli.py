@@ -29,6 +29,12 @@ _STAGES = [
 ]
 
 
+# Third-party packages of the optional install extras: a stage that needs one that is missing is left out
+# of this install's commands. Anything else missing (inkrec's own modules included) is a real error.
+_OPTIONAL_DEPENDENCIES = {"torch", "onnx", "onnxscript", "onnxruntime", "mlflow", "optuna", "matplotlib", "fastapi",
+                          "uvicorn", "multipart"}
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(__version__)
@@ -45,8 +51,8 @@ def main(
 for _mod in _STAGES:
     try:
         importlib.import_module(_mod).register(app)
-    except ModuleNotFoundError as exc:  # a stage not in this install (e.g. training without torch)
-        if not (exc.name or "").startswith(("inkrec", "torch", "onnx", "mlflow", "optuna", "matplotlib")):
+    except ModuleNotFoundError as exc:  # a stage whose extra is not installed (e.g. training without torch)
+        if (exc.name or "").split(".")[0] not in _OPTIONAL_DEPENDENCIES:
             raise
 
 

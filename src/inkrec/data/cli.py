@@ -18,9 +18,5 @@ def register(app: typer.Typer) -> None:
     import importlib
 
     for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(name).register(data_app)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        importlib.import_module(name).register(data_app)
     app.add_typer(data_app, name="data")

@@ -28,20 +28,20 @@ import os
 import random
 import re
 import struct
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any, Protocol, Self
+from typing import Any, Protocol, Self
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 
 from inkrec import __version__
+from inkrec.data.atomic import atomic_output
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
 
 MANIFEST_NAME = "fetch-manifest.json"
@@ -560,25 +560,8 @@ def _digests(path: Path) -> dict[str, str]:
     return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
 
 
-@contextlib.contextmanager
-def _atomic_write(path: Path, mode: str = "wb") -> Iterator[IO]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    with _atomic_write(path, "w") as fh:
+    with atomic_output(path, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, indent=2, sort_keys=True)
         fh.write("\n")
 
@@ -806,7 +789,7 @@ def _fetch_npy_rows(f: Fetcher, url: str, dest: Path, n: int) -> Download:
             raise DataFormatError(url, f"truncated: got {size} of the {end} bytes for {rows} rows")
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
                   "shape": (rows, *shape[1:])}
-        with _atomic_write(final) as out, open(part, "rb") as src:
+        with atomic_output(final) as out, open(part, "rb") as src:
             try:
                 np.lib.format.write_array_header_1_0(out, header)
             except ValueError:  # header over 64 KiB: format 2.0
@@ -980,7 +963,7 @@ def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Mani
                     continue
                 sha = hashlib.sha256()
                 try:
-                    with zf.open(member) as src_fh, _atomic_write(target) as out:
+                    with zf.open(member) as src_fh, atomic_output(target) as out:
                         while chunk := src_fh.read(1 << 20):
                             sha.update(chunk)
                             out.write(chunk)
