@@ -71,6 +71,7 @@ def test_health_models_and_docs(client, served_models):
     for m in models:
         meta = read_metadata(next(p for p in served_models if read_metadata(p)["id"] == m["id"]))
         assert m["labels"] == meta["labels"] and m["input"] == meta["input"]
+        assert m["preprocessing"] == meta["preprocessing"] and m["architecture"] == meta["model"]
         assert m["attribution"] and "metrics" in m
         onnx_file = client.get(m["url"])
         assert onnx_file.status_code == 200 and len(onnx_file.content) > 1000

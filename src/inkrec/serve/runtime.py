@@ -98,6 +98,8 @@ class OnnxModel:
             "id": self.id,
             "labels": self.labels,
             "input": m["input"],
+            "preprocessing": m.get("preprocessing") or {},
+            "architecture": m.get("model"),
             "metrics": m.get("metrics") or {},
             "dataset": m.get("dataset"),
             "license": m.get("license") or "",

@@ -88,7 +88,13 @@ class UploadForm(BaseModel):
 class ModelInfo(BaseModel):
     id: str
     labels: list[str]
-    input: dict
+    input: dict = Field(..., description="What the model reads: kind (bitmap or strokes), size, scale.")
+    preprocessing: dict = Field(
+        default_factory=dict,
+        description="How strokes become the model's input (the rasterizer recipe and its parameters); the "
+        "page and any other client must prepare input exactly this way.",
+    )
+    architecture: str | None = Field(None, description="The registry name of the network (e.g. inknet).")
     metrics: dict
     dataset: dict | str | None = None
     license: str = ""
