@@ -1,21 +1,23 @@
-// Build the drawing page into src/inkrec/serve/static/ (what `inkrec serve` and the static-site export ship).
+// Vendor onnxruntime-web into the drawing page: src/inkrec/serve/static/vendor/ (what `inkrec serve` and the
+// static-site export ship next to the page).
 //
-// No bundler: the page is plain ES modules, copied as they are. From onnxruntime-web only the files the
-// page loads are copied: the wasm-only ES module build, its Emscripten loader and the SIMD+threads .wasm
-// (the same .wasm runs with one thread where the page is not cross-origin isolated). They are renamed
-// from .mjs to .js, because not every static server sends .mjs as JavaScript, and a module script with a
-// wrong MIME type is refused by the browser.
+// The page itself (index.html, app.js, ink.js, ...) is written by hand in src/inkrec/serve/static/: plain ES
+// modules, no bundler, so there is exactly one copy of it. From onnxruntime-web only the files the page loads
+// are copied: the wasm-only ES module build, its Emscripten loader and the SIMD+threads .wasm (the same .wasm
+// runs with one thread where the page is not cross-origin isolated). They are renamed from .mjs to .js,
+// because not every static server sends .mjs as JavaScript, and a module script with a wrong MIME type is
+// refused by the browser. vendor/build.json records the version and a SHA-256 of every vendored file.
 //
-// Usage: node build.mjs [OUT_DIR]     (default: ../src/inkrec/serve/static)
+// Usage: node build.mjs [OUT_DIR]     (default: ../src/inkrec/serve/static/vendor)
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const web = dirname(fileURLToPath(import.meta.url));
-const src = join(web, "src");
-const out = resolve(process.argv[2] || join(web, "..", "src", "inkrec", "serve", "static"));
+const page = join(web, "..", "src", "inkrec", "serve", "static");
+const out = resolve(process.argv[2] || join(page, "vendor"));
 const ortDir = join(web, "node_modules", "onnxruntime-web");
 
 const VENDOR = [
@@ -24,7 +26,6 @@ const VENDOR = [
   ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.js"],
   ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.wasm"],
 ];
-const PAGE_FILES = /\.(html|js|css|svg|png|ico|txt)$/;
 
 const MIT = `MIT License
 
@@ -52,14 +53,14 @@ function fail(msg) {
   process.exit(1);
 }
 
-if (!existsSync(join(src, "ink.js"))) fail(`missing ${join(src, "ink.js")} (the ink preprocessing twin)`);
+if (!existsSync(join(page, "runtime.js"))) fail(`missing ${join(page, "runtime.js")}: run this from a checkout of inkrec`);
 if (!existsSync(join(ortDir, "package.json"))) fail("onnxruntime-web is not installed: run `npm ci` in web/");
 const ortVersion = JSON.parse(readFileSync(join(ortDir, "package.json"), "utf8")).version;
 
 // Build next to the target, then swap it in, so a failed build never leaves a half-written page.
 const tmp = `${out}.building`;
 rmSync(tmp, { recursive: true, force: true });
-mkdirSync(join(tmp, "vendor"), { recursive: true });
+mkdirSync(tmp, { recursive: true });
 
 const files = {};
 function put(rel, data) {
@@ -67,26 +68,21 @@ function put(rel, data) {
   files[rel] = createHash("sha256").update(data).digest("hex");
 }
 
-for (const name of readdirSync(src).sort()) {
-  const path = join(src, name);
-  if (!statSync(path).isFile() || !PAGE_FILES.test(name) || name.endsWith(".test.js")) continue;
-  put(name, readFileSync(path));
-}
 for (const [from, to] of VENDOR) {
   let data = readFileSync(join(ortDir, "dist", from));
   if (to.endsWith(".js")) {
     // Drop the source-map comment: the maps are not shipped, and a 404 for each is noise.
     data = Buffer.from(data.toString("utf8").replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, "\n"));
   }
-  put(`vendor/${to}`, data);
+  put(to, data);
 }
-put("vendor/LICENSE-onnxruntime-web.txt", `ONNX Runtime Web ${ortVersion} (npm package onnxruntime-web)
+put("LICENSE-onnxruntime-web.txt", `ONNX Runtime Web ${ortVersion} (npm package onnxruntime-web)
 Copyright (c) Microsoft Corporation.
 
 ${MIT}`);
 
 const manifest = {
-  format: "inkrec-page/1",
+  format: "inkrec-vendor/1",
   onnxruntime_web: ortVersion,
   files: Object.fromEntries(Object.entries(files).sort()),
 };
@@ -95,4 +91,4 @@ writeFileSync(join(tmp, "build.json"), `${JSON.stringify(manifest, null, 2)}\n`)
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);
 const bytes = Object.keys(files).reduce((n, f) => n + statSync(join(out, f)).size, 0);
-console.log(`built the page into ${out}: ${Object.keys(files).length} files, ${(bytes / 1e6).toFixed(1)} MB (onnxruntime-web ${ortVersion})`);
+console.log(`vendored onnxruntime-web into ${out}: ${Object.keys(files).length} files, ${(bytes / 1e6).toFixed(1)} MB (onnxruntime-web ${ortVersion})`);

@@ -1,4 +1,4 @@
-"""web/src/ink.js (the page's preprocessing) gives the same points and pixels as inkrec.ink."""
+"""src/inkrec/serve/static/ink.js (the page's preprocessing) gives the same points and pixels as inkrec.ink."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ HARNESS = Path(__file__).with_name("js_harness.mjs")
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node (v20+) is needed to run web/src/ink.js; install Node.js")
+        pytest.fail("node (v20+) is needed to run src/inkrec/serve/static/ink.js; install Node.js")
     return node
 
 
@@ -76,7 +76,7 @@ def test_js_twin_matches_python(quickdraw, tmp_path):
 
 def test_js_rejects_bad_input(tmp_path):
     script = tmp_path / "bad.mjs"
-    ink = (Path(__file__).parents[2] / "web" / "src" / "ink.js").as_uri()
+    ink = (Path(__file__).parents[2] / "src" / "inkrec" / "serve" / "static" / "ink.js").as_uri()
     script.write_text(
         f'import {{ simplify, rasterize }} from "{ink}";\n'
         "const cases = [() => simplify([]), () => simplify([[[1, NaN], [2, 3]]]), () => rasterize([[[1]]]),\n"

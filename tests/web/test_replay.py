@@ -6,7 +6,7 @@ a spread of them (REAL_PER_CATEGORY) goes through the browser's real input pipel
 input over the DevTools protocol, one point per display frame, as a person's hand would deliver it).
 
 Three comparisons per drawing:
-- the page's model input (`window.inkrec.lastInput`, made by web/src/ink.js) against
+- the page's model input (`window.inkrec.lastInput`, made by src/inkrec/serve/static/ink.js) against
   `inkrec.ink.raster.rasterize(inkrec.ink.simplify.simplify(...))` of the very strokes the page recorded:
   the JavaScript twin must give the same pixels;
 - the page's input against `rasterize` of the original simplified strokes: replay loses nothing that
