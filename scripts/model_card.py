@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from inkrec.atomic import write_bytes_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,19 +39,6 @@ ABOUT = {
         "use": "The 15 numerals 零一二三四五六七八九十百千万亿 drawn on the page or uploaded as a picture.",
     },
 }
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; models and cards are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def test_scores(eval_json: dict) -> dict:
@@ -79,7 +66,7 @@ def stamp_metadata(onnx_path: Path, scores: dict, training: dict) -> dict:
         if p.key == md.METADATA_KEY:
             p.value = md.dumps(meta)
     onnx.checker.check_model(model)
-    _atomic_write(onnx_path, model.SerializeToString())
+    write_bytes_atomic(onnx_path, model.SerializeToString())
     return meta
 
 
@@ -241,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = test_scores(json.loads(args.eval.read_text(encoding="utf-8")))
     meta = stamp_metadata(args.onnx, scores, training_summary(args.run))
     text = card(meta, args.onnx, count_params(args.onnx))
-    _atomic_write(args.onnx.with_suffix(".md"), text.encode("utf-8"))
-    _atomic_write(args.onnx.parent / "README.md", index(args.onnx.parent).encode("utf-8"))
+    write_bytes_atomic(args.onnx.with_suffix(".md"), text.encode("utf-8"))
+    write_bytes_atomic(args.onnx.parent / "README.md", index(args.onnx.parent).encode("utf-8"))
     print(
         f"{meta['id']}: test top-1 {_pct(scores['top1'])} on {scores['n']:,} samples; "
         f"card {args.onnx.with_suffix('.md')}"

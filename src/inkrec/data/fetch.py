@@ -41,7 +41,7 @@ import httpx
 import numpy as np
 
 from inkrec import __version__
-from inkrec.data.atomic import atomic_output
+from inkrec.atomic import atomic_output
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
 
 MANIFEST_NAME = "fetch-manifest.json"

@@ -21,7 +21,7 @@ from typing import IO
 
 import numpy as np
 
-from inkrec.data.atomic import atomic_output
+from inkrec.atomic import atomic_output
 from inkrec.errors import DataFormatError
 
 _HEADER = struct.Struct("<I2sHH")  # sample size, tag code, width, height: 10 bytes

@@ -134,7 +134,7 @@ def _check_size(path: Path, size: int, expected: int, shape: tuple[int, ...]) ->
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
     """Write an array as an idx file (gzipped when the name ends in ``.gz``), atomically."""
-    from inkrec.data.atomic import atomic_output
+    from inkrec.atomic import atomic_output
 
     arr = np.asarray(array)
     code = next(

@@ -315,7 +315,7 @@ def show_command(
 ) -> None:
     """A labelled grid of samples as a PNG, spread over the classes, as models see them."""
     with _user_errors():
-        from inkrec.data.atomic import atomic_output
+        from inkrec.atomic import atomic_output
         from inkrec.data.dataset import open_dataset
 
         if output.suffix.lower() != ".png":
@@ -349,7 +349,7 @@ def import_images_command(
 ) -> None:
     """Turn a folder of your own drawings into numpy_bitmap-style <class>.npy files (N, size*size)."""
     with _user_errors():
-        from inkrec.data.atomic import save_npy_atomic
+        from inkrec.atomic import save_npy_atomic
         from inkrec.data.image_folder import ImageFolder
         from inkrec.data.images import decode_image, normalize_ink, to_model_input
         from inkrec.errors import DataFormatError

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from inkrec.data.atomic import atomic_output
+from inkrec.atomic import atomic_output
 from inkrec.data.drawing import Drawing, as_strokes
 from inkrec.errors import DataFormatError
 

@@ -76,10 +76,11 @@ def evaluate(
     progress: bool = True,
 ) -> dict:
     """Score `model` on `data` and write the JSON and the report; returns the JSON's content."""
+    from inkrec.atomic import write_bytes_atomic
     from inkrec.data.dataset import open_dataset
     from inkrec.evaluate.metrics import summarize
     from inkrec.evaluate.predict import load_predictor, predict_dataset
-    from inkrec.evaluate.report import write_bytes_atomic, write_report
+    from inkrec.evaluate.report import write_report
 
     predictor = load_predictor(model)
     dataset = open_dataset(data, split=split, max_per_class=max_per_class)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import io
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from inkrec.atomic import write_bytes_atomic
 from inkrec.evaluate import metrics as M
 
 ImageSource = np.ndarray | Callable[[np.ndarray], np.ndarray] | None
@@ -23,20 +22,6 @@ ImageSource = np.ndarray | Callable[[np.ndarray], np.ndarray] | None
 # Above this many classes the confusion matrix loses per-cell numbers and tick labels: they would overlap.
 _CELL_TEXT_MAX = 25
 _TICK_LABELS_MAX = 60
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder + rename, so a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _pyplot():

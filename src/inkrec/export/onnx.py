@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from inkrec import __version__
+from inkrec.atomic import write_bytes_atomic
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export import metadata as md
 
@@ -187,20 +187,7 @@ def _write_with_metadata(src: Path, out: Path, meta: dict) -> None:
     )
     model.producer_name, model.producer_version = "inkrec", __version__
     onnx.checker.check_model(model)
-    atomic_write_bytes(out, model.SerializeToString())
-
-
-def atomic_write_bytes(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(out, model.SerializeToString())
 
 
 def export_model(model, meta: dict, out_path: str | Path) -> Path:

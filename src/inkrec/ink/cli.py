@@ -120,7 +120,7 @@ def rasterize_file(
 ) -> tuple[int, bool]:
     """Drawings (.ndjson or .bin) -> (N, size*size) uint8 .npy; returns (N, whether raw drawings were
     simplified first)."""
-    from inkrec.data.atomic import atomic_output
+    from inkrec.atomic import atomic_output
     from inkrec.ink.raster import MAX_SIZE, pack_drawings, rasterize_packed
     from inkrec.ink.simplify import simplify
 

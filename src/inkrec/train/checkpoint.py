@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inkrec.data.atomic import atomic_output
+from inkrec.atomic import atomic_output
 from inkrec.errors import DataFormatError
 
 CHECKPOINT_FORMAT = "inkrec-checkpoint/1"

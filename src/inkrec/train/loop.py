@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 

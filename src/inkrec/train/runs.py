@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from inkrec.data.atomic import atomic_output
+from inkrec.atomic import atomic_output
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.train.checkpoint import load_checkpoint, save_atomic
 

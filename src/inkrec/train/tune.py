@@ -188,7 +188,7 @@ def write_best(study, path: Path, config: dict) -> None:
     """The best trial's parameters plus everything needed to train it again with `inkrec train`."""
     from optuna.trial import TrialState
 
-    from inkrec.evaluate.report import write_bytes_atomic
+    from inkrec.atomic import write_bytes_atomic
 
     best = study.best_trial
     done, pruned, failed = finished_counts(study)

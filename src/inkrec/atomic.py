@@ -42,6 +42,18 @@ def _umask() -> int:
     return mask
 
 
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Replace `path` with `data` in one step."""
+    with atomic_output(path) as fh:
+        fh.write(data)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) in one step."""
+    with atomic_output(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 def save_npy_atomic(path: str | Path, array: np.ndarray) -> None:
     """`np.save` without pickles, atomically."""
     with atomic_output(path) as fh:
