@@ -103,7 +103,7 @@ def train_command(
             device=device.value, amp="auto" if amp is None else amp, threads=threads, compile=compile.value, schedule=schedule.value,
             warmup_epochs=warmup_epochs, split_mode=split_mode,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-            model_kwargs=parse_model_args(model_arg or []), progress=not quiet,
+            model_kwargs=parse_model_args(model_arg or []), progress=not quiet, evaluate_test=not no_test,
         )
         train(cfg)
     except InkrecError as exc:

@@ -211,7 +211,9 @@ def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True
     test = None
     n_test = 0
     if cfg.evaluate_test:
-        test_ds = open_dataset(cfg.data, split="test", progress=progress, **common)
+        # The cap is on training samples: the test split is always scored whole, so that test figures of
+        # runs with different caps compare.
+        test_ds = open_dataset(cfg.data, split="test", progress=progress, **{**common, "max_per_class": None})
         if len(test_ds):
             if list(test_ds.classes) != classes:
                 raise ConfigError(f"the train and test splits of {cfg.data} have different class maps")
