@@ -61,6 +61,21 @@ def test_int8_is_smaller_and_keeps_top1(tiny_doodles, tmp_path):
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
 
 
+def test_int8_without_calibration_drawings_falls_back_to_dynamic(tiny_doodles, tmp_path):
+    out = tmp_path / "doodles-dynamic.onnx"
+    report = quantize_int8(tiny_doodles.onnx_path, out, calibration=None)
+    assert read_metadata(out)["quantization"].startswith("dynamic")
+    assert report["int8_bytes"] < 0.5 * tiny_doodles.onnx_path.stat().st_size
+    x, y = tiny_doodles.x_test, tiny_doodles.y_test
+    fp32 = (onnx_logits(tiny_doodles.onnx_path, x).argmax(1) == y).mean()
+    assert (onnx_logits(out, x).argmax(1) == y).mean() >= fp32 - 0.02
+
+
+def test_exported_graph_carries_no_debug_notes(tiny_doodles):
+    model = onnx.load(str(tiny_doodles.onnx_path))
+    assert not any(len(n.metadata_props) for n in model.graph.node)
+
+
 def test_read_metadata_refuses_files_that_are_not_ours(tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)

@@ -180,6 +180,8 @@ def _write_with_metadata(src: Path, out: Path, meta: dict) -> None:
 
     model = onnx.load(str(src))
     del model.metadata_props[:]
+    for node in model.graph.node:  # the exporter's debug notes: stack traces with this machine's paths
+        del node.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key, entry.value = md.METADATA_KEY, md.dumps(meta)
     model.doc_string = (

@@ -72,6 +72,12 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
             )
             method = f"static QDQ int8, per-channel weights, calibrated on {len(calibration)} real drawings"
         else:
+            # The dynamic quantizer re-runs shape inference after rewriting Gemm weights; the shapes the
+            # exporter recorded would then contradict it, so it starts from a graph without them.
+            plain = onnx.load(str(pre))
+            del plain.graph.value_info[:]
+            pre = Path(tmp) / "plain.onnx"
+            onnx.save(plain, str(pre))
             quantize_dynamic(str(pre), str(q), weight_type=QuantType.QInt8)
             method = "dynamic int8 (weights of MatMul/Gemm; no calibration drawings available)"
         if not q.is_file():
