@@ -86,8 +86,9 @@ def real_drawings(labels: list[str]) -> list[tuple[str, list]]:
 
 
 def png_upload(strokes: list) -> bytes:
-    from inkrec.ink.raster import rasterize
     from PIL import Image
+
+    from inkrec.ink.raster import rasterize
 
     bitmap = 255 - rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=256)
     buf = io.BytesIO()
@@ -139,27 +140,24 @@ def measured_load(proc: subprocess.Popen, port: int, reqs: list[bytes], args, ke
     return out
 
 
-def run_ours(args, models: list[str], strokes_reqs, png_reqs_of) -> dict:
+def start_inkrec(models: list[str], *options: str) -> tuple[subprocess.Popen, int]:
+    """`inkrec serve` with these models (and extra options) on a free loopback port, once it is healthy."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-c",
-        "from inkrec.cli import app; app()",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-    ]
+    cmd = [sys.executable, "-c", "from inkrec.cli import app; app()", "serve", "--host", HOST, "--port", str(port)]
     for m in models:
         cmd += ["--model", m]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    proc = subprocess.Popen([*cmd, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
     try:
         wait_healthy(f"http://{HOST}:{port}", proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, port
+
+
+def run_ours(args, models: list[str], strokes_reqs, png_reqs_of) -> dict:
+    proc, port = start_inkrec(models, "--workers", str(args.workers), "--threads", str(args.threads))
+    try:
         results = {}
         print(f"ours, strokes: {args.clients} clients x {args.duration:g} s ...", flush=True)
         results["strokes"] = measured_load(proc, port, strokes_reqs(port), args, keep_bodies=0)

@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import struct
-import subprocess
 import sys
 import time
 import zlib
@@ -25,7 +24,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_latency import HOST, REPO, default_models, free_port, stop, wait_healthy
+from serve_latency import HOST, REPO, default_models, start_inkrec, stop
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -130,23 +129,9 @@ def main() -> None:
     if not models:
         raise SystemExit("no models: pass --model MODEL.onnx or put exported models in models/")
     cases = bad_requests()
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-c",
-        "from inkrec.cli import app; app()",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-    ]
-    for m in models:
-        cmd += ["--model", m]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    proc, port = start_inkrec(models)
     url = f"http://{HOST}:{port}"
     try:
-        wait_healthy(url, proc)
         counts: dict[str, int] = {}
         with httpx.Client(base_url=url, timeout=60) as client:
             one_round(client, cases, len(cases) * 5, time.monotonic() + 120, {})  # warm-up: caches, arenas

@@ -122,7 +122,8 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
         "|---|---|",
         (
             f"| file | `models/{onnx_path.name}` ({onnx_path.stat().st_size / 1024:,.0f} KiB, "
-            f"{'int8' if meta.get('quantized') else 'fp32'} ONNX) |"
+            f"{'int8' if meta.get('quantized') else 'fp32'} ONNX"
+            f"{': ' + meta['quantization'] if meta.get('quantization') else ''}) |"
         ),
         f"| model | `{meta.get('model')}` ({kwargs}){f', {params:,} parameters' if params else ''} |",
         f"| labels | {len(labels)}: {', '.join(labels)} |",
