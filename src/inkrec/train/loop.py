@@ -445,7 +445,8 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         tracker.close()
         if show:
             t = f", test top-1 {100 * test['top1']:.2f}% ({test['n']} samples)" if test else ""
-            print(f"done: best epoch {best['epoch']}, val top-1 {100 * (best_val or 0):.2f}%{t}; run in {out}")
+            v = f", val top-1 {100 * best_val:.2f}%" if best_val is not None else " (the last: no validation split)"
+            print(f"done: best epoch {best['epoch']}{v}{t}; run in {out}")
     return TrainResult(
         run_dir=out, classes=classes, history=history, best_epoch=best["epoch"], best_val_top1=best_val, test=test,
         epochs_run=len(history), stopped_early=stopped_early, train_seconds=train_seconds,
