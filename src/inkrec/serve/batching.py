@@ -7,8 +7,9 @@ never waits to fill a batch: a request that finds the model idle is run at once,
 arrive while a batch is being computed are queued and run together as the next batch. So an idle server
 answers as fast as without batching, and a loaded one does more work per CPU second.
 
-The work runs on the inference thread pool (onnxruntime releases the GIL), so the event loop keeps
-reading, parsing and answering requests while a batch is computed.
+By default a batch runs on the event loop's own thread, right after the loop has read every request that
+was ready (see `ServeConfig.inline_batches` for why); given a thread pool instead, it runs there while the
+loop goes on reading, parsing and answering requests.
 """
 
 from __future__ import annotations

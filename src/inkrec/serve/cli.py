@@ -77,7 +77,6 @@ def serve_cmd(
             timeout_s=timeout,
             max_upload_bytes=int(max_upload_mb * (1 << 20)),
             max_batch=max(1, max_batch),
-            inline_batches=workers > 1,
         )
         app = create_app(config)  # load here, once, so that a bad model fails before the port opens
     except InkrecError as exc:
