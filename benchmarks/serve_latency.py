@@ -119,6 +119,13 @@ def process_tree_cpu_s(pid: int) -> float:
     return total
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(all, stolen) CPU ticks of the machine so far, from /proc/stat: on a virtual machine, "steal" is time
+    the host gave our virtual cores to someone else."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
 def measured_load(proc: subprocess.Popen, port: int, reqs: list[bytes], args, keep_bodies: int) -> dict:
     """Warm up, then the timed closed loop, with the CPU the server and the clients used per request.
 
@@ -127,11 +134,14 @@ def measured_load(proc: subprocess.Popen, port: int, reqs: list[bytes], args, ke
     """
     run_load(HOST, port, reqs, clients=args.clients, seconds=2.0, warmup_s=0)
     cpu0, own0, load0 = process_tree_cpu_s(proc.pid), time.process_time(), os.getloadavg()[0]
+    ticks0 = cpu_ticks()
     r = run_load(
         HOST, port, reqs, clients=args.clients, seconds=args.duration, warmup_s=0, keep_bodies=keep_bodies
     )
     cpu1, own1 = process_tree_cpu_s(proc.pid), time.process_time()
+    ticks1 = cpu_ticks()
     out = r.summary()
+    out["steal_percent"] = round(100 * (ticks1[1] - ticks0[1]) / max(1, ticks1[0] - ticks0[0]), 1)
     n = max(1, out["requests"])
     out["server_cpu_ms_per_request"] = round((cpu1 - cpu0) / n * 1e3, 3)
     out["client_cpu_ms_per_request"] = round((own1 - own0) / n * 1e3, 3)
@@ -260,7 +270,8 @@ def main() -> None:
     rows = [("ours: strokes JSON", ours["strokes"]), ("ours: 256x256 PNG upload", ours["png"])]
     if results.get("course_baseline"):
         rows.append(("course Flask+Keras: PNG upload", results["course_baseline"]))
-    head = ("req/s", "p50 ms", "p90 ms", "p99 ms", "non-200", "errors", "srv cpu ms", "cli cpu ms", "load")
+    head = ("req/s", "p50 ms", "p90 ms", "p99 ms", "non-200", "errors", "srv cpu ms", "cli cpu ms", "load",
+            "steal %")
     print("\n" + " " * 33 + "".join(f"{h:>11}" for h in head))
     for name, s in rows:
         cells = [
@@ -273,11 +284,13 @@ def main() -> None:
             f"{s['server_cpu_ms_per_request']:.3f}",
             f"{s['client_cpu_ms_per_request']:.3f}",
             "-".join(f"{v:.1f}" for v in s["load_average"]),
+            f"{s['steal_percent']:.1f}",
         ]
         print(f"{name:33}" + "".join(f"{c:>11}" for c in cells))
     print(
         "(srv/cli cpu ms: CPU time per request of the server process(es) and of the load generator; "
-        "load: the machine's load average at the start and end of the phase)"
+        "load: the machine's load average at the start and end of the phase; steal: the share of CPU time the "
+        "virtual machine's host gave to others while the phase ran)"
     )
     verdicts = {
         "strokes p50 < 3 ms": ours["strokes"]["p50_ms"] < 3,
