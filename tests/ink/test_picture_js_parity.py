@@ -1,0 +1,139 @@
+"""src/inkrec/serve/static/picture.js (the page's picture preprocessing) gives the pixels of inkrec.data.images.
+
+The page runs a model on what picture.js makes of an upload, and the model was trained (and the server
+answers) on what the Python code makes of it, so the two are compared on real pictures: Chinese MNIST
+scans, Quick, Draw! bitmaps blown up to odd sizes as dark ink on paper, and a shaded photo of paper that
+takes the background-surface path."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inkrec.data.images import decode_image, normalize_ink, to_model_input
+
+HARNESS = Path(__file__).with_name("picture_harness.mjs")
+# A framing measured from thin-lined data (measure_framing's kind of output), besides Quick, Draw!'s own.
+THIN = {"canvas": 256.0, "line_diameter": 5.5, "padding": 70.0}
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node (v20+) is needed to run src/inkrec/serve/static/picture.js; install Node.js")
+    return node
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype=np.uint8).tobytes()).decode()
+
+
+def _pictures(datasets: Path) -> list[np.ndarray]:
+    pics = []
+    chars = sorted(p for p in (datasets / "chinese-mnist").iterdir() if p.is_dir())
+    for d in chars:  # 15 characters x 4 writers = 60 scans
+        for f in sorted(d.glob("*.jpg"))[::97][:4]:
+            pics.append(decode_image(f))
+    sizes = [(37, 37), (101, 77), (150, 150), (64, 211), (257, 190), (45, 120)]
+    k = 0
+    for cat in ("eye", "flower", "house", "fish"):
+        rows = np.load(datasets / "quickdraw" / "numpy_bitmap" / f"{cat}.npy", mmap_mode="r")
+        for i in (3, 500, 2001):
+            w, h = sizes[k % len(sizes)]
+            k += 1
+            img = Image.fromarray(np.asarray(rows[i]).reshape(28, 28)).resize((w, h), Image.Resampling.BILINEAR)
+            pics.append(255 - np.asarray(img))
+    pics.append(_shaded_photo(np.asarray(np.load(datasets / "quickdraw" / "numpy_bitmap" / "flower.npy",
+                                                  mmap_mode="r")[7]).reshape(28, 28)))
+    return pics
+
+
+def _shaded_photo(bitmap: np.ndarray) -> np.ndarray:
+    """Grey ink on paper photographed under uneven light: a diagonal gradient, grain and a soft edge."""
+    h, w = 180, 220
+    yy, xx = np.mgrid[0:h, 0:w]
+    paper = 120.0 + 110.0 * (xx / w) * 0.6 + 110.0 * (yy / h) * 0.4
+    ink = np.asarray(Image.fromarray(bitmap).resize((140, 140), Image.Resampling.BILINEAR), dtype=np.float64) / 255
+    full = np.zeros((h, w))
+    full[20:160, 40:180] = ink
+    noise = np.random.default_rng(7).normal(0, 3.0, (h, w))
+    return np.clip(paper * (1 - 0.7 * full) + noise, 0, 255).round().astype(np.uint8)
+
+
+def _run_js(job: dict, tmp_path: Path) -> dict:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(job))
+    proc = subprocess.run(
+        [_node(), str(HARNESS), str(job_file)], check=False, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _compare(name: str, expected: list[np.ndarray], got: list[str]) -> None:
+    assert len(got) == len(expected)
+    maxes, means = [], []
+    for ref, b64 in zip(expected, got):
+        js = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(ref.shape)
+        d = np.abs(js.astype(np.int16) - ref.astype(np.int16))
+        maxes.append(int(d.max()))
+        means.append(float(d.mean()))
+    maxes_a = np.array(maxes)
+    identical = float(np.mean(maxes_a == 0))
+    close = float(np.mean(maxes_a <= 2))
+    print(f"picture.js {name}: {len(maxes)} outputs, {identical:.3f} identical, {close:.3f} within 2 levels, "
+          f"mean abs diff {np.mean(means):.4f}, worst max diff {maxes_a.max()}")
+    assert close >= 0.95, (name, maxes)
+    assert float(np.mean(means)) < 0.5, (name, means)
+    # and no picture read differently: a wrong branch shows as one output far off, not as a low average
+    assert maxes_a.max() <= 4 and max(means) < 0.5, (name, maxes, means)
+
+
+def test_picture_js_matches_python(datasets, tmp_path):
+    pics = _pictures(datasets)
+    assert len(pics) >= 70
+    assert min(_shaded_photo(np.zeros((28, 28), np.uint8)).shape) >= 96
+    normalized = [normalize_ink(g) for g in pics]
+    frames = [(28, {}), (64, {}), (64, THIN)]
+    job = {
+        "pictures": [{"grey": _b64(g), "width": g.shape[1], "height": g.shape[0]} for g in pics],
+        "frame": [{"ink": _b64(n), "width": n.shape[1], "height": n.shape[0], "size": size, "opts": opts}
+                  for size, opts in frames for n in normalized],
+        "chain": [{"grey": _b64(g), "width": g.shape[1], "height": g.shape[0], "size": 28, "opts": {}}
+                  for g in pics],
+    }
+    out = _run_js(job, tmp_path)
+    _compare("normalize_ink", normalized, out["normalized"])
+    _compare("to_model_input", [to_model_input(n, size, **opts) for size, opts in frames for n in normalized],
+             out["framed"])
+    _compare("normalize_ink + to_model_input", [to_model_input(n, 28) for n in normalized], out["chained"])
+    # the test pictures do exercise every path: both polarities' inputs, the shaded background, real ink
+    assert all(n.any() for n in normalized)
+
+
+def test_js_refuses_bad_input(tmp_path):
+    script = tmp_path / "bad.mjs"
+    pic = (Path(__file__).parents[2] / "src" / "inkrec" / "serve" / "static" / "picture.js").as_uri()
+    script.write_text(
+        f'import {{ normalizeInk, toModelInput, headerSize }} from "{pic}";\n'
+        "const cases = [() => normalizeInk(new Uint8Array(5), 2, 2), () => normalizeInk([1, 2, 3, 4], 2, 2),\n"
+        "  () => toModelInput(new Uint8Array(4), 2, 2, 0), () => toModelInput(new Uint8Array(4), 2, 2, 2.5)];\n"
+        "let refused = 0;\n"
+        "for (const c of cases) { try { c(); } catch (e) { refused++; } }\n"
+        "const blank = toModelInput(new Uint8Array(100).fill(0), 10, 10, 28);\n"
+        "const flat = normalizeInk(new Uint8Array(100).fill(200), 10, 10);\n"
+        "const png = new Uint8Array(24); png.set([0x89, 80, 78, 71], 0); png.set([0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20], 16);\n"
+        "console.log(JSON.stringify({ refused, blank: blank.length, blankInk: blank.some((v) => v > 0),\n"
+        "  flatInk: flat.some((v) => v > 0), png: headerSize(png) }));\n"
+    )
+    proc = subprocess.run([_node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"refused": 4, "blank": 784, "blankInk": False, "flatInk": False,
+                                       "png": [20000, 20000]}
