@@ -28,14 +28,14 @@ def test_vendored_runtime_matches_the_lockfile(page_built: Path):
 
 
 def test_page_scripts_import_only_page_files(page_built: Path):
-    for name in ("app.js", "pad.js", "runtime.js", "ink.js"):
+    for name in ("app.js", "pad.js", "runtime.js", "ink.js", "picture.js"):
         text = (STATIC_DIR / name).read_text()
         for target in re.findall(r"""(?:from|import\()\s*["'](\.[^"']+)["']""", text):
             assert (STATIC_DIR / target).resolve().is_file(), f"{name} imports {target}, which is not in the page"
 
 
 def test_page_loads_nothing_from_elsewhere(page_built: Path):
-    for name in ("index.html", "app.js", "pad.js", "runtime.js", "style.css"):
+    for name in ("index.html", "app.js", "pad.js", "runtime.js", "ink.js", "picture.js", "style.css"):
         text = (STATIC_DIR / name).read_text()
         assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text), name
         assert not re.search(r"""(import|fetch)\s*\(?\s*["']https?://""", text), name

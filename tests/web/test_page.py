@@ -167,7 +167,8 @@ def test_touch_and_pen_input(page, server, quickdraw):
 
 
 def test_upload_a_picture(page, server, quickdraw, labels):
-    """The upload tab sends the file to POST /v1/predict and shows the server's guesses."""
+    """When the model runs on the server, the upload tab sends the file to POST /v1/predict and shows the
+    server's guesses (in-browser reading is test_static_site.py's)."""
     from inkrec.data.quickdraw import load_bitmaps
 
     row = np.asarray(load_bitmaps(quickdraw / "numpy_bitmap" / "eye.npy")[-1]).reshape(28, 28)
@@ -175,7 +176,7 @@ def test_upload_a_picture(page, server, quickdraw, labels):
     img = Image.fromarray(255 - row).resize((256, 256), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    open_page(page, server + "?model=doodles")
+    assert open_page(page, server + "?model=doodles&backend=api")["backend"] == "api"
     page.get_by_test_id("tab-upload").click()
     with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as resp:
         page.get_by_test_id("upload-file").set_input_files(

@@ -3,14 +3,17 @@ on loopback, with the model running in the browser (there is no API behind it)."
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
-from pagekit import open_page, read_guesses, replay, settle
+from pagekit import last_input, open_page, read_guesses, replay, settle
+from PIL import Image
 
+from inkrec.data.images import QUICKDRAW_FRAME, image_to_model_input
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.web import write_site
 
@@ -85,10 +88,69 @@ def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: P
     x = rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=28).astype(np.float32) / 255
     py_top = labels[int(sess.run(None, {"input": x[None, None]})[0][0].argmax())]
     assert read_guesses(page)[0].startswith(py_top)
-    assert "needs the inkrec server" in page.locator("#upload-note").text_content()
 
     page.get_by_test_id("model-picker").select_option(second_meta["id"])
     page.wait_for_function("id => inkrec.model === id", arg=second_meta["id"])
     settle(page)
     assert page.evaluate("() => inkrec.lastInput.length") == 64 * 64
+    assert not page.errors, page.errors
+
+
+def _upload(page, name: str, mime: str, data: bytes) -> None:
+    """Give the page's file input a picture and wait until the page has answered it."""
+    page.evaluate("() => { document.getElementById('upload-note').textContent = ''; }")
+    page.get_by_test_id("upload-file").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.wait_for_function("() => /Recognised|Could not/.test(document.getElementById('upload-note').textContent)",
+                           timeout=30_000)
+    note = page.locator("#upload-note").text_content()
+    assert note.startswith("Recognised in this browser"), note
+
+
+def _python_top(onnx: Path, data: bytes, size: int) -> tuple[str, np.ndarray]:
+    """The top guess of the Python pipeline (what `POST /v1/predict` answers) for a picture."""
+    from inkrec.export.onnx import read_metadata
+
+    meta = read_metadata(onnx)
+    pre = meta.get("preprocessing") or {}
+    # image_to_model_input frames like Quick, Draw!; the server would pass the model's own framing instead
+    assert {k: pre[k] for k in ("canvas", "line_diameter", "padding") if k in pre}.items() <= QUICKDRAW_FRAME.items()
+    x = image_to_model_input(data, size)
+    sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    probs = sess.run(None, {sess.get_inputs()[0].name: (x.astype(np.float32) / 255)[None, None]})[0][0]
+    return meta["labels"][int(probs.argmax())], x
+
+
+@pytest.mark.browser
+def test_static_site_reads_pictures_in_the_browser(page, static_site: str, quickdraw: Path, datasets: Path,
+                                                   doodles_onnx: Path, second_onnx: Path, second_meta: dict):
+    """Without any inkrec server, an uploaded picture is read by picture.js and guessed by the in-browser
+    model, exactly as the server's Python pipeline would guess it."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    st = open_page(page, static_site + "?model=doodles")
+    assert st["backend"] == "wasm"
+    page.get_by_test_id("tab-upload").click()
+
+    # A person's drawing on paper: dark ink on white, PNG (decoded losslessly by both).
+    row = np.asarray(np.load(quickdraw / "numpy_bitmap" / "eye.npy", mmap_mode="r")[-1]).reshape(28, 28)
+    buf = io.BytesIO()
+    Image.fromarray(255 - row).resize((300, 300), Image.Resampling.BILINEAR).save(buf, format="PNG")
+    py_top, x = _python_top(doodles_onnx, buf.getvalue(), 28)
+    _upload(page, "eye.png", "image/png", buf.getvalue())
+    guesses = read_guesses(page)
+    assert len(guesses) == 5 and guesses[0].startswith(py_top), (guesses, py_top)
+    diff = np.abs(last_input(page).astype(np.int16) - x.reshape(-1))
+    assert diff.max() <= 2, diff.max()
+
+    # A real scan (JPEG, decoded by the browser's own decoder) on the second model.
+    page.get_by_test_id("model-picker").select_option(second_meta["id"])
+    page.wait_for_function("id => inkrec.model === id", arg=second_meta["id"])
+    scan = sorted((datasets / "chinese-mnist" / "七").glob("*.jpg"))[5].read_bytes()
+    py_top, _ = _python_top(second_onnx, scan, int(second_meta["input"]["size"]))
+    _upload(page, "scan.jpg", "image/jpeg", scan)
+    guesses = read_guesses(page)
+    assert guesses[0].startswith(py_top), (guesses, py_top)
+    assert page.evaluate("() => inkrec.lastInput.length") == second_meta["input"]["size"] ** 2
+
+    assert not any("/v1/" in u for u in seen), "a static site must not ask for an API"
     assert not page.errors, page.errors

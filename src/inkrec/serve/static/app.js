@@ -3,9 +3,12 @@
 // Strokes -> ink.js (the twin of inkrec.ink: simplify like the data set, then rasterize like its bitmaps)
 // -> the model in this browser (onnxruntime-web) -> top-5 guesses. Everything that is slow to start (the
 // runtime's wasm compile, the model list, the model bytes) starts at once, in parallel, at module load.
+// An uploaded picture goes the same way through picture.js (the twin of inkrec.data.images), so a static
+// copy of the page reads pictures too; only when the model runs on the server does the picture go there.
 
 import { simplify, rasterize } from "./ink.js";
 import { InkPad } from "./pad.js";
+import { pictureToModelInput } from "./picture.js";
 import {
   ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, topK, wasmAvailable,
 } from "./runtime.js";
@@ -255,13 +258,39 @@ for (const t of tabs) {
 }
 
 // ---------------------------------------------------------------- upload a picture
+let uploads = 0; // a newer upload supersedes one still being read
+
 async function upload(file) {
   if (!file) return;
   const note = $("upload-note");
   const preview = $("upload-preview");
+  const mine = ++uploads;
   preview.src = URL.createObjectURL(file);
   preview.alt = `The uploaded picture: ${file.name || "pasted image"}`;
   preview.hidden = false;
+  if (state.backend === "wasm") {
+    note.textContent = "Reading the picture…";
+    try {
+      const id = state.model;
+      const info = modelInfo(id);
+      // the same framing parameters the server takes from the model's metadata
+      const pixels = await pictureToModelInput(file, info.input.size, info.preprocessing);
+      if (mine !== uploads) return;
+      if (!pixels.some((v) => v > 0)) throw new Error("no ink was found in the picture");
+      state.lastInput = pixels;
+      renderInput(pixels, info.input.size);
+      const { probs, ms } = await (await session(id)).run(pixels);
+      if (mine !== uploads) return;
+      const preds = topK(probs, info.labels, TOP);
+      state.lastInferenceMs = ms;
+      state.lastPredictions = preds;
+      renderGuesses(preds);
+      note.textContent = `Recognised in this browser in ${ms.toFixed(1)} ms; the picture did not leave it.`;
+    } catch (err) {
+      if (mine === uploads) note.textContent = `Could not read this picture: ${err?.message || err}`;
+    }
+    return;
+  }
   if (!api) {
     note.textContent = "Recognising pictures needs the inkrec server (this copy of the page is static).";
     return;
@@ -415,10 +444,9 @@ async function start() {
     if (!api) throw new Error("this browser cannot run WebAssembly and there is no server to ask");
     state.threads = null;
   }
-  if (!api) $("upload-note").textContent = "Recognising pictures needs the inkrec server; this copy of the page is static.";
   $("privacy").textContent = state.backend === "api"
-    ? "This browser cannot run the model itself, so drawings are sent to the inkrec server to be recognised."
-    : `Drawings are recognised in this browser by ONNX Runtime Web${api ? "; uploaded pictures go to the inkrec server" : ""}.`;
+    ? "This browser cannot run the model itself, so drawings and pictures are sent to the inkrec server to be recognised."
+    : "Drawings and pictures are recognised in this browser by ONNX Runtime Web.";
   picker.disabled = false;
   state.isReady = true;
   state.readyMs = performance.now();
