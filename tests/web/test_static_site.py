@@ -152,5 +152,15 @@ def test_static_site_reads_pictures_in_the_browser(page, static_site: str, quick
     assert guesses[0].startswith(py_top), (guesses, py_top)
     assert page.evaluate("() => inkrec.lastInput.length") == second_meta["input"]["size"] ** 2
 
+    # A picture whose header claims 20000x20000 pixels is refused before any decoding, with a reason.
+    bomb = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (20000).to_bytes(4, "big") * 2 + bytes(64)
+    page.evaluate("() => { document.getElementById('upload-note').textContent = ''; }")
+    page.get_by_test_id("upload-file").set_input_files(files=[{"name": "bomb.png", "mimeType": "image/png",
+                                                               "buffer": bomb}])
+    page.wait_for_function("() => /Recognised|Could not/.test(document.getElementById('upload-note').textContent)",
+                           timeout=10_000)
+    note = page.locator("#upload-note").text_content()
+    assert "Could not read this picture" in note and "megapixels" in note, note
+
     assert not any("/v1/" in u for u in seen), "a static site must not ask for an API"
     assert not page.errors, page.errors
