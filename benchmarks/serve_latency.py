@@ -8,7 +8,7 @@
 
 Targets: strokes p50 < 3 ms and p99 < 15 ms; our uploads at least 10x the baseline's requests/s.
 
-    python benchmarks/serve_latency.py [--duration 30] [--clients 8] [--model M.onnx ...] [--workers 1]
+    python benchmarks/serve_latency.py [--duration 30] [--clients 8] [--model M.onnx ...] [--workers N]
 """
 
 from __future__ import annotations
@@ -223,7 +223,12 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per load phase")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--model", action="append", help="models to serve (default: the bundled models/)")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (default: one per core, as deployed for load; 1 for a single process)",
+    )
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--baseline-model", default=str(REPO / "bench-results" / "course_cnn.keras"))
