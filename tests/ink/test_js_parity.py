@@ -4,40 +4,25 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from inkrec.data.quickdraw import iter_ndjson
 from inkrec.ink.raster import rasterize_many
 from inkrec.ink.simplify import simplify
 
+from .jskit import node, run_harness
+
 HARNESS = Path(__file__).with_name("js_harness.mjs")
 
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node (v20+) is needed to run src/inkrec/serve/static/ink.js; install Node.js")
-    return node
 
 
 def _every(paths, step: int) -> list:
     drawings = [d for p in paths for d in iter_ndjson(p)]
     return drawings[::step]
 
-
-def _run_js(job: dict, tmp_path: Path) -> dict:
-    job_file = tmp_path / "job.json"
-    job_file.write_text(json.dumps(job))
-    proc = subprocess.run(
-        [_node(), str(HARNESS), str(job_file)], check=False, capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 def test_js_twin_matches_python(quickdraw, tmp_path):
@@ -51,7 +36,7 @@ def test_js_twin_matches_python(quickdraw, tmp_path):
         "rasterize": [{"strokes": s, "size": size} for size in sizes for s in as_lists]
         + [{"strokes": [s.tolist() for s in d], "size": 28} for d in py_simplified],
     }
-    out = _run_js(job, tmp_path)
+    out = run_harness(HARNESS, job, tmp_path)
 
     # simplify: identical points
     assert len(out["simplified"]) == len(raw)
@@ -86,6 +71,6 @@ def test_js_rejects_bad_input(tmp_path):
         "const empty = rasterize([], 28);\n"
         "console.log(JSON.stringify({ refused, emptyLength: empty.length, emptyInk: empty.some((v) => v > 0) }));\n"
     )
-    proc = subprocess.run([_node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"refused": 5, "emptyLength": 784, "emptyInk": False}

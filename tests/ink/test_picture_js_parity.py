@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from inkrec.data.images import decode_image, normalize_ink, to_model_input
+
+from .jskit import node, run_harness
 
 HARNESS = Path(__file__).with_name("picture_harness.mjs")
 # A framing measured from thin-lined data (measure_framing's kind of output), besides Quick, Draw!'s own.
 THIN = {"canvas": 256.0, "line_diameter": 5.5, "padding": 70.0}
 
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node (v20+) is needed to run src/inkrec/serve/static/picture.js; install Node.js")
-    return node
 
 
 def _b64(a: np.ndarray) -> str:
@@ -67,15 +61,6 @@ def _shaded_photo(bitmap: np.ndarray) -> np.ndarray:
     return np.clip(paper * (1 - 0.7 * full) + noise, 0, 255).round().astype(np.uint8)
 
 
-def _run_js(job: dict, tmp_path: Path) -> dict:
-    job_file = tmp_path / "job.json"
-    job_file.write_text(json.dumps(job))
-    proc = subprocess.run(
-        [_node(), str(HARNESS), str(job_file)], check=False, capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
 
 def _compare(name: str, expected: list[np.ndarray], got: list[str]) -> None:
     assert len(got) == len(expected)
@@ -109,7 +94,7 @@ def test_picture_js_matches_python(datasets, tmp_path):
         "chain": [{"grey": _b64(g), "width": g.shape[1], "height": g.shape[0], "size": 28, "opts": {}}
                   for g in pics],
     }
-    out = _run_js(job, tmp_path)
+    out = run_harness(HARNESS, job, tmp_path)
     _compare("normalize_ink", normalized, out["normalized"])
     _compare("to_model_input", [to_model_input(n, size, **opts) for size, opts in frames for n in normalized],
              out["framed"])
@@ -133,7 +118,7 @@ def test_js_refuses_bad_input(tmp_path):
         "console.log(JSON.stringify({ refused, blank: blank.length, blankInk: blank.some((v) => v > 0),\n"
         "  flatInk: flat.some((v) => v > 0), png: headerSize(png) }));\n"
     )
-    proc = subprocess.run([_node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"refused": 4, "blank": 784, "blankInk": False, "flatInk": False,
                                        "png": [20000, 20000]}

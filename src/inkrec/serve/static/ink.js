@@ -37,7 +37,7 @@ export const RASTER_PARAMS = Object.freeze({
 });
 
 // numpy.round / numba np.round: nearest integer, ties to even
-function roundHalfEven(v) {
+export function roundHalfEven(v) {
   const f = Math.floor(v);
   const d = v - f;
   if (d > 0.5) return f + 1;

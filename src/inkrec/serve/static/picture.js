@@ -16,6 +16,8 @@
 // here is a drift in what the model sees; tests/ink/test_picture_js_parity.py measures it on real
 // pictures. Read the Python module for the why of each step; the comments here say what differs.
 
+import { roundHalfEven } from "./ink.js"; // numpy.round: ties to even
+
 const f32 = Math.fround;
 
 // Pillow's limits, as in inkrec.data.images: refused from the header, before any pixel is decoded.
@@ -23,15 +25,6 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
 export const QUICKDRAW_FRAME = Object.freeze({ canvas: 256, line_diameter: 16, padding: 16 });
 // The keyword arguments of to_model_input that a model's metadata may set (serve.preprocess._params_for).
 const FRAMING_KEYS = ["canvas", "line_diameter", "padding", "supersample", "crisp"];
-
-// numpy.round: nearest integer, ties to even
-function roundHalfEven(v) {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return Math.abs(f % 2) === 0 ? f : f + 1;
-}
 
 function checkGrey(grey, w, h, what) {
   if (!ArrayBuffer.isView(grey) || !Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || grey.length !== w * h) {
