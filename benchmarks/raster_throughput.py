@@ -54,26 +54,6 @@ def pillow_rasterize(strokes, size: int, supersample: int = 1) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
-def ink_statistics(bitmaps: np.ndarray, size: int) -> dict[str, float | np.ndarray]:
-    b = np.asarray(bitmaps).reshape(len(bitmaps), size, size).astype(np.float64)
-    m = b > 127
-    perimeter = (
-        (m[:, 1:, :] != m[:, :-1, :]).sum()
-        + (m[:, :, 1:] != m[:, :, :-1]).sum()
-        + m[:, 0, :].sum()
-        + m[:, -1, :].sum()
-        + m[:, :, 0].sum()
-        + m[:, :, -1].sum()
-    )
-    ink = b[b > 0]
-    return {
-        "mean": float(b.mean()),
-        "coverage": float((b > 0).mean()),
-        "width": float(2.0 * m.sum() / max(perimeter, 1)),
-        "histogram": np.histogram(ink, bins=8, range=(0.5, 255.5))[0] / max(ink.size, 1),
-    }
-
-
 def load(quickdraw: Path):
     from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
 
@@ -107,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     size = args.size
 
     from inkrec.ink.raster import pack_drawings, rasterize, rasterize_many, rasterize_packed
+    from inkrec.ink.stats import ink_statistics
 
     quickdraw = DATASETS / "quickdraw"
     everything, categories = load(quickdraw)
@@ -124,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     quality: dict[str, dict] = {}
     if size == 28:
         ref_rows = np.concatenate([np.asarray(r) for _, r in categories.values()])
-        ref = ink_statistics(ref_rows, 28)
+        ref = ink_statistics(ref_rows)
         renderers = {
             "inkrec": lambda ds: rasterize_many(ds, 28),
             "pillow": lambda ds: np.stack([pillow_rasterize(d, 28) for d in ds]),
@@ -140,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                     matched.append((d, np.asarray(rows[i]).reshape(28, 28)))
         for name, render in renderers.items():
             imgs = np.concatenate([render(ds).reshape(len(ds), -1) for ds, _ in categories.values()])
-            st = ink_statistics(imgs, 28)
+            st = ink_statistics(imgs)
             got = render([d for d, _ in matched]).astype(np.int16)
             want = np.stack([r for _, r in matched]).astype(np.int16)
             quality[name] = {

@@ -7,6 +7,7 @@ import pytest
 
 from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
 from inkrec.ink.raster import RASTER_PARAMS, pack_drawings, rasterize, rasterize_many, rasterize_packed
+from inkrec.ink.stats import ink_statistics
 
 
 @pytest.fixture(scope="module")
@@ -18,30 +19,6 @@ def categories(quickdraw):
         out[npy.stem] = (drawings, load_bitmaps(npy))
     assert len(out) == 18
     return out
-
-
-def ink_statistics(bitmaps: np.ndarray) -> dict[str, float | np.ndarray]:
-    """Mean intensity, ink coverage (> 0), stroke width (2 x ink area / ink perimeter at > 127),
-    fraction of ink pixels at 255, and the histogram of ink intensities (8 bins)."""
-    b = np.asarray(bitmaps).reshape(len(bitmaps), 28, 28).astype(np.float64)
-    m = b > 127
-    area = m.sum()
-    perimeter = (
-        (m[:, 1:, :] != m[:, :-1, :]).sum()
-        + (m[:, :, 1:] != m[:, :, :-1]).sum()
-        + m[:, 0, :].sum()
-        + m[:, -1, :].sum()
-        + m[:, :, 0].sum()
-        + m[:, :, -1].sum()
-    )
-    ink = b[b > 0]
-    return {
-        "mean": b.mean(),
-        "coverage": (b > 0).mean(),
-        "width": 2.0 * area / perimeter,
-        "saturated": (ink == 255).mean(),
-        "histogram": np.histogram(ink, bins=8, range=(0.5, 255.5))[0] / ink.size,
-    }
 
 
 def _agree(ours: dict, ref: dict) -> dict[str, float]:
