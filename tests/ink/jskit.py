@@ -29,3 +29,13 @@ def run_harness(harness: Path, job: dict, tmp_path: Path) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def run_script(body: str, tmp_path: Path) -> dict:
+    """Run an ES module whose `{static}` placeholder names the page's static folder (as a file URL);
+    its stdout, parsed as JSON."""
+    script = tmp_path / "script.mjs"
+    script.write_text(body.replace("{static}", STATIC.as_uri()))
+    proc = subprocess.run([node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)

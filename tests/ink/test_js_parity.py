@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ from inkrec.data.quickdraw import iter_ndjson
 from inkrec.ink.raster import rasterize_many
 from inkrec.ink.simplify import simplify
 
-from .jskit import node, run_harness
+from .jskit import run_harness, run_script
 
 HARNESS = Path(__file__).with_name("js_harness.mjs")
 
@@ -60,17 +58,14 @@ def test_js_twin_matches_python(quickdraw, tmp_path):
 
 
 def test_js_rejects_bad_input(tmp_path):
-    script = tmp_path / "bad.mjs"
-    ink = (Path(__file__).parents[2] / "src" / "inkrec" / "serve" / "static" / "ink.js").as_uri()
-    script.write_text(
-        f'import {{ simplify, rasterize }} from "{ink}";\n'
+    out = run_script(
+        'import { simplify, rasterize } from "{static}/ink.js";\n'
         "const cases = [() => simplify([]), () => simplify([[[1, NaN], [2, 3]]]), () => rasterize([[[1]]]),\n"
         "  () => rasterize([[[1, 2], [3, 4]]], 0), () => rasterize([[[1, 2], [3, 4]]], 2.5)];\n"
         "let refused = 0;\n"
         "for (const c of cases) { try { c(); } catch (e) { refused++; } }\n"
         "const empty = rasterize([], 28);\n"
-        "console.log(JSON.stringify({ refused, emptyLength: empty.length, emptyInk: empty.some((v) => v > 0) }));\n"
+        "console.log(JSON.stringify({ refused, emptyLength: empty.length, emptyInk: empty.some((v) => v > 0) }));\n",
+        tmp_path,
     )
-    proc = subprocess.run([node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"refused": 5, "emptyLength": 784, "emptyInk": False}
+    assert out == {"refused": 5, "emptyLength": 784, "emptyInk": False}

@@ -8,8 +8,6 @@ takes the background-surface path."""
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ from PIL import Image
 
 from inkrec.data.images import decode_image, normalize_ink, to_model_input
 
-from .jskit import node, run_harness
+from .jskit import run_harness, run_script
 
 HARNESS = Path(__file__).with_name("picture_harness.mjs")
 # A framing measured from thin-lined data (measure_framing's kind of output), besides Quick, Draw!'s own.
@@ -104,10 +102,8 @@ def test_picture_js_matches_python(datasets, tmp_path):
 
 
 def test_js_refuses_bad_input(tmp_path):
-    script = tmp_path / "bad.mjs"
-    pic = (Path(__file__).parents[2] / "src" / "inkrec" / "serve" / "static" / "picture.js").as_uri()
-    script.write_text(
-        f'import {{ normalizeInk, toModelInput, headerSize }} from "{pic}";\n'
+    out = run_script(
+        'import { normalizeInk, toModelInput, headerSize } from "{static}/picture.js";\n'
         "const cases = [() => normalizeInk(new Uint8Array(5), 2, 2), () => normalizeInk([1, 2, 3, 4], 2, 2),\n"
         "  () => toModelInput(new Uint8Array(4), 2, 2, 0), () => toModelInput(new Uint8Array(4), 2, 2, 2.5)];\n"
         "let refused = 0;\n"
@@ -116,9 +112,7 @@ def test_js_refuses_bad_input(tmp_path):
         "const flat = normalizeInk(new Uint8Array(100).fill(200), 10, 10);\n"
         "const png = new Uint8Array(24); png.set([0x89, 80, 78, 71], 0); png.set([0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20], 16);\n"
         "console.log(JSON.stringify({ refused, blank: blank.length, blankInk: blank.some((v) => v > 0),\n"
-        "  flatInk: flat.some((v) => v > 0), png: headerSize(png) }));\n"
+        "  flatInk: flat.some((v) => v > 0), png: headerSize(png) }));\n",
+        tmp_path,
     )
-    proc = subprocess.run([node(), str(script)], check=False, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"refused": 4, "blank": 784, "blankInk": False, "flatInk": False,
-                                       "png": [20000, 20000]}
+    assert out == {"refused": 4, "blank": 784, "blankInk": False, "flatInk": False, "png": [20000, 20000]}
