@@ -52,8 +52,7 @@ def serve_cmd(
     workers: Annotated[
         int,
         typer.Option(
-            help="Server processes sharing the port (each runs its batches on "
-            "its own thread when there are several)."
+            help="Server processes sharing the port (one per core for heavy load)."
         ),
     ] = 1,
     max_batch: Annotated[

@@ -46,15 +46,18 @@ def _params_for(func, model: OnnxModel) -> dict:
     return {k: pre[k] for k in _kwargs_of(func, frozenset(pre))}
 
 
-def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
-    if not bitmap.any():
-        raise ApiError(422, "empty_drawing", "the drawing has no ink")
-    scale = float(model.meta["input"].get("scale", 1 / 255))
-    x = bitmap.astype(np.float32) * np.float32(scale)
-    x = x[None, None] if x.ndim == 2 else x[None]
+def _model_batch(bitmaps: np.ndarray, model: OnnxModel) -> np.ndarray:
+    """uint8 bitmaps (N, S, S) -> the model's float input (N, C, S, S), scaled as its metadata says."""
+    x = bitmaps.astype(np.float32)[:, None] * np.float32(model.meta["input"].get("scale", 1 / 255))
     if model.channels != 1:
         x = np.repeat(x, model.channels, axis=1)
     return x
+
+
+def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
+    if not bitmap.any():
+        raise ApiError(422, "empty_drawing", "the drawing has no ink")
+    return _model_batch(bitmap[None], model)
 
 
 def simplified(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
@@ -77,11 +80,7 @@ def bitmap_batch(drawings: list[list[np.ndarray]], model: OnnxModel) -> np.ndarr
     from inkrec.ink.raster import rasterize_many
 
     bitmaps = rasterize_many(drawings, int(model.size), **_params_for(rasterize_many, model))
-    scale = np.float32(model.meta["input"].get("scale", 1 / 255))
-    x = bitmaps.astype(np.float32)[:, None] * scale
-    if model.channels != 1:
-        x = np.repeat(x, model.channels, axis=1)
-    return x
+    return _model_batch(bitmaps, model)
 
 
 def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, bool]:
