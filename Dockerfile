@@ -13,7 +13,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     NUMBA_CACHE_DIR=/app/.numba-cache
 
 WORKDIR /app
-# The package first (the built drawing page is package data under src/inkrec/serve/static), then the
+# The package first (the built drawing page is package data under src/inkrec/page), then the
 # bundled models, so that a new model does not reinstall the dependencies.
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src

@@ -11,7 +11,7 @@ Measured for several set-ups of the same static site (written by `inkrec.export.
 
 Figures (medians):
 - infer ms: onnxruntime-web `session.run` for one drawing's 28x28 input (real drawings, rasterized by
-  inkrec.ink), timed in the page; "loop mean ms" is a tight loop of whole `inkrec.infer` calls divided by
+  inkrec.preprocess), timed in the page; "loop mean ms" is a tight loop of whole `inkrec.infer` calls divided by
   their count (not limited by the browser's timer resolution, 100 us without isolation); "course CNN
   ms" is the same for the course's CNN architecture in the same page and run (the yardstick);
 - ready ms: from navigation start to the page being able to guess (runtime loaded, wasm compiled, model
@@ -169,9 +169,9 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from inkrec.export.onnx import read_metadata
     from inkrec.export.web import write_site
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
+    from inkrec.runtime.onnx_model import read_metadata
 
     if not args.model.is_file():
         sys.exit(f"no model at {args.model}: pass --model MODEL.onnx")

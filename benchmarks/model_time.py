@@ -86,7 +86,7 @@ def main() -> None:
     ap.add_argument("--no-int8", dest="int8", action="store_false", help="skip the int8 versions")
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "model_time.json")
     args = ap.parse_args()
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
     from inkrec.serve.runtime import default_model_paths
 
     models = args.model or [str(p) for p in default_model_paths()]

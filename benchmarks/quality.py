@@ -462,7 +462,7 @@ def run(groups: list[str], budget: Budget, data_root: Path, out_dir: Path, threa
         row = Row(
             key="cross-format",
             model="inknet (numpy_bitmap-trained)",
-            dataset="Quick, Draw! 18 simplified, rasterized by inkrec.ink.raster",
+            dataset="Quick, Draw! 18 simplified, rasterized by inkrec.preprocess.raster",
             note=f"all {len(strokes)} drawings",
         )
         score_row(row, qd_run, strokes)

@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     size = args.size
 
-    from inkrec.ink.raster import pack_drawings, rasterize, rasterize_many, rasterize_packed
-    from inkrec.ink.stats import ink_statistics
+    from inkrec.preprocess.raster import pack_drawings, rasterize, rasterize_many, rasterize_packed
+    from inkrec.preprocess.stats import ink_statistics
 
     quickdraw = DATASETS / "quickdraw"
     everything, categories = load(quickdraw)

@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.data.idx import load_idx  # noqa: E402
 from inkrec.data.image_folder import ImageFolder  # noqa: E402
-from inkrec.data.images import decode_image, normalize_ink, to_model_input  # noqa: E402
 from inkrec.data.quickdraw import (  # noqa: E402
     iter_binary,
     iter_ndjson,
@@ -42,6 +41,7 @@ from inkrec.data.quickdraw import (  # noqa: E402
     read_ndjson_at,
     write_binary,
 )
+from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> tuple[float, int]:

@@ -88,7 +88,7 @@ def real_drawings(labels: list[str]) -> list[tuple[str, list]]:
 def png_upload(strokes: list) -> bytes:
     from PIL import Image
 
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
 
     bitmap = 255 - rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=256)
     buf = io.BytesIO()
@@ -235,7 +235,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "serve_latency.json")
     args = ap.parse_args()
 
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     models = args.model or default_models()
     if not models:

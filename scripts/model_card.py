@@ -55,7 +55,7 @@ def stamp_metadata(onnx_path: Path, scores: dict, training: dict) -> dict:
     """Put the measured test scores and the training recipe into the ONNX's inkrec metadata."""
     import onnx
 
-    from inkrec.export import metadata as md
+    from inkrec.runtime import metadata as md
 
     model = onnx.load(str(onnx_path))
     props = {p.key: p.value for p in model.metadata_props}
@@ -132,9 +132,9 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"(uint8 pixels x {inp.get('scale', 1 / 255):.6g}); output `logits` (N, {len(labels)}) |"
         ),
         (
-            f"| preprocessing | strokes (simplified 0-255 coordinates) are drawn by `inkrec.ink.raster` "
+            f"| preprocessing | strokes (simplified 0-255 coordinates) are drawn by `inkrec.preprocess.raster` "
             f"({pre_text}); pictures are normalised to white ink on black and framed like the training "
-            f"data by `inkrec.data.images` |"
+            f"data by `inkrec.preprocess.pictures` |"
         ),
         "",
         "## Test accuracy",
@@ -176,7 +176,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
 
 def index(models_dir: Path) -> str:
     """`models/README.md`: every bundled model with its measured test top-1."""
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     rows = []
     for path in sorted(models_dir.glob("*.onnx")):

@@ -27,3 +27,13 @@ def datasets() -> Path:
 @pytest.fixture(scope="session")
 def quickdraw(datasets: Path) -> Path:
     return datasets / "quickdraw"
+
+
+@pytest.fixture(scope="session")
+def chinese_mnist(datasets: Path) -> Path:
+    return datasets / "chinese-mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist(datasets: Path) -> Path:
+    return datasets / "mnist"

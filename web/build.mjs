@@ -1,14 +1,14 @@
-// Vendor onnxruntime-web into the drawing page: src/inkrec/serve/static/vendor/ (what `inkrec serve` and the
+// Vendor onnxruntime-web into the drawing page: src/inkrec/page/vendor/ (what `inkrec serve` and the
 // static-site export ship next to the page).
 //
-// The page itself (index.html, app.js, ink.js, ...) is written by hand in src/inkrec/serve/static/: plain ES
+// The page itself (index.html, app.js, ink.js, ...) is written by hand in src/inkrec/page/: plain ES
 // modules, no bundler, so there is exactly one copy of it. From onnxruntime-web only the files the page loads
 // are copied: the wasm-only ES module build, its Emscripten loader and the SIMD+threads .wasm (the same .wasm
 // runs with one thread where the page is not cross-origin isolated). They are renamed from .mjs to .js,
 // because not every static server sends .mjs as JavaScript, and a module script with a wrong MIME type is
 // refused by the browser. vendor/build.json records the version and a SHA-256 of every vendored file.
 //
-// Usage: node build.mjs [OUT_DIR]     (default: ../src/inkrec/serve/static/vendor)
+// Usage: node build.mjs [OUT_DIR]     (default: ../src/inkrec/page/vendor)
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,12 +16,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const web = dirname(fileURLToPath(import.meta.url));
-const page = join(web, "..", "src", "inkrec", "serve", "static");
+const page = join(web, "..", "src", "inkrec", "page");
 const out = resolve(process.argv[2] || join(page, "vendor"));
 const ortDir = join(web, "node_modules", "onnxruntime-web");
 
 const VENDOR = [
-  // [file in onnxruntime-web/dist, name in static/vendor]
+  // [file in onnxruntime-web/dist, name in page/vendor]
   ["ort.wasm.min.mjs", "ort.wasm.min.js"],
   ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.js"],
   ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.wasm"],

@@ -24,7 +24,7 @@ PER_CLASS = 25  # test samples per class: the first of each class in file order,
 
 
 def _meta(model_id: str) -> dict:
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     path = MODELS / f"{model_id}.onnx"
     assert path.is_file(), f"{path} is missing: run `bash scripts/build-models.sh`"

@@ -66,7 +66,7 @@ def test_strokes_rasterize_to_bitmaps(simplified):
     batch = ds.bitmaps()
     assert batch.shape == (10, 28, 28) and batch.dtype == np.uint8
     assert (batch.reshape(10, -1).max(axis=1) > 200).all()  # every drawing has ink
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
 
     assert np.array_equal(batch[3], rasterize(ds[3][0], 28))
     assert ds.bitmaps([0, 1], size=64).shape == (2, 64, 64)

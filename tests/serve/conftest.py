@@ -88,9 +88,8 @@ def train_tiny(x: np.ndarray, y: np.ndarray, n_classes: int, epochs: int = 2):
 
 @pytest.fixture(scope="session")
 def tiny_doodles(bitmaps, tmp_path_factory, quickdraw: Path) -> TinyModel:
-    from inkrec.ink.raster import RASTER_PARAMS
-
     from inkrec.export.onnx import build_metadata, export_model
+    from inkrec.preprocess.raster import RASTER_PARAMS
 
     classes, xtr, ytr, xte, yte = bitmaps
     model = train_tiny(xtr, ytr, len(classes))
@@ -113,7 +112,7 @@ def tiny_doodles(bitmaps, tmp_path_factory, quickdraw: Path) -> TinyModel:
 def served_models(tiny_doodles: TinyModel) -> list[Path]:
     """What the server tests serve: the bundled models, and the small test model while no bundled doodles
     model exists."""
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     bundled = sorted((REPO / "models").glob("*.onnx"))
     if "doodles" not in {read_metadata(p)["id"] for p in bundled}:
@@ -209,7 +208,7 @@ def drawings(quickdraw: Path, served_models):
 
     The raw and simplified files hold the same key_ids; the test split (drawings 21-25) is used.
     """
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     labels = next(read_metadata(p)["labels"] for p in served_models if read_metadata(p)["id"] == "doodles")
     out = []

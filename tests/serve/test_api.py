@@ -14,15 +14,16 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from inkrec.export.onnx import read_metadata
+from inkrec.page import page_files
+from inkrec.runtime.onnx_model import read_metadata
 
 ISOLATION = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp"}
 
 
 def reference_probs(model_path, strokes) -> np.ndarray:
     """The Python pipeline without the server: simplify if raw, rasterize, onnxruntime, softmax."""
-    from inkrec.ink.raster import rasterize
-    from inkrec.ink.simplify import simplify
+    from inkrec.preprocess.raster import rasterize
+    from inkrec.preprocess.simplify import simplify
 
     meta = read_metadata(model_path)
     arrays = [np.asarray(s, dtype=np.float64) for s in strokes]
@@ -136,9 +137,8 @@ def test_predict_raw_strokes_are_simplified_first(client, served_models, drawing
 
 def test_predict_png_uploads_dark_on_light(client, served_models, drawings):
     """Drawings rasterized at 256x256, inverted to dark ink on white, uploaded as PNG files."""
-    from inkrec.ink.raster import rasterize
-
-    from inkrec.data.images import decode_image, normalize_ink, to_model_input
+    from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
+    from inkrec.preprocess.raster import rasterize
 
     path = doodles_path(served_models)
     meta = read_metadata(path)
@@ -165,7 +165,7 @@ def test_predict_png_uploads_dark_on_light(client, served_models, drawings):
 
 
 def test_upload_light_on_dark_and_jpeg(client, drawings):
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
 
     _label, rec, _raw = drawings[0]
     strokes = [np.asarray(s, dtype=np.float64) for s in rec["drawing"]]
@@ -356,7 +356,7 @@ def test_big_upload_body_is_refused(client):
 def test_slow_requests_hit_the_deadline(start_server, served_models, drawings):
     """A server with a tiny deadline answers 503 JSON instead of working on; health is not affected."""
     srv = start_server([*[a for p in served_models for a in ("--model", str(p))], "--timeout", "0.0005"])
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
 
     small = 255 - rasterize([np.asarray(s, float) for s in drawings[0][1]["drawing"]], size=512)
     png = png_bytes(np.asarray(Image.fromarray(small).resize((2000, 2000))))
@@ -413,18 +413,15 @@ def test_concurrent_requests_get_their_own_answers(server, drawings):
 
 def test_page_and_its_files_are_served_isolated(client):
     """The drawing page at / and every file it loads carry the isolation headers; wasm is application/wasm."""
-    from inkrec.serve.app import STATIC_DIR
-
-    if not (STATIC_DIR / "index.html").is_file():
+    files = page_files()
+    if "index.html" not in files:
         r = client.get("/")
         assert r.status_code == 200 and "inkrec" in r.text and "/docs" in r.text  # the plain fallback page
         return
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    files = [p for p in STATIC_DIR.rglob("*") if p.is_file()]
-    assert files
-    for path in files:
-        rel = path.relative_to(STATIC_DIR).as_posix()
+    assert "preprocess/ink.js" in files and "vendor/ort.wasm.min.js" in files
+    for rel, path in files.items():
         got = client.get("/" + rel)
         assert got.status_code == 200, rel
         assert got.content == path.read_bytes(), rel
@@ -432,6 +429,8 @@ def test_page_and_its_files_are_served_isolated(client):
             assert got.headers.get(k) == v, rel
         if rel.endswith(".wasm"):
             assert got.headers["content-type"] == "application/wasm"
+    for source in ("__init__.py", "preprocess/raster.py", "../serve/app.py", "preprocess/"):
+        assert client.get("/" + source).status_code == 404, source
 
 
 def test_without_models_the_server_starts_and_says_so(start_server, tmp_path):

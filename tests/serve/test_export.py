@@ -7,12 +7,13 @@ import onnx
 import pytest
 
 from inkrec.errors import DataFormatError
-from inkrec.export.onnx import onnx_logits, read_metadata, torch_logits
+from inkrec.export.onnx import onnx_logits, torch_logits
 from inkrec.export.quantize import quantize_int8
+from inkrec.runtime.onnx_model import read_metadata
 
 
 def test_metadata_travels_inside_the_file(tiny_doodles):
-    from inkrec.ink.raster import RASTER_PARAMS
+    from inkrec.preprocess.raster import RASTER_PARAMS
 
     meta = read_metadata(tiny_doodles.onnx_path)
     assert meta["format"] == "inkrec-onnx/1" and meta["id"] == "doodles"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inkrec.export.onnx import read_metadata
+from inkrec.runtime.onnx_model import read_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,12 +22,19 @@ import sys, json
 for name in ("torch", "onnx", "onnxscript", "tensorflow"):
     sys.modules[name] = None   # any import of these now fails
 import numpy as np
-from inkrec.cli import app
+import click
 from typer.main import get_command
-assert "serve" in get_command(app).commands
+from typer.testing import CliRunner
+from inkrec.cli import app
+root = get_command(app)
+ctx = click.Context(root)
+assert root.get_command(ctx, "serve").help.startswith("Serve")
+assert root.get_command(ctx, "train").help.startswith("Not installed")
+said = CliRunner().invoke(app, ["train", "--data", "x"])
+assert said.exit_code == 2 and 'pip install "inkrec[train]"' in said.output, said.output
 from inkrec.serve.app import create_app
 from inkrec.serve import preprocess
-from inkrec.export.onnx import read_metadata
+from inkrec.runtime.onnx_model import read_metadata
 models = json.loads(sys.argv[1])
 drawing = json.loads(sys.argv[2])
 app = create_app(models=models)

@@ -8,7 +8,7 @@ import torch
 
 from inkrec.errors import ConfigError
 from inkrec.models import create_model, dummy_input, list_models, model_info
-from inkrec.models.stroke_input import pad_sequences, strokes_to_sequence
+from inkrec.preprocess.strokes import pad_sequences, strokes_to_sequence
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -134,7 +134,7 @@ def test_stroke_rnn_ignores_padding():
 def test_raw_and_simplified_drawings_encode_alike(quickdraw):
     """The same drawing from the raw and the simplified files gives the stroke model the same input."""
     from inkrec.data.quickdraw import iter_ndjson
-    from inkrec.models.stroke_input import encode
+    from inkrec.preprocess.strokes import encode
 
     raw = {d.key_id: d for d in iter_ndjson(quickdraw / "raw" / "cat.ndjson")}
     pairs = [(raw[s.key_id], s) for s in iter_ndjson(quickdraw / "simplified" / "cat.ndjson") if s.key_id in raw]

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import doodle_model
 from pagekit import CHROMIUM, free_port, launch, start_server, stop, wait_http
 
-from inkrec.export.web import STATIC_DIR
+from inkrec.page import PAGE_DIR, page_files
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -29,10 +29,12 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def page_built() -> Path:
     """The built page that `inkrec serve` ships; a missing build is an error, never a skip."""
-    for name in ("index.html", "app.js", "ink.js", "vendor/ort.wasm.min.js", "vendor/ort-wasm-simd-threaded.wasm"):
-        if not (STATIC_DIR / name).is_file():
-            pytest.fail(f"the drawing page is not built ({STATIC_DIR / name} missing): run `node build.mjs` in web/")
-    return STATIC_DIR
+    files = page_files()
+    for name in ("index.html", "app.js", "preprocess/ink.js", "vendor/ort.wasm.min.js",
+                 "vendor/ort-wasm-simd-threaded.wasm"):
+        if name not in files:
+            pytest.fail(f"the drawing page is not built ({PAGE_DIR / name} missing): run `node build.mjs` in web/")
+    return PAGE_DIR
 
 
 def _model_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -71,14 +73,14 @@ def second_onnx(quickdraw: Path, request: pytest.FixtureRequest, tmp_path_factor
 
 @pytest.fixture(scope="session")
 def second_meta(second_onnx: Path) -> dict:
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     return read_metadata(second_onnx)
 
 
 @pytest.fixture(scope="session")
 def labels(doodles_onnx: Path) -> list[str]:
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     return read_metadata(doodles_onnx)["labels"]
 

@@ -1,9 +1,10 @@
-"""The page in src/inkrec/serve/static/ ships exactly the onnxruntime-web that web/ pins, and loads nothing from elsewhere."""
+"""The page in src/inkrec/page/ ships exactly the onnxruntime-web that web/ pins, and loads nothing from elsewhere."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from inkrec.export.web import STATIC_DIR
+from inkrec.page import PAGE_DIR, page_files
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-VENDOR = STATIC_DIR / "vendor"
+VENDOR = PAGE_DIR / "vendor"
 
 
 def test_vendored_runtime_matches_the_lockfile(page_built: Path):
@@ -28,15 +29,19 @@ def test_vendored_runtime_matches_the_lockfile(page_built: Path):
 
 
 def test_page_scripts_import_only_page_files(page_built: Path):
-    for name in ("app.js", "pad.js", "runtime.js", "ink.js", "picture.js"):
-        text = (STATIC_DIR / name).read_text()
+    files = page_files()
+    for name in ("app.js", "pad.js", "runtime.js", "preprocess/ink.js", "preprocess/picture.js"):
+        text = files[name].read_text()
         for target in re.findall(r"""(?:from|import\()\s*["'](\.[^"']+)["']""", text):
-            assert (STATIC_DIR / target).resolve().is_file(), f"{name} imports {target}, which is not in the page"
+            url = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            assert url in files, f"{name} imports {target}, which is not in the page"
 
 
 def test_page_loads_nothing_from_elsewhere(page_built: Path):
-    for name in ("index.html", "app.js", "pad.js", "runtime.js", "ink.js", "picture.js", "style.css"):
-        text = (STATIC_DIR / name).read_text()
+    files = page_files()
+    for name in ("index.html", "app.js", "pad.js", "runtime.js", "preprocess/ink.js", "preprocess/picture.js",
+                 "style.css"):
+        text = files[name].read_text()
         assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text), name
         assert not re.search(r"""(import|fetch)\s*\(?\s*["']https?://""", text), name
         assert "@import" not in text and "fonts.googleapis" not in text, name

@@ -6,8 +6,8 @@ a spread of them (REAL_PER_CATEGORY) goes through the browser's real input pipel
 input over the DevTools protocol, one point per display frame, as a person's hand would deliver it).
 
 Three comparisons per drawing:
-- the page's model input (`window.inkrec.lastInput`, made by src/inkrec/serve/static/ink.js) against
-  `inkrec.ink.raster.rasterize(inkrec.ink.simplify.simplify(...))` of the very strokes the page recorded:
+- the page's model input (`window.inkrec.lastInput`, made by src/inkrec/preprocess/ink.js) against
+  `inkrec.preprocess.raster.rasterize(inkrec.preprocess.simplify.simplify(...))` of the very strokes the page recorded:
   the JavaScript twin must give the same pixels;
 - the page's input against `rasterize` of the original simplified strokes: replay loses nothing that
   matters (screen pixels, re-simplification);
@@ -61,8 +61,8 @@ def pick(n_total: int, n: int) -> list[int]:
 
 def test_replayed_drawings_match_python_pipeline(page, server, quickdraw: Path, doodles_onnx: Path,
                                                  labels: list[str], artifacts: Path):
-    from inkrec.ink.raster import rasterize
-    from inkrec.ink.simplify import simplify
+    from inkrec.preprocess.raster import rasterize
+    from inkrec.preprocess.simplify import simplify
 
     sess = ort.InferenceSession(str(doodles_onnx), providers=["CPUExecutionProvider"])
     size = sess.get_inputs()[0].shape[-1]

@@ -13,15 +13,15 @@ import pytest
 from pagekit import last_input, open_page, read_guesses, replay, settle
 from PIL import Image
 
-from inkrec.data.images import QUICKDRAW_FRAME, image_to_model_input
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.web import write_site
+from inkrec.preprocess.pictures import QUICKDRAW_FRAME, image_to_model_input
 
 
 def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path,
                                   second_meta: dict):
     out = write_site([doodles_onnx, second_onnx], tmp_path / "site")
-    for name in ("index.html", "app.js", "ink.js", "style.css", "vendor/ort.wasm.min.js",
+    for name in ("index.html", "app.js", "preprocess/ink.js", "preprocess/picture.js", "style.css", "vendor/ort.wasm.min.js",
                  "vendor/ort-wasm-simd-threaded.js", "vendor/ort-wasm-simd-threaded.wasm",
                  "models/doodles.onnx", f"models/{second_meta['id']}.onnx", "models.json", "README.txt"):
         assert (out / name).is_file(), name
@@ -62,14 +62,14 @@ def test_refuses_bad_input(tmp_path: Path, page_built: Path, doodles_onnx: Path)
     with pytest.raises(ConfigError, match="two models with the id"):
         write_site([doodles_onnx, doodles_onnx], tmp_path / "site")
     with pytest.raises(ConfigError, match="not built"):
-        write_site(doodles_onnx, tmp_path / "site", static_dir=tmp_path / "nowhere")
+        write_site(doodles_onnx, tmp_path / "site", page_dir=tmp_path / "nowhere")
     assert not (tmp_path / "site").exists()
 
 
 @pytest.mark.browser
 def test_static_site_guesses_in_the_browser(page, static_site: str, quickdraw: Path, doodles_onnx: Path, labels,
                                             second_meta: dict):
-    from inkrec.ink.raster import rasterize
+    from inkrec.preprocess.raster import rasterize
 
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
@@ -108,7 +108,7 @@ def _upload(page, name: str, mime: str, data: bytes) -> None:
 
 def _python_top(onnx: Path, data: bytes, size: int) -> tuple[str, np.ndarray]:
     """The top guess of the Python pipeline (what `POST /v1/predict` answers) for a picture."""
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     meta = read_metadata(onnx)
     pre = meta.get("preprocessing") or {}

@@ -10,7 +10,7 @@ data_app = typer.Typer(help="Fetch, inspect, convert and preprocess data sets.",
 _COMMAND_MODULES = [
     "inkrec.data.fetch_cli",  # inkrec data fetch
     "inkrec.data.inspect_cli",  # inkrec data info | show | import-images
-    "inkrec.ink.cli",  # inkrec data simplify | rasterize
+    "inkrec.data.convert",  # inkrec data simplify | rasterize
 ]
 
 

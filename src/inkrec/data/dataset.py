@@ -30,7 +30,7 @@ class InkDataset:
 
     `ds[i]` is `(sample, label)`: a uint8 (H, W) bitmap (white ink on black) for `kind == "bitmap"`, a
     list of (2|3, n) float arrays for `kind == "strokes"`. `bitmaps()` gives a uint8 batch for either
-    kind (strokes are rasterized by `inkrec.ink.raster`).
+    kind (strokes are rasterized by `inkrec.preprocess.raster`).
     """
 
     def __init__(

@@ -43,6 +43,7 @@ import numpy as np
 from inkrec import __version__
 from inkrec.atomic import atomic_output
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
+from inkrec.jsonio import write_json
 
 MANIFEST_NAME = "fetch-manifest.json"
 MANIFEST_FORMAT = "inkrec-fetch/1"
@@ -457,7 +458,7 @@ class Fetcher:
                     limit = state.limit_factory()
             total = _total_size(r)
             want = min(total, end) if (total is not None and end is not None) else (end if end is not None else total)
-            _write_json_atomic(state.meta_path, {"url": state.url, "validator": _validator(r), "total": total})
+            write_json(state.meta_path, {"url": state.url, "validator": _validator(r), "total": total}, sort_keys=True)
             if self.progress is not None:
                 self.progress.update(task, total=want, completed=offset)
 
@@ -560,12 +561,6 @@ def _digests(path: Path) -> dict[str, str]:
     return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    with atomic_output(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-
-
 def _read_json(path: Path) -> dict | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -636,8 +631,8 @@ class Manifest:
             self.save()
 
     def save(self) -> None:
-        _write_json_atomic(self.path, {"format": MANIFEST_FORMAT, "sources": self.sources,
-                                       "files": dict(sorted(self.files.items()))})
+        write_json(self.path, {"format": MANIFEST_FORMAT, "sources": self.sources,
+                               "files": dict(sorted(self.files.items()))}, sort_keys=True)
 
 
 def _now() -> str:

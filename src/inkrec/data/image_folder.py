@@ -30,8 +30,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from inkrec.data.images import DEFAULT_MAX_PIXELS, decode_image
 from inkrec.errors import DataFormatError
+from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 SPLIT_NAMES = {
@@ -76,7 +76,7 @@ class ImageFolder:
     ``layout`` ("class-folders", "split-class-folders" or "label-in-name").
 
     `load(i)` returns the picture as decoded (uint8 grey, its own polarity); `load_ink(i)` normalises it to
-    white ink on black (`inkrec.data.images.normalize_ink`).
+    white ink on black (`inkrec.preprocess.pictures.normalize_ink`).
     """
 
     def __init__(
@@ -248,7 +248,7 @@ class ImageFolder:
 
     def load_ink(self, i: int) -> np.ndarray:
         """Sample i as white ink on black, background removed, faint ink stretched."""
-        from inkrec.data.images import normalize_ink
+        from inkrec.preprocess.pictures import normalize_ink
 
         return normalize_ink(self.load(i))
 

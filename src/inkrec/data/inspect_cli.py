@@ -351,8 +351,8 @@ def import_images_command(
     with _user_errors():
         from inkrec.atomic import save_npy_atomic
         from inkrec.data.image_folder import ImageFolder
-        from inkrec.data.images import decode_image, normalize_ink, to_model_input
         from inkrec.errors import DataFormatError
+        from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 
         folder = ImageFolder(src)
         names = {c: _safe_file_name(c) for c in folder.classes}

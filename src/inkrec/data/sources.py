@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.errors import DataFormatError
+from inkrec.preprocess.batch import rasterize_drawings, resize_bitmaps
+from inkrec.preprocess.pictures import to_model_input
+from inkrec.preprocess.spec import InputSpec
 
 BITMAP = "bitmap"
 STROKES = "strokes"
@@ -123,18 +126,6 @@ def _raise_open_file_limit() -> bool:
     except (ImportError, OSError, ValueError):
         pass
     return False
-
-
-def resize_batch(batch: np.ndarray, size: int) -> np.ndarray:
-    """Resize uint8 (N, H, W) bitmaps to (N, size, size) with Pillow's anti-aliased bilinear filter."""
-    from PIL import Image
-
-    if batch.shape[1:] == (size, size):
-        return batch
-    out = np.empty((len(batch), size, size), dtype=np.uint8)
-    for i, img in enumerate(batch):
-        out[i] = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
-    return out
 
 
 class BitmapArrays(Source):
@@ -262,7 +253,7 @@ class BitmapArrays(Source):
             else:
                 self._gather_sorted(rows, out)
         if size is not None and out.shape[1:] != (size, size):
-            out = resize_batch(out, size)
+            out = resize_bitmaps(out, size)
         return out
 
     def _gather_sorted(self, rows: np.ndarray, out: np.ndarray) -> None:
@@ -445,13 +436,7 @@ class StrokeLists(Source):
 def rasterize_strokes(drawings: list[list[np.ndarray]], size: int | None, *, raw: bool) -> np.ndarray:
     """Strokes -> uint8 (N, size, size) with THE rasterizer; raw drawings are simplified first (the
     rasterizer works in the simplified 0-255 space)."""
-    from inkrec.ink.raster import rasterize_many
-
-    if raw:
-        from inkrec.ink.simplify import simplify
-
-        drawings = [simplify(d) for d in drawings]
-    return rasterize_many(drawings, size=int(size or 28))
+    return rasterize_drawings(drawings, InputSpec(size=int(size or 28)), raw=raw)
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -464,8 +449,6 @@ FRAMED_SIZE = 64
 def frame(ink: np.ndarray, size: int) -> np.ndarray:
     """White-on-black ink of any size -> (size, size): cropped to the ink, scaled and centred like the
     Quick, Draw! rasterizer frames a drawing, stroke widths kept as written."""
-    from inkrec.data.images import to_model_input
-
     return to_model_input(ink, size, line_diameter=None)
 
 
@@ -532,7 +515,7 @@ class ImageFiles(Source):
             for i in range(len(rows)):
                 one(i)
         if size is not None and size != s:
-            out = resize_batch(out, size)
+            out = resize_bitmaps(out, size)
         return out
 
     # Threads decoding one batch (1 = none).
@@ -593,7 +576,7 @@ class GntRecords(Source):
         imgs = self._read(rows)
         out = np.stack(imgs) if imgs else np.zeros((0, self.image_size, self.image_size), np.uint8)
         if size is not None and size != self.image_size:
-            out = resize_batch(out, size)
+            out = resize_bitmaps(out, size)
         return out
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from inkrec.errors import InkrecError
+from inkrec.jsonio import write_json
 
 viz_app = typer.Typer(help="See inside a trained model: feature maps and saliency.", no_args_is_help=True)
 
@@ -41,17 +41,6 @@ def _clear_errors(fn):
     return wrapper
 
 
-def _json_safe(obj):
-    """NaN is not JSON; write null instead so any reader can load the file."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
 def run_history(model: Path) -> list[dict] | None:
     """The per-epoch history from a run directory's metrics.json, if there is one."""
     path = Path(model) / "metrics.json"
@@ -76,7 +65,6 @@ def evaluate(
     progress: bool = True,
 ) -> dict:
     """Score `model` on `data` and write the JSON and the report; returns the JSON's content."""
-    from inkrec.atomic import write_bytes_atomic
     from inkrec.data.dataset import open_dataset
     from inkrec.evaluate.metrics import summarize
     from inkrec.evaluate.predict import load_predictor, predict_dataset
@@ -98,7 +86,7 @@ def evaluate(
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(out, (json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n").encode())
+        write_json(out, result)
     if report_dir:
         write_report(
             report_dir,

@@ -1,8 +1,8 @@
 """Class probabilities for a data set from a trained model: a run directory (torch) or an `.onnx` (onnxruntime).
 
 Both kinds of model are scored through one small interface so that `inkrec eval` reports the same figures
-for a checkpoint and for the ONNX file exported from it. torch is imported only for run directories: an ONNX
-model can be evaluated in the slim install.
+for a checkpoint and for the ONNX file exported from it; both get their input from `inkrec.preprocess.batch`,
+driven by the preprocessing the model recorded.
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from inkrec.errors import ConfigError
+from inkrec.preprocess.batch import bitmap_batch, stroke_batch
+from inkrec.preprocess.spec import BITMAP, STROKES, InputSpec
+from inkrec.runtime.onnx_model import OnnxModel
+from inkrec.train.runs import load_run
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -29,7 +35,7 @@ class Predictor:
     """A loaded model: its labels, what input it takes, and a batch function returning logits."""
 
     classes: list[str]
-    input: dict
+    spec: InputSpec
     logits_fn: Callable[..., np.ndarray]
     source: str  # "run" | "onnx"
     path: Path
@@ -38,11 +44,11 @@ class Predictor:
 
     @property
     def kind(self) -> str:
-        return str(self.input.get("kind", "bitmap"))
+        return self.spec.kind
 
     @property
     def size(self) -> int:
-        return int(self.input.get("size") or 28)
+        return self.spec.size
 
     def predict(self, batch: Any) -> np.ndarray:
         """Probabilities (N, C) for one prepared batch (see `prepare_batch`)."""
@@ -62,13 +68,8 @@ def load_predictor(model: str | Path) -> Predictor:
 
 
 def _load_run(path: Path) -> Predictor:
-    import torch
-
-    from inkrec.train.runs import load_run
-
     module, meta = load_run(path)
     module.eval()
-    inp = dict(meta.get("input") or {"kind": "bitmap", "size": 28})
 
     def logits_fn(batch):
         with torch.inference_mode():
@@ -78,29 +79,17 @@ def _load_run(path: Path) -> Predictor:
                 out = module(torch.from_numpy(np.ascontiguousarray(batch)))
         return out.float().numpy()
 
-    return Predictor([str(c) for c in meta["classes"]], inp, logits_fn, "run", path, meta, module)
+    return Predictor([str(c) for c in meta["classes"]], InputSpec.from_meta(meta), logits_fn, "run", path, meta,
+                     module)
 
 
 def _load_onnx(path: Path) -> Predictor:
-    import onnxruntime as ort
-
-    from inkrec.errors import DataFormatError
-    from inkrec.export.onnx import read_metadata
-
-    meta = read_metadata(path)
-    try:
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own, unexported error types
-        raise DataFormatError(path, f"onnxruntime cannot load it ({type(exc).__name__}: {exc})") from None
-    names = [i.name for i in sess.get_inputs()]
+    model = OnnxModel(path)
 
     def logits_fn(batch):
-        feeds = batch if isinstance(batch, tuple) else (batch,)
-        return sess.run(["logits"], dict(zip(names, (np.ascontiguousarray(b) for b in feeds))))[0]
+        return model.logits(*batch) if isinstance(batch, tuple) else model.logits(batch)
 
-    return Predictor(
-        [str(c) for c in meta["labels"]], dict(meta.get("input") or {}), logits_fn, "onnx", path, meta
-    )
+    return Predictor(list(model.labels), model.spec, logits_fn, "onnx", path, model.meta)
 
 
 # ------------------------------------------------------------------------------------------ label alignment
@@ -157,51 +146,14 @@ class Predictions:
         return self.dataset.bitmaps(self.indices[np.asarray(rows)], size=size)
 
 
-def _resize(batch: np.ndarray, size: int) -> np.ndarray:
-    from PIL import Image
-
-    out = np.empty((batch.shape[0], size, size), dtype=np.uint8)
-    for i, img in enumerate(batch):
-        out[i] = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
-    return out
-
-
-def bitmap_batch(images: np.ndarray, size: int, channels: int = 1) -> np.ndarray:
-    """uint8 (N, H, W) white-on-black -> the bitmap models' float32 (N, 1, size, size) in [0, 1]."""
-    images = np.asarray(images)
-    if images.shape[1:] != (size, size):
-        images = _resize(images, size)
-    x = (images.astype(np.float32) / 255.0)[:, None, :, :]
-    return np.repeat(x, channels, axis=1) if channels != 1 else x
-
-
-def stroke_batch(drawings: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """Stroke drawings -> the stroke models' (float32 (N, T, 3), int64 (N,)), encoded as in training.
-
-    Uses training's own encoder; without torch (the slim install scoring an ONNX stroke model) the
-    torch-free encoder it wraps, which scales each drawing by its bounding box the same way.
-    """
-    try:
-        from inkrec.train.strokes import encode_batch
-    except ModuleNotFoundError as exc:
-        if exc.name != "torch":
-            raise
-        from inkrec.models.stroke_input import pad_sequences, strokes_to_sequence
-
-        return pad_sequences([strokes_to_sequence(d) for d in drawings])
-    return encode_batch(drawings)
-
-
 def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
-    if predictor.kind == "strokes":
-        if getattr(dataset, "kind", "bitmap") != "strokes":
+    """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says."""
+    spec = predictor.spec
+    if spec.kind == STROKES:
+        if getattr(dataset, "kind", BITMAP) != STROKES:
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
-        return stroke_batch([dataset[int(i)][0] for i in indices])
-    return bitmap_batch(
-        dataset.bitmaps(indices, size=predictor.size),
-        predictor.size,
-        int(predictor.input.get("channels") or 1),
-    )
+        return stroke_batch([dataset[int(i)][0] for i in indices], spec)
+    return bitmap_batch(dataset.bitmaps(indices, size=spec.size), spec)
 
 
 def predict_dataset(
@@ -219,8 +171,6 @@ def predict_dataset(
     if indices.size == 0:
         raise ConfigError("the data set is empty: nothing to evaluate")
     probs = np.empty((indices.size, len(predictor.classes)), dtype=np.float32)
-    from tqdm.auto import tqdm
-
     with tqdm(total=int(indices.size), desc=description, unit="sample", disable=not progress) as bar:
         for start in range(0, indices.size, batch_size):
             chunk = indices[start : start + batch_size]

@@ -8,7 +8,6 @@ Everything is drawn with matplotlib's Agg backend so it works on a server with n
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,40 +15,13 @@ import numpy as np
 
 from inkrec.atomic import write_bytes_atomic
 from inkrec.evaluate import metrics as M
+from inkrec.figures import pyplot, save_figure, save_png
 
 ImageSource = np.ndarray | Callable[[np.ndarray], np.ndarray] | None
 
 # Above this many classes the confusion matrix loses per-cell numbers and tick labels: they would overlap.
 _CELL_TEXT_MAX = 25
 _TICK_LABELS_MAX = 60
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: Path, dpi: int = 100) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    _pyplot().close(fig)
-    write_bytes_atomic(path, buf.getvalue())
-
-
-def save_image_png(image: np.ndarray, path: Path, scale: int = 3) -> None:
-    """A uint8 grey image as a PNG, enlarged with nearest-neighbour so 28x28 pixels stay visible."""
-    from PIL import Image
-
-    img = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L")
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    write_bytes_atomic(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------------------------------- plots
@@ -70,7 +42,7 @@ def plot_confusion(
     """
     from matplotlib.colors import Normalize, PowerNorm
 
-    plt = _pyplot()
+    plt = pyplot()
     n = len(classes)
     support = (cm.sum(axis=1) if row_totals is None else np.asarray(row_totals))[:, None]
     norm = np.divide(cm, support, out=np.zeros(cm.shape, dtype=float), where=support > 0)
@@ -122,7 +94,7 @@ def confused_classes(cm: np.ndarray, classes: Sequence[str], limit: int = 20) ->
 
 def plot_confidence_histograms(probs: np.ndarray, y_true: np.ndarray, path: Path) -> None:
     """Top-class confidence for right and for wrong answers: a good model is sure when right, unsure when wrong."""
-    plt = _pyplot()
+    plt = pyplot()
     conf = probs.max(axis=1)
     right = probs.argmax(axis=1) == y_true
     bins = np.linspace(0, 1, 26)
@@ -138,7 +110,7 @@ def plot_confidence_histograms(probs: np.ndarray, y_true: np.ndarray, path: Path
 
 def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, axn) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     width = bins[0]["hi"] - bins[0]["lo"] if bins else 0.1
     centres = [(b["lo"] + b["hi"]) / 2 for b in bins]
@@ -172,7 +144,7 @@ def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
 
 def plot_learning_curves(history: list[dict], path: Path) -> None:
     """Loss and validation accuracy per epoch, from a run's metrics.json."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
@@ -347,7 +319,7 @@ def write_report(
         parts.append("<div class='gallery'>")
         for j, idx in enumerate(wrong):
             name = f"failures/{j:03d}.png"
-            save_image_png(imgs[j], out / name)
+            save_png(imgs[j], out / name)
             parts.append(
                 f"<figure><img src='{name}' alt='sample {int(ids[idx])}'><figcaption>"
                 f"<span class='truth'>truth: {esc(classes[y[idx]])}</span><br>"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.errors import ConfigError
-from inkrec.evaluate.report import _pyplot, save_figure
+from inkrec.figures import pyplot, save_figure, save_png
 
 
 def load_model_input(image_file: str | Path, size: int, preprocessing: dict | None = None) -> np.ndarray:
@@ -24,7 +24,7 @@ def load_model_input(image_file: str | Path, size: int, preprocessing: dict | No
     """
     import inspect
 
-    from inkrec.data.images import decode_image, normalize_ink, to_model_input
+    from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 
     path = Path(image_file)
     if not path.is_file():
@@ -102,7 +102,7 @@ def channel_montage(maps: np.ndarray, cols: int) -> np.ndarray:
 
 def plot_feature_map(name: str, maps: np.ndarray, path: Path, max_channels: int = 64) -> None:
     """A grid of channel activations (one image, channel numbers in row-major order)."""
-    plt = _pyplot()
+    plt = pyplot()
     c = min(maps.shape[0], max_channels)
     cols = math.ceil(math.sqrt(c))
     rows = math.ceil(c / cols)
@@ -129,9 +129,7 @@ def write_feature_maps(model_dir: str | Path, image_file: str | Path, out_dir: s
     x = torch.from_numpy(picture.astype(np.float32) / 255.0)[None, None]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from inkrec.evaluate.report import save_image_png
-
-    save_image_png(picture, out / "input.png", scale=4)
+    save_png(picture, out / "input.png", scale=4)
     written = []
     for i, (name, maps) in enumerate(feature_maps(pred.module, x)):
         path = out / f"{i:02d}_{_safe(name)}.png"
@@ -185,7 +183,7 @@ def write_saliency(
     heat = attr / attr.max() if attr.max() > 0 else attr
     label = pred.classes[target]
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
     axes[0].imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     axes[0].set_title("model input")

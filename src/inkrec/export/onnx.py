@@ -2,9 +2,8 @@
 
 The ONNX file is what leaves the training machine: the server, the page and the static site run it with
 onnxruntime and nothing else. So the file carries its labels, input size and ink preprocessing in its own
-metadata (see `inkrec.export.metadata`), and every export is checked against torch on the spot.
+metadata (see `inkrec.runtime.metadata`), and every export is checked against torch on the spot.
 
-torch is imported lazily: `read_metadata` is used by the slim serving install, which has no torch.
 """
 
 from __future__ import annotations
@@ -15,45 +14,16 @@ import logging
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from inkrec import __version__
 from inkrec.atomic import write_bytes_atomic
 from inkrec.errors import ConfigError, DataFormatError
-from inkrec.export import metadata as md
+from inkrec.jsonio import to_plain
+from inkrec.runtime import metadata as md
 
-__all__ = ["ExportReport", "build_metadata", "export_model", "export_run", "onnx_logits", "read_metadata"]
-
-
-def read_metadata(path: str | Path) -> dict:
-    """The inkrec metadata of an ONNX file; DataFormatError for a file that is not ONNX or not ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(path, "no such file")
-    try:
-        import onnx
-    except ModuleNotFoundError:  # the slim serving install: onnxruntime reads the metadata too
-        return _read_metadata_ort(path)
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError, onnx its own errors
-        raise DataFormatError(path, f"not an ONNX model ({type(exc).__name__}: {exc})") from None
-    if not model.graph.node and not model.graph.input:
-        raise DataFormatError(path, "not an ONNX model (no graph)")
-    props = {p.key: p.value for p in model.metadata_props}
-    return md.parse(props.get(md.METADATA_KEY), path)
-
-
-def _read_metadata_ort(path: Path) -> dict:
-    import onnxruntime as ort
-
-    try:
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises several unrelated types
-        raise DataFormatError(path, f"not an ONNX model ({type(exc).__name__}: {exc})") from None
-    return md.parse(sess.get_modelmeta().custom_metadata_map.get(md.METADATA_KEY), path)
+__all__ = ["ExportReport", "build_metadata", "export_model", "export_run", "onnx_logits"]
 
 
 def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None) -> dict:
@@ -78,7 +48,7 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
             "source": data.get("source"),
             "path": Path(str(data["path"])).name if data.get("path") else None,
         },
-        "metrics": _plain(metrics if metrics is not None else run_meta.get("metrics") or {}),
+        "metrics": to_plain(metrics if metrics is not None else run_meta.get("metrics") or {}),
         "license": terms["license"],
         "attribution": terms["attribution"],
         "model": run_meta.get("model"),
@@ -86,23 +56,6 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
         "inkrec_version": __version__,
     }
     return md.validate(meta, "<export>")
-
-
-def _plain(obj: Any) -> Any:
-    """Metrics as JSON-able plain types (numpy scalars and tensors become numbers, NaN becomes null)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "item") and getattr(obj, "size", getattr(obj, "numel", lambda: 1)) in (1,):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, np.generic):
-        return _plain(obj.item())
-    return str(obj)
 
 
 def _example_inputs(meta: dict, batch: int = 2):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.errors import ConfigError
-from inkrec.export import metadata as md
+from inkrec.runtime import metadata as md
 
 __all__ = ["quantize_int8"]
 
@@ -49,7 +49,8 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from inkrec.export.onnx import _write_with_metadata, read_metadata
+    from inkrec.export.onnx import _write_with_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     src, out = Path(fp32_path), Path(out_path)
     meta = read_metadata(src)

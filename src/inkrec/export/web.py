@@ -20,10 +20,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import inkrec
 from inkrec.errors import ConfigError
+from inkrec.page import check_built, page_files
 
-STATIC_DIR = Path(inkrec.__file__).resolve().parent / "serve" / "static"
 MANIFEST_FORMAT = "inkrec-models/1"
 # Fields of the model metadata that the page (and a person reading models.json) can use.
 _PUBLIC_FIELDS = ("labels", "input", "preprocessing", "metrics", "dataset", "license", "attribution", "quantized")
@@ -66,14 +65,6 @@ def _as_paths(onnx_paths: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return paths
 
 
-def _check_static(static_dir: Path) -> None:
-    if not (static_dir / "index.html").is_file() or not (static_dir / "app.js").is_file():
-        raise ConfigError(
-            f"the drawing page is not built ({static_dir} has no index.html/app.js); "
-            "run `npm ci && node build.mjs` in web/"
-        )
-
-
 def _is_ours_or_empty(out_dir: Path) -> bool:
     if not out_dir.exists():
         return True
@@ -105,19 +96,19 @@ def model_entry(meta: dict, url: str) -> dict:
 
 
 def write_site(onnx_paths: str | os.PathLike | Iterable[str | os.PathLike], out_dir: str | os.PathLike, *,
-               static_dir: str | os.PathLike | None = None) -> Path:
+               page_dir: str | os.PathLike | None = None) -> Path:
     """Write the page and the model(s) into `out_dir` as a static site; return `out_dir`.
 
     `out_dir` is replaced as a whole (built beside it, then swapped in), so a failed write never leaves a
     half-written site. It must be new, empty, or an earlier site written by this function: anything else
     is refused rather than overwritten.
     """
-    from inkrec.export.onnx import read_metadata
+    from inkrec.runtime.onnx_model import read_metadata
 
     paths = _as_paths(onnx_paths)
     out = Path(out_dir)
-    static = Path(static_dir) if static_dir is not None else STATIC_DIR
-    _check_static(static)
+    files = page_files(page_dir)
+    check_built(files)
     if not _is_ours_or_empty(out):
         raise ConfigError(f"{out} exists and is not an inkrec static site; refusing to overwrite it")
 
@@ -131,7 +122,9 @@ def write_site(onnx_paths: str | os.PathLike | Iterable[str | os.PathLike], out_
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        shutil.copytree(static, tmp, dirs_exist_ok=True)
+        for name, src in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, tmp / name)
         _point_page_at_manifest(tmp / "index.html")
         (tmp / "models").mkdir(exist_ok=True)
         entries = []

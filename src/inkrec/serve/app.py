@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inkrec import __version__
+from inkrec.page import page_files
 from inkrec.serve import preprocess
 from inkrec.serve.batching import Batcher
 from inkrec.serve.errors import ApiError, error_body
@@ -48,7 +49,6 @@ from inkrec.serve.schemas import (
 
 log = logging.getLogger("inkrec.serve")
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Browsers compile WebAssembly while it downloads only when it is served as application/wasm.
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".mjs")
@@ -174,7 +174,7 @@ class Predictor:
             except ApiError as exc:
                 results[i] = exc
         if drawings:
-            probs = model.predict(preprocess.bitmap_batch(drawings, model))
+            probs = model.predict(preprocess.drawings_input(drawings, model))
             for i, row in zip(where, probs, strict=True):
                 results[i] = row
         return results
@@ -382,11 +382,11 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
 
     _add_openapi_bodies(app)
 
-    static = Path(config.static_dir) if config.static_dir else STATIC_DIR
-    if (static / "index.html").is_file():
+    files = page_files(config.static_dir)
+    if "index.html" in files:
         # the page answers whatever no API route matched (a mount at "/" would also swallow the API's
         # 405s, e.g. GET /v1/predict)
-        app.router.default = StaticFiles(directory=static, html=True)
+        app.router.default = PageFiles(files)
     else:
 
         @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -394,6 +394,24 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return HTMLResponse(_fallback_page(registry))
 
     return app
+
+
+class PageFiles(StaticFiles):
+    """The page's tree (`inkrec.page.page_files`) and nothing else: no directory listing, no Python source."""
+
+    def __init__(self, files: dict[str, Path]):
+        super().__init__(html=True, check_dir=False)
+        self.files = files
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        name = "index.html" if path in ("", ".") else Path(path).as_posix()
+        file = self.files.get(name)
+        if file is None:
+            return "", None
+        try:
+            return str(file), os.stat(file)
+        except OSError:
+            return "", None
 
 
 def _warm_up(registry: ModelRegistry, config: ServeConfig) -> None:

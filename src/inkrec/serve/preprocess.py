@@ -1,22 +1,26 @@
 """Turn what a request brings (strokes, or a picture) into the exact input the model was trained on.
 
-There is one ink preprocessing in inkrec (`inkrec.ink`), and one way to read pictures
-(`inkrec.data.images`); this module only glues them to a model's metadata, which says the input size and
-the rasterizer parameters the model was trained with. Nothing here guesses a parameter.
+The model input itself is `inkrec.preprocess`, driven by the model's recorded `InputSpec`; this module only
+checks a request's drawing or picture and turns what is wrong with it into a clear API error.
 """
 
 from __future__ import annotations
 
-import inspect
 import io
-from functools import cache
 
 import numpy as np
+from PIL import Image
 
+from inkrec.errors import DataFormatError
+from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, rasterize_drawings, simplified_stroke_batch
+from inkrec.preprocess.pictures import decode_image
+from inkrec.preprocess.raster import rasterize
+from inkrec.preprocess.simplify import simplify
+from inkrec.preprocess.spec import BITMAP, STROKES
+from inkrec.runtime.onnx_model import OnnxModel
 from inkrec.serve.errors import ApiError
-from inkrec.serve.runtime import OnnxModel
 
-__all__ = ["bitmap_batch", "image_input", "is_raw", "precompile", "simplified", "strokes_input", "to_arrays"]
+__all__ = ["drawings_input", "image_input", "is_raw", "precompile", "simplified", "strokes_input", "to_arrays"]
 
 
 def to_arrays(strokes: list[list[list[float]]]) -> list[np.ndarray]:
@@ -32,32 +36,10 @@ def is_raw(strokes: list[np.ndarray]) -> bool:
     return bool(xy.min() < 0 or xy.max() > 255 or (xy != np.floor(xy)).any())
 
 
-@cache
-def _kwargs_of(func, keys: frozenset) -> frozenset:
-    """The metadata keys that `func` takes as keyword arguments (the rest is documentation)."""
-    params = inspect.signature(func).parameters
-    positional = ("strokes", "size", "grey_white_on_black")
-    return frozenset(k for k in keys if k in params and k not in positional)
-
-
-def _params_for(func, model: OnnxModel) -> dict:
-    """The model's own preprocessing parameters that `func` understands."""
-    pre = model.meta.get("preprocessing") or {}
-    return {k: pre[k] for k in _kwargs_of(func, frozenset(pre))}
-
-
-def _model_batch(bitmaps: np.ndarray, model: OnnxModel) -> np.ndarray:
-    """uint8 bitmaps (N, S, S) -> the model's float input (N, C, S, S), scaled as its metadata says."""
-    x = bitmaps.astype(np.float32)[:, None] * np.float32(model.meta["input"].get("scale", 1 / 255))
-    if model.channels != 1:
-        x = np.repeat(x, model.channels, axis=1)
-    return x
-
-
 def _to_batch(bitmap: np.ndarray, model: OnnxModel) -> np.ndarray:
     if not bitmap.any():
         raise ApiError(422, "empty_drawing", "the drawing has no ink")
-    return _model_batch(bitmap[None], model)
+    return bitmap_batch(bitmap[None], model.spec)
 
 
 def simplified(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
@@ -67,20 +49,15 @@ def simplified(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
         raise ApiError(422, "empty_drawing", "the drawing has no points")
     raw = is_raw(strokes)
     if raw:
-        from inkrec.ink.simplify import simplify
-
         strokes = simplify(strokes)
         if not strokes or sum(np.asarray(s).shape[-1] for s in strokes) == 0:
             raise ApiError(422, "empty_drawing", "the drawing has no points after simplification")
     return strokes, raw
 
 
-def bitmap_batch(drawings: list[list[np.ndarray]], model: OnnxModel) -> np.ndarray:
+def drawings_input(drawings: list[list[np.ndarray]], model: OnnxModel) -> np.ndarray:
     """Simplified drawings -> the bitmap model's input batch (N, C, S, S), rasterized in one call."""
-    from inkrec.ink.raster import rasterize_many
-
-    bitmaps = rasterize_many(drawings, int(model.size), **_params_for(rasterize_many, model))
-    return _model_batch(bitmaps, model)
+    return bitmap_batch(rasterize_drawings(drawings, model.spec), model.spec)
 
 
 def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, bool]:
@@ -90,21 +67,13 @@ def strokes_input(strokes: list[np.ndarray], model: OnnxModel) -> tuple[tuple, b
     the (dx, dy, pen_lift) sequence of the simplified strokes and its length.
     """
     strokes, raw = simplified(strokes)
-    if model.kind == "strokes":
-        from inkrec.models.stroke_input import strokes_to_sequence
-
-        seq = strokes_to_sequence(strokes, **_params_for(strokes_to_sequence, model))
-        return (seq[None], np.array([len(seq)], dtype=np.int64)), raw
-    from inkrec.ink.raster import rasterize
-
-    bitmap = rasterize(strokes, size=int(model.size), **_params_for(rasterize, model))
-    return (_to_batch(bitmap, model),), raw
+    if model.kind == STROKES:
+        return simplified_stroke_batch([strokes], model.spec), raw
+    return (_to_batch(rasterize_drawings([strokes], model.spec)[0], model),), raw
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from the picture's header, without decoding its pixels (None if unreadable)."""
-    from PIL import Image
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
@@ -120,10 +89,7 @@ def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> tuple:
     The pixel count is checked from the header before anything is decoded, so a small file that would
     inflate to gigabytes (a decompression bomb) costs nothing.
     """
-    from inkrec.data.images import decode_image, normalize_ink, to_model_input
-    from inkrec.errors import DataFormatError
-
-    if model.kind != "bitmap":
+    if model.kind != BITMAP:
         raise ApiError(422, "unsupported_input", f"model {model.id!r} reads strokes, not pictures")
     if not data:
         raise ApiError(422, "bad_image", "the uploaded file is empty")
@@ -141,16 +107,12 @@ def image_input(data: bytes, model: OnnxModel, *, max_pixels: int) -> tuple:
         raise ApiError(422, "bad_image", f"cannot read the picture ({type(exc).__name__}: {exc})") from None
     if grey.size == 0:
         raise ApiError(422, "bad_image", "the picture has no pixels")
-    bitmap = to_model_input(normalize_ink(grey), int(model.size), **_params_for(to_model_input, model))
-    return (_to_batch(bitmap, model),)
+    return (_to_batch(picture_bitmap(grey, model.spec), model),)
 
 
 def precompile() -> None:
     """Compile the ink kernels (numba) once, e.g. while building an image, so that a server's first
     start does not spend its first seconds compiling them."""
-    from inkrec.ink.raster import rasterize
-    from inkrec.ink.simplify import simplify
-
     raw = [np.array([[10.0, 400.5, 700.0], [20.0, 300.0, 90.0], [0.0, 16.0, 33.0]])]
     for size in (28, 64):
         rasterize(simplify(raw), size=size)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from inkrec.errors import ConfigError
-from inkrec.models.stroke_input import canonical_strokes, normalize_strokes
+from inkrec.preprocess.strokes import canonical_strokes, normalize_strokes
 
 STRENGTHS = {"none": 0.0, "light": 0.5, "strong": 1.0}
 

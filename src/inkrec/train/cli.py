@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from inkrec.errors import ConfigError, InkrecError
+from inkrec.train.config import make_config
+from inkrec.train.loop import train
 
 
 class Augment(str, Enum):
@@ -92,9 +94,6 @@ def train_command(
 ) -> None:
     """Train a model; writes config.json, metrics.json, learning_curve.png, best.pt and last.pt."""
     try:
-        from inkrec.train.config import make_config
-        from inkrec.train.loop import train
-
         cfg = make_config(
             data=data, model=model, out=out or f"runs/{model}", epochs=epochs, batch_size=batch_size, lr=lr,
             weight_decay=weight_decay, label_smoothing=label_smoothing, augment=augment.value,

@@ -6,7 +6,7 @@ the CPU free for the model, which is what makes small CNNs train fast on a lapto
 per-sample `__getitem__` and worker processes costs more than the seed CNN itself).
 
 Stroke data sets keep their drawings in memory; each batch is augmented as strokes and then either
-rasterized (bitmap models, through `inkrec.ink.raster.rasterize_many`, so training sees exactly the
+rasterized (bitmap models, through `inkrec.preprocess.raster.rasterize_many`, so training sees exactly the
 pixels the server and the page produce) or encoded as (dx, dy, pen_lift) sequences (stroke models).
 
 Batch order comes from `DistributedSampler` seeded by (seed, epoch): the same order in every run, on
@@ -25,8 +25,9 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from inkrec.errors import ConfigError
+from inkrec.preprocess.spec import InputSpec
+from inkrec.preprocess.strokes import canonical_strokes, encode
 from inkrec.train.augment import augment_strokes
-from inkrec.train.strokes import canonical_strokes, encode
 
 # Bitmap sets up to this many bytes are stacked in memory; larger ones are gathered batch by batch.
 IN_MEMORY_BYTES = 3 * 1024**3
@@ -95,7 +96,7 @@ class RasterizedStrokes(BatchSource):
         self.size = size
 
     def inputs(self, idx, strength, rng):
-        from inkrec.ink.raster import rasterize_many
+        from inkrec.preprocess.raster import rasterize_many
 
         batch = [augment_strokes(self.drawings[i], strength, rng) for i in idx]
         return (torch.from_numpy(rasterize_many(batch, size=self.size)).unsqueeze(1),)
@@ -219,8 +220,7 @@ def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True
                 raise ConfigError(f"the train and test splits of {cfg.data} have different class maps")
             test = make_source(test_ds, np.arange(len(test_ds)), input_kind, size, augmenting=False)
             n_test = len(test_ds)
-    inp = {"kind": input_kind, "size": size, "channels": 1, "scale": 1 / 255} if input_kind == "bitmap" else {
-        "kind": "strokes", "features": ["dx", "dy", "pen_lift"], "max_points": 256}
+    inp = InputSpec(kind=input_kind, size=size or 0).as_input()
     data = {
         "path": str(cfg.data),
         "source": train_ds.source,

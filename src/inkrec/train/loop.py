@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from inkrec.errors import ConfigError
+from inkrec.jsonio import to_plain, write_json
 from inkrec.train import distributed as D
 from inkrec.train import perf
 from inkrec.train.augment import augment_bitmaps, strength_of
@@ -39,7 +40,7 @@ from inkrec.train.checkpoint import (
 )
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
-from inkrec.train.runs import plot_learning_curve, run_payload, write_json
+from inkrec.train.runs import plot_learning_curve, run_payload
 
 
 @dataclass
@@ -166,14 +167,10 @@ def _check_resume(ckpt: dict, cfg: TrainConfig, classes: list[str], model_kwargs
             f"cannot resume {path}: the class map differs from the checkpoint's "
             f"({len(old)} classes then, {len(classes)} now; {'; '.join(detail)})"
         )
-    if dict(ckpt.get("model_kwargs") or {}) != _jsonable(model_kwargs):
+    if dict(ckpt.get("model_kwargs") or {}) != to_plain(model_kwargs):
         raise ConfigError(
             f"cannot resume {path}: model options differ (checkpoint {ckpt.get('model_kwargs')}, now {model_kwargs})"
         )
-
-
-def _jsonable(d: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -379,7 +376,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             save_atomic({
                 "format": CHECKPOINT_FORMAT,
                 "model": cfg.model,
-                "model_kwargs": _jsonable(model_kwargs),
+                "model_kwargs": to_plain(model_kwargs),
                 "classes": classes,
                 "config": cfg.model_dump(mode="json"),
                 "epoch": epoch + 1,

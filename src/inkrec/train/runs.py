@@ -13,37 +13,18 @@ where the data came from, the metrics and the state dict. `load_run` rebuilds th
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import torch
 
-from inkrec.atomic import atomic_output
 from inkrec.errors import ConfigError, DataFormatError
+from inkrec.figures import pyplot, save_figure
+from inkrec.jsonio import to_plain
+from inkrec.preprocess.spec import recorded_preprocessing
 from inkrec.train.checkpoint import load_checkpoint, save_atomic
 
 RUN_FORMAT = "inkrec-run/1"
-
-
-def write_json(path: str | Path, obj) -> None:
-    with atomic_output(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False)
-        fh.write("\n")
-
-
-def preprocessing_params(input_kind: str) -> dict:
-    """The ink preprocessing a model's input went through (goes into the model's metadata)."""
-    if input_kind == "strokes":
-        from inkrec.models.stroke_input import MAX_POINTS
-
-        return {"recipe": "tf-drawing-classification", "features": ["dx", "dy", "pen_lift"],
-                "normalize": "bbox-scale-to-unit", "max_points": MAX_POINTS}
-    try:
-        from inkrec.ink.raster import RASTER_PARAMS
-    except ImportError:  # pragma: no cover - the ink module is part of every install
-        return {}
-    return dict(RASTER_PARAMS)
 
 
 def run_payload(*, model: str, model_kwargs: dict, classes: list[str], input: dict, data: dict,
@@ -51,30 +32,18 @@ def run_payload(*, model: str, model_kwargs: dict, classes: list[str], input: di
     return {
         "format": RUN_FORMAT,
         "model": model,
-        "model_kwargs": _plain(model_kwargs),
+        "model_kwargs": to_plain(model_kwargs),
         "classes": [str(c) for c in classes],
         "input": dict(input),
-        "preprocessing": preprocessing_params(input["kind"]),
+        "preprocessing": recorded_preprocessing(input["kind"]),
         "data": {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool)) or v is None},
-        "metrics": _plain(metrics),
+        "metrics": to_plain(metrics),
         "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
     }
 
 
 def save_run_checkpoint(path: str | Path, payload: dict) -> None:
     save_atomic(payload, path)
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return obj.item() if obj.numel() == 1 else obj.tolist()
-    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:  # numpy scalars
-        return obj.item()
-    return obj
 
 
 def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
@@ -114,11 +83,7 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
 
 def plot_learning_curve(history: list[dict], path: str | Path, title: str = "") -> None:
     """Train/validation loss and validation top-1 per epoch, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
     ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
@@ -141,8 +106,4 @@ def plot_learning_curve(history: list[dict], path: str | Path, title: str = "") 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    with atomic_output(path) as fh:
-        fh.write(buf.getvalue())
+    save_figure(fig, path, dpi=110)

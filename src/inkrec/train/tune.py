@@ -8,7 +8,6 @@ it stopped, and several processes may work on one study file at once.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from inkrec.errors import ConfigError
+from inkrec.figures import pyplot, save_figure
+from inkrec.jsonio import write_json
 
 # Search ranges. Width and dropout are tuned only for models that take them.
 LR_RANGE = (1e-4, 3e-2)
@@ -188,7 +189,6 @@ def write_best(study, path: Path, config: dict) -> None:
     """The best trial's parameters plus everything needed to train it again with `inkrec train`."""
     from optuna.trial import TrialState
 
-    from inkrec.atomic import write_bytes_atomic
 
     best = study.best_trial
     done, pruned, failed = finished_counts(study)
@@ -212,7 +212,7 @@ def write_best(study, path: Path, config: dict) -> None:
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         ],
     }
-    write_bytes_atomic(path, (json.dumps(doc, indent=2) + "\n").encode())
+    write_json(path, doc)
 
 
 def _final_config(base: dict, params: dict) -> dict:
@@ -227,9 +227,7 @@ def plot_study(study, path: Path) -> None:
     """Every trial's validation curve (pruned ones dashed) and the best value found so far."""
     from optuna.trial import TrialState
 
-    from inkrec.evaluate.report import _pyplot, save_figure
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     for t in finished:

@@ -1,14 +1,14 @@
 // The drawing page: draw, and the model guesses live.
 //
-// Strokes -> ink.js (the twin of inkrec.ink: simplify like the data set, then rasterize like its bitmaps)
+// Strokes -> ink.js (the twin of inkrec.preprocess: simplify like the data set, then rasterize like its bitmaps)
 // -> the model in this browser (onnxruntime-web) -> top-5 guesses. Everything that is slow to start (the
 // runtime's wasm compile, the model list, the model bytes) starts at once, in parallel, at module load.
-// An uploaded picture goes the same way through picture.js (the twin of inkrec.data.images), so a static
+// An uploaded picture goes the same way through picture.js (the twin of inkrec.preprocess.pictures), so a static
 // copy of the page reads pictures too; only when the model runs on the server does the picture go there.
 
-import { simplify, rasterize } from "./ink.js";
+import { simplify, rasterize } from "./preprocess/ink.js";
 import { InkPad } from "./pad.js";
-import { pictureToModelInput } from "./picture.js";
+import { pictureToModelInput } from "./preprocess/picture.js";
 import {
   ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, topK, wasmAvailable,
 } from "./runtime.js";

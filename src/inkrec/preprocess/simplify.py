@@ -17,7 +17,7 @@ same ``key_id``s (``../shared/datasets/quickdraw/raw`` vs ``simplified``; figure
    land on exact halves).
 
 Every step is plain float64 arithmetic in a fixed order (no ``hypot``, no library interpolation),
-so that ``src/inkrec/serve/static/ink.js`` repeats it operation for operation and gets the same points. Hand-written
+so that ``src/inkrec/preprocess/ink.js`` repeats it operation for operation and gets the same points. Hand-written
 with numba for speed on whole data files (``inkrec data simplify``).
 """
 

@@ -92,7 +92,7 @@ def simplify_file(src: str | Path, dst: str | Path, *, progress: Progress | None
     """Raw ndjson -> simplified ndjson (metadata kept); returns the number of drawings written."""
     from inkrec.data.drawing import Drawing
     from inkrec.data.quickdraw import write_ndjson
-    from inkrec.ink.simplify import simplify
+    from inkrec.preprocess.simplify import simplify
 
     src = _check_input(src)
 
@@ -121,8 +121,8 @@ def rasterize_file(
     """Drawings (.ndjson or .bin) -> (N, size*size) uint8 .npy; returns (N, whether raw drawings were
     simplified first)."""
     from inkrec.atomic import atomic_output
-    from inkrec.ink.raster import MAX_SIZE, pack_drawings, rasterize_packed
-    from inkrec.ink.simplify import simplify
+    from inkrec.preprocess.raster import MAX_SIZE, pack_drawings, rasterize_packed
+    from inkrec.preprocess.simplify import simplify
 
     src = _check_input(src)
     if isinstance(size, bool) or not 1 <= int(size) <= MAX_SIZE:

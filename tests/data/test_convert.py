@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from inkrec.cli import app
+from inkrec.data import convert as ink_cli
 from inkrec.data.drawing import Drawing
 from inkrec.data.quickdraw import iter_ndjson, load_bitmaps, write_binary, write_ndjson
-from inkrec.ink import cli as ink_cli
-from inkrec.ink.raster import rasterize_many
-from inkrec.ink.simplify import simplify
+from inkrec.preprocess.raster import rasterize_many
+from inkrec.preprocess.simplify import simplify
 
 runner = CliRunner()
 

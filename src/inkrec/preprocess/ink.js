@@ -1,5 +1,5 @@
-// ink.js - the JavaScript twin of inkrec's ink preprocessing (src/inkrec/ink/simplify.py and
-// src/inkrec/ink/raster.py). An ES module without dependencies, for node and the browser.
+// ink.js - the JavaScript twin of inkrec's ink preprocessing (src/inkrec/preprocess/simplify.py and
+// src/inkrec/preprocess/raster.py). An ES module without dependencies, for node and the browser.
 //
 //   simplify(rawStrokes)    raw [[x...], [y...], ([t...])] strokes -> Quick, Draw! "simplified"
 //                           strokes [[x...], [y...]] (integers 0..255)
@@ -8,7 +8,7 @@
 //
 // Every step repeats the Python code operation for operation in float64 and exact integer
 // arithmetic (all integers stay below 2^53), so both give the same points and the same pixels;
-// tests/ink/test_js_parity.py checks it on real drawings. Read the Python modules for the why of each
+// tests/preprocess/test_js_parity.py checks it on real drawings. Read the Python modules for the why of each
 // step; the comments here only say which Python function a function mirrors.
 
 export const SCALE_MAX = 255.0;
@@ -72,7 +72,7 @@ function isArrayLike(a) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// simplify (mirrors inkrec.ink.simplify)
+// simplify (mirrors inkrec.preprocess.simplify)
 
 function resample(x, y, n) {
   // _resample
@@ -186,7 +186,7 @@ export function simplify(rawStrokes, epsilon = EPSILON) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// rasterize (mirrors inkrec.ink.raster)
+// rasterize (mirrors inkrec.preprocess.raster)
 
 function fixed(v) {
   // _fixed: cairo's 24.8 fixed point, ties to even

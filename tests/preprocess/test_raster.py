@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
-from inkrec.ink.raster import RASTER_PARAMS, pack_drawings, rasterize, rasterize_many, rasterize_packed
-from inkrec.ink.stats import ink_statistics
+from inkrec.preprocess.raster import RASTER_PARAMS, pack_drawings, rasterize, rasterize_many, rasterize_packed
+from inkrec.preprocess.stats import ink_statistics
 
 
 @pytest.fixture(scope="module")

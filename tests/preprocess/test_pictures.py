@@ -11,7 +11,9 @@ import pytest
 from datakit import draw_on_paper, png_header_only
 from PIL import Image, ImageFilter
 
-from inkrec.data.images import (
+from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
+from inkrec.errors import DataFormatError
+from inkrec.preprocess.pictures import (
     decode_image,
     image_to_model_input,
     ink_bbox,
@@ -19,8 +21,6 @@ from inkrec.data.images import (
     normalize_ink,
     to_model_input,
 )
-from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
-from inkrec.errors import DataFormatError
 
 # numpy_bitmap rows 0-24 of these categories are the 25 drawings of simplified/<category>.ndjson
 # (checked in test_reference_categories_pair_up), so Google's own bitmaps are the reference.

@@ -1,8 +1,8 @@
-// Runs src/inkrec/serve/static/ink.js on a batch of drawings for tests/ink/test_js_parity.py.
+// Runs src/inkrec/preprocess/ink.js on a batch of drawings for tests/preprocess/test_js_parity.py.
 // Input (JSON file given as argv[2]): {"simplify": [rawStrokes, ...], "rasterize": [{"strokes": [...], "size": n}, ...]}
 // Output (stdout, JSON): {"simplified": [strokes, ...], "rasters": [base64 of the Uint8Array, ...]}
 import { readFileSync } from "node:fs";
-import { simplify, rasterize } from "../../src/inkrec/serve/static/ink.js";
+import { simplify, rasterize } from "../../src/inkrec/preprocess/ink.js";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const simplified = (job.simplify || []).map((raw) => simplify(raw));

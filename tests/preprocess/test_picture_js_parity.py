@@ -1,4 +1,4 @@
-"""src/inkrec/serve/static/picture.js (the page's picture preprocessing) gives the pixels of inkrec.data.images.
+"""src/inkrec/preprocess/picture.js (the page's picture preprocessing) gives the pixels of inkrec.preprocess.pictures.
 
 The page runs a model on what picture.js makes of an upload, and the model was trained (and the server
 answers) on what the Python code makes of it, so the two are compared on real pictures: Chinese MNIST
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inkrec.data.images import decode_image, normalize_ink, to_model_input
+from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 
 from .jskit import run_harness, run_script
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inkrec.data.quickdraw import iter_ndjson
-from inkrec.ink.simplify import EmptyDrawingError, simplify
+from inkrec.preprocess.simplify import EmptyDrawingError, simplify
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""Strokes -> the (dx, dy, pen_lift) point sequence that stroke models read. numpy only (no torch), so
-the server and the exporter can prepare stroke input without the training install.
+"""Strokes -> the (dx, dy, pen_lift) point sequence that stroke models read.
 
-`encode_batch(drawings)` is the one entry point: training, evaluation and serving all call it. Raw
-drawings (strokes with a time row) are simplified first with `inkrec.ink.simplify`, so a model sees
-the same representation whichever Quick, Draw! format a drawing came in.
+`encode_batch(drawings)` turns drawings in any coordinate space into a batch; `inkrec.preprocess.batch`
+calls it for training, evaluation and serving alike. Raw drawings (strokes with a time row) are simplified
+first with `inkrec.preprocess.simplify`, so a model sees the same representation whichever Quick, Draw!
+format a drawing came in.
 
 The recipe follows TensorFlow's drawing-classification tutorial: concatenate the points of all strokes,
 mark the last point of each stroke with pen_lift = 1, scale x and y jointly by the drawing's bounding box
@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from inkrec.preprocess.simplify import simplify
 
 MAX_POINTS = 256
 
@@ -72,11 +74,9 @@ def normalize_strokes(strokes: list[np.ndarray]) -> list[np.ndarray]:
 
 def canonical_strokes(strokes: Sequence) -> list[np.ndarray]:
     """Any drawing -> (2, n) strokes in the simplified 0-255 space. Raw drawings (with a time row) go
-    through THE simplification (`inkrec.ink.simplify`); others are only aligned and scaled."""
+    through THE simplification (`inkrec.preprocess.simplify`); others are only aligned and scaled."""
     raw = any(np.asarray(s).ndim == 2 and np.asarray(s).shape[0] >= 3 for s in strokes)
     if raw:
-        from inkrec.ink.simplify import simplify
-
         try:
             return normalize_strokes(as_xy(simplify(strokes)))
         except ValueError:  # empty or degenerate drawing: fall through to the plain path

@@ -13,14 +13,14 @@
 // The steps repeat the Python code operation for operation: float32 where numpy works in float32
 // (every such result goes through Math.fround), Pillow's resampling in its own 8-bit fixed point, and
 // numpy's rounding (half to even). A model was trained on what the Python code produces, so any drift
-// here is a drift in what the model sees; tests/ink/test_picture_js_parity.py measures it on real
+// here is a drift in what the model sees; tests/preprocess/test_picture_js_parity.py measures it on real
 // pictures. Read the Python module for the why of each step; the comments here say what differs.
 
 import { roundHalfEven } from "./ink.js"; // numpy.round: ties to even
 
 const f32 = Math.fround;
 
-// Pillow's limits, as in inkrec.data.images: refused from the header, before any pixel is decoded.
+// Pillow's limits, as in inkrec.preprocess.pictures: refused from the header, before any pixel is decoded.
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 export const QUICKDRAW_FRAME = Object.freeze({ canvas: 256, line_diameter: 16, padding: 16 });
 // The keyword arguments of to_model_input that a model's metadata may set (serve.preprocess._params_for).
@@ -212,7 +212,7 @@ export function reduceL(src, w, h, n) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// normalize_ink (mirrors inkrec.data.images.normalize_ink)
+// normalize_ink (mirrors inkrec.preprocess.pictures.normalize_ink)
 
 function border(g, w, h) {
   const k = Math.max(1, roundHalfEven(Math.min(h, w) * 0.03));
@@ -289,7 +289,7 @@ export function normalizeInk(grey, w, h) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// to_model_input (mirrors inkrec.data.images.to_model_input)
+// to_model_input (mirrors inkrec.preprocess.pictures.to_model_input)
 
 /** ink_bbox: [top, bottom, left, right] (exclusive ends) of the ink, or null for a blank picture. */
 export function inkBbox(ink, w, h, threshold = 0.2, trim = 0.001) {

@@ -1,4 +1,4 @@
-"""src/inkrec/serve/static/ink.js (the page's preprocessing) gives the same points and pixels as inkrec.ink."""
+"""src/inkrec/preprocess/ink.js (the page's preprocessing) gives the same points and pixels as inkrec.preprocess."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.data.quickdraw import iter_ndjson
-from inkrec.ink.raster import rasterize_many
-from inkrec.ink.simplify import simplify
+from inkrec.preprocess.raster import rasterize_many
+from inkrec.preprocess.simplify import simplify
 
 from .jskit import run_harness, run_script
 
@@ -52,7 +52,7 @@ def test_js_twin_matches_python(quickdraw, tmp_path):
         diffs.append(int(np.abs(js.astype(np.int16) - img).max()))
     diffs = np.array(diffs)
     identical = float(np.mean(diffs == 0))
-    print(f"ink.js vs inkrec.ink: {len(diffs)} rasters, {identical:.4f} identical, max diff {diffs.max()}")
+    print(f"ink.js vs inkrec.preprocess: {len(diffs)} rasters, {identical:.4f} identical, max diff {diffs.max()}")
     assert diffs.max() <= 1
     assert identical >= 0.99
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-STATIC = Path(__file__).resolve().parents[2] / "src" / "inkrec" / "serve" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "src" / "inkrec" / "preprocess"  # the twins, beside their Python
 
 
 def node() -> str:
@@ -32,7 +32,7 @@ def run_harness(harness: Path, job: dict, tmp_path: Path) -> dict:
 
 
 def run_script(body: str, tmp_path: Path) -> dict:
-    """Run an ES module whose `{static}` placeholder names the page's static folder (as a file URL);
+    """Run an ES module whose `{static}` placeholder names the folder of the page's preprocessing twins (as a file URL);
     its stdout, parsed as JSON."""
     script = tmp_path / "script.mjs"
     script.write_text(body.replace("{static}", STATIC.as_uri()))

@@ -26,7 +26,7 @@ We do not depend on cairo. This module re-implements, in integer arithmetic, exa
 
 Why hand-written: speed (a numba kernel, compiled once and cached, rasterizes thousands of drawings
 per second on one core, several times a plain Pillow ``ImageDraw`` rendering) and an algorithm of
-plain integer steps that ``src/inkrec/serve/static/ink.js`` repeats operation for operation, so the page feeds its
+plain integer steps that ``src/inkrec/preprocess/ink.js`` repeats operation for operation, so the page feeds its
 model the very pixels our training data has. Agreement with the real ``numpy_bitmap`` files and
 with cairo itself is measured in ``docs/preprocessing.md``.
 """
