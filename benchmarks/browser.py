@@ -39,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "web"))
 
-from pagekit import launch, open_page, replay, settle, start_server, stop
+from pagekit import launch, open_page, replay, settle, start_server, stop  # noqa: E402  (tests/web, put on the path above)
 
 DATA = REPO.parent / "shared" / "datasets" / "quickdraw"
 
@@ -214,7 +214,9 @@ def main() -> None:
     for col in ("set-up", "backend", "threads", "isolated", "infer ms", "loop mean ms", "course CNN ms",
                 "ready cold ms", "ready warm ms", "stroke->guess ms", "p90", "vs API"):
         table.add_column(col, justify="left" if col == "set-up" else "right")
-    fmt = lambda v, d=2: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+    def fmt(v, d=2):
+        return "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+
     for r in rows:
         ratio = (base / r["stroke_median_ms"]) if base and r.get("stroke_median_ms") else None
         table.add_row(r["setup"], r.get("backend"), fmt(r.get("threads")), fmt(r.get("isolated")),
