@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inkrec.errors import ConfigError, InkrecError
+from inkrec.errors import ConfigError
+from inkrec.export.onnx import export_run
+from inkrec.export.web import write_site
 
 console = Console(stderr=True)
 
@@ -37,28 +39,20 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export a trained run to ONNX with its labels, preprocessing, metrics and licence inside."""
-    from inkrec.export.onnx import export_run
-
-    try:
-        if out is None and web is None:
-            raise ConfigError("give -o MODEL.onnx, --web DIR, or both")
-        with tempfile.TemporaryDirectory() as tmp:
-            target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
-            with console.status(f"exporting {run_dir} ..."):
-                report = export_run(run_dir, target, int8=int8, model_id=model_id)
-            table = Table(title=f"exported {report['id']}", show_header=False)
-            for key, value in report.items():
-                table.add_row(key, _fmt(value))
-            console.print(table)
-            if web is not None:
-                from inkrec.export.web import write_site
-
-                with console.status(f"writing the static site to {web} ..."):
-                    write_site(target, web)
-                console.print(f"static site written to {web}")
-    except InkrecError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    if out is None and web is None:
+        raise ConfigError("give -o MODEL.onnx, --web DIR, or both")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
+        with console.status(f"exporting {run_dir} ..."):
+            report = export_run(run_dir, target, int8=int8, model_id=model_id)
+        table = Table(title=f"exported {report['id']}", show_header=False)
+        for key, value in report.items():
+            table.add_row(key, _fmt(value))
+        console.print(table)
+        if web is not None:
+            with console.status(f"writing the static site to {web} ..."):
+                write_site(target, web)
+            console.print(f"static site written to {web}")
     if out is not None:
         typer.echo(str(out))
 

@@ -16,12 +16,17 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from inkrec import __version__
-from inkrec.atomic import write_bytes_atomic
+from inkrec.data.dataset import open_dataset
 from inkrec.errors import ConfigError, DataFormatError
-from inkrec.jsonio import to_plain
+from inkrec.export.model_file import write_with_metadata
+from inkrec.export.quantize import quantize_int8
+from inkrec.jsonio import read_json, to_plain
 from inkrec.runtime import metadata as md
+from inkrec.runtime.onnx_model import OnnxModel
+from inkrec.train.runs import load_run
 
 __all__ = ["ExportReport", "build_metadata", "export_model", "export_run", "onnx_logits"]
 
@@ -59,8 +64,6 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
 
 
 def _example_inputs(meta: dict, batch: int = 2):
-    import torch
-
     inp = meta["input"]
     if inp["kind"] == "bitmap":
         size, ch = int(inp["size"]), int(inp.get("channels", 1))
@@ -77,8 +80,6 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
     The dynamo exporter is the maintained one; the TorchScript exporter is kept as a fallback for models
     it cannot trace (it is deprecated, but still turns out a correct graph for plain CNNs and RNNs).
     """
-    import torch
-
     batch = torch.export.Dim("batch", min=1, max=4096)
     if len(args) == 1:
         shapes: tuple = ({0: batch},)
@@ -127,24 +128,6 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
                 raise ConfigError(f"ONNX export failed: {dynamo_exc}; legacy exporter: {exc}") from exc
 
 
-def _write_with_metadata(src: Path, out: Path, meta: dict) -> None:
-    """Put the metadata into the ONNX file and write it atomically."""
-    import onnx
-
-    model = onnx.load(str(src))
-    del model.metadata_props[:]
-    for node in model.graph.node:  # the exporter's debug notes: stack traces with this machine's paths
-        del node.metadata_props[:]
-    entry = model.metadata_props.add()
-    entry.key, entry.value = md.METADATA_KEY, md.dumps(meta)
-    model.doc_string = (
-        f"inkrec model '{meta['id']}': {len(meta['labels'])} classes. {meta['attribution']}".strip()
-    )
-    model.producer_name, model.producer_version = "inkrec", __version__
-    onnx.checker.check_model(model)
-    write_bytes_atomic(out, model.SerializeToString())
-
-
 def export_model(model, meta: dict, out_path: str | Path) -> Path:
     """Export a torch module (eval mode) with the given inkrec metadata to `out_path`."""
     out = Path(out_path)
@@ -154,26 +137,16 @@ def export_model(model, meta: dict, out_path: str | Path) -> Path:
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         raw = Path(tmp) / "raw.onnx"
         _torch_export(model, args, names, raw)
-        _write_with_metadata(raw, out, meta)
+        write_with_metadata(raw, out, meta)
     return out
 
 
 def onnx_logits(onnx_path: str | Path, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-    """Run an exported model with onnxruntime (used for parity checks and reports)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    feed = {"input": np.ascontiguousarray(x, dtype=np.float32)}
-    if lengths is not None:
-        feed["lengths"] = np.ascontiguousarray(lengths, dtype=np.int64)
-    return sess.run(["logits"], feed)[0]
+    """Run an exported model with onnxruntime, as the server does (used for parity checks and reports)."""
+    return OnnxModel(onnx_path).logits(x, lengths)
 
 
 def torch_logits(model, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-    import torch
-
     with torch.inference_mode():
         args = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))]
         if lengths is not None:
@@ -186,13 +159,11 @@ class ExportReport(dict):
 
 
 def _run_metrics(run_dir: Path, run_meta: dict) -> dict:
-    import json
-
     metrics = dict(run_meta.get("metrics") or {})
     mfile = run_dir / "metrics.json"
     if mfile.is_file():
         try:
-            data = json.loads(mfile.read_text())
+            data = read_json(mfile)
         except ValueError as exc:
             raise DataFormatError(mfile, f"not valid JSON: {exc}") from None
         if isinstance(data, dict) and data.get("test"):
@@ -212,8 +183,6 @@ def real_samples(run_meta: dict, split: str, n: int, seed: int = 0):
     path = data.get("path")
     if not path or not Path(str(path)).exists() or run_meta["input"]["kind"] != "bitmap":
         return None
-    from inkrec.data.dataset import open_dataset
-
     ds = open_dataset(str(path), split=split, classes=list(run_meta["classes"]))
     if len(ds) == 0:
         return None
@@ -240,8 +209,6 @@ def export_run(
     when the run's data set is reachable, dynamic otherwise) and the report has the size and the change
     in top-1 accuracy on real test drawings.
     """
-    from inkrec.train.runs import load_run
-
     run_dir, out = Path(run_dir), Path(out_path)
     model, run_meta = load_run(run_dir)
     meta = build_metadata(run_meta, model_id=model_id or out.stem, metrics=_run_metrics(run_dir, run_meta))
@@ -264,8 +231,6 @@ def export_run(
         report["parity_on"] = "real test drawings" if y is not None else "random input"
         report["fp32_bytes"] = fp32.stat().st_size
         if int8:
-            from inkrec.export.quantize import quantize_int8
-
             calib = real_samples(run_meta, "train", 512, seed=1)
             qreport = quantize_int8(fp32, out, calibration=None if calib is None else calib[0])
             report.update(qreport)

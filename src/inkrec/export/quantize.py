@@ -13,9 +13,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from inkrec.errors import ConfigError
+from inkrec.export.model_file import write_with_metadata
 from inkrec.runtime import metadata as md
+from inkrec.runtime.onnx_model import read_metadata
 
 __all__ = ["quantize_int8"]
 
@@ -39,7 +42,7 @@ class _Calibration:
 
 def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.ndarray | None = None) -> dict:
     """Quantize `fp32_path` to int8 at `out_path` (metadata kept, marked quantized); return a size report."""
-    import onnx
+    # onnxruntime's quantization tools take seconds to import; only an --int8 export pays for them
     from onnxruntime.quantization import (
         CalibrationMethod,
         QuantFormat,
@@ -48,9 +51,6 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
         quantize_static,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from inkrec.export.onnx import _write_with_metadata
-    from inkrec.runtime.onnx_model import read_metadata
 
     src, out = Path(fp32_path), Path(out_path)
     meta = read_metadata(src)
@@ -96,7 +96,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
             raise ConfigError(f"int8 quantization of {src} produced no model")
         meta = dict(meta, quantized="int8", quantization=method)
         onnx.load(str(q))  # fail here, not in the server, if the tool wrote something unreadable
-        _write_with_metadata(q, out, md.validate(meta, out))
+        write_with_metadata(q, out, md.validate(meta, out))
     return {
         "int8_bytes": out.stat().st_size,
         "fp32_bytes": src.stat().st_size,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from inkrec.errors import ConfigError
 from inkrec.page import check_built, page_files
+from inkrec.runtime.onnx_model import read_metadata
 
 MANIFEST_FORMAT = "inkrec-models/1"
 # Fields of the model metadata that the page (and a person reading models.json) can use.
@@ -103,8 +104,6 @@ def write_site(onnx_paths: str | os.PathLike | Iterable[str | os.PathLike], out_
     half-written site. It must be new, empty, or an earlier site written by this function: anything else
     is refused rather than overwritten.
     """
-    from inkrec.runtime.onnx_model import read_metadata
-
     paths = _as_paths(onnx_paths)
     out = Path(out_dir)
     files = page_files(page_dir)
