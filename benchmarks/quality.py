@@ -124,9 +124,9 @@ def scores(y_true: np.ndarray, probs: np.ndarray) -> dict:
 def evaluate_model(model: str | Path, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y_true, probs, dataset indices) of a run directory or ONNX file on an `InkDataset`, as `inkrec eval`
     computes them (same label alignment, same preprocessing)."""
-    from inkrec.evaluate.predict import load_predictor, predict_dataset
+    from inkrec.evaluate.predict import load_model, predict_dataset
 
-    preds = predict_dataset(load_predictor(model), dataset, progress=False)
+    preds = predict_dataset(load_model(model), dataset, progress=False)
     return preds.y_true, preds.probs, preds.indices
 
 

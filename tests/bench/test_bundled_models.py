@@ -63,12 +63,12 @@ def test_reaches_stated_accuracy_on_real_sample(model_id: str, datasets: Path) -
     what its card says, within the sampling error of a sample this size."""
     from inkrec.data.dataset import open_dataset
     from inkrec.evaluate.metrics import top_k_accuracy
-    from inkrec.evaluate.predict import load_predictor, predict_dataset
+    from inkrec.evaluate.predict import load_model, predict_dataset
 
     folder, n_classes, _, _ = BUNDLED[model_id]
     meta = _meta(model_id)
     sample = open_dataset(datasets / folder, split="test", max_per_class=PER_CLASS, progress=False)
-    preds = predict_dataset(load_predictor(MODELS / f"{model_id}.onnx"), sample, progress=False)
+    preds = predict_dataset(load_model(MODELS / f"{model_id}.onnx"), sample, progress=False)
     assert len(preds.y_true) == n_classes * PER_CLASS
     got = top_k_accuracy(preds.y_true, preds.probs, 1)
     stated = meta["metrics"]["test"]["top1"]
@@ -102,12 +102,12 @@ def test_card_figures_are_those_of_the_eval_json(tmp_path: Path) -> None:
 def test_onnx_runs_on_a_real_digit(datasets: Path) -> None:
     """One real t10k digit through onnxruntime gives a confident, right answer (labels in the right order)."""
     from inkrec.data.idx import load_idx
-    from inkrec.evaluate.predict import load_predictor
+    from inkrec.evaluate.predict import load_model
 
-    predictor = load_predictor(MODELS / "digits.onnx")
+    model = load_model(MODELS / "digits.onnx")
     images = load_idx(datasets / "mnist" / "t10k-images-idx3-ubyte.gz")[:50]
     labels = load_idx(datasets / "mnist" / "t10k-labels-idx1-ubyte.gz")[:50]
-    probs = predictor.predict(np.asarray(images, dtype=np.float32)[:, None] / 255.0)
-    guesses = [predictor.classes[i] for i in probs.argmax(1)]
+    probs = model.predict(np.asarray(images, dtype=np.float32)[:, None] / 255.0)
+    guesses = [model.classes[i] for i in probs.argmax(1)]
     right = sum(g == str(int(y)) for g, y in zip(guesses, labels))
     assert right >= 47, f"{right}/50 right: {json.dumps(guesses)}"

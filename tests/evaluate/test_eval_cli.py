@@ -85,13 +85,76 @@ def test_onnx_agrees_with_run(tiny_run, bitmaps, evaluated, tmp_path):
     assert onnx_m["map3"] == pytest.approx(run_m["map3"], abs=1e-3)
 
 
-def test_default_split_is_all(tiny_run, bitmaps, evaluated, tmp_path):
+def test_default_split_is_the_standard_test_split(tiny_run, bitmaps, evaluated, tmp_path):
+    res = _eval("--model", tiny_run, "--data", bitmaps, "--json", tmp_path / "d.json")
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "d.json").read_text())
+    _, explicit = evaluated
+    assert m["split"] == "test" and "standard test split" in m["split_reason"]
+    assert m["n"] == explicit["n"] and m["top1"] == explicit["top1"]
+    assert "split scored: test" in res.output
+    assert m["warnings"] == []  # the test split of the data the model trained on: a fair figure
+    # a single Quick, Draw! file has the standard cut too; a data set with fewer classes is fine
     res = _eval("--model", tiny_run, "--data", bitmaps / "apple.npy", "--json", tmp_path / "a.json")
     assert res.exit_code == 0, res.output
-    m = json.loads((tmp_path / "a.json").read_text())
-    assert m["split"] == "all"
-    assert m["n"] == len(open_dataset(bitmaps / "apple.npy"))  # a data set with fewer classes is fine
-    assert {k for k, v in m["per_class"].items() if v["support"]} == {"apple"}
+    a = json.loads((tmp_path / "a.json").read_text())
+    assert a["split"] == "test"
+    assert a["n"] == len(open_dataset(bitmaps / "apple.npy", split="test"))
+    assert {k for k, v in a["per_class"].items() if v["support"]} == {"apple"}
+
+
+@pytest.fixture(scope="module")
+def image_folder(bitmaps, tmp_path_factory):
+    """Real drawings saved as a plain folder of pictures per class: a format with no standard split."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("pictures")
+    ds = open_dataset(bitmaps, split="test", classes=CLASSES, max_per_class=8)
+    for i in range(len(ds)):
+        picture, label = ds[i]
+        folder = root / ds.classes[label]
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(255 - picture).save(folder / f"drawing{i:03d}.png")
+    return root
+
+
+def test_without_a_standard_split_everything_is_scored_and_said(tiny_run, image_folder, tmp_path):
+    res = _eval("--model", tiny_run, "--data", image_folder, "--json", tmp_path / "f.json")
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "f.json").read_text())
+    assert m["split"] == "all" and "no standard train/test split" in m["split_reason"]
+    assert m["n"] == 3 * 8
+    assert "split scored: all" in res.output and "no standard" in res.output
+
+
+def test_scoring_training_data_is_warned_about(tiny_run, bitmaps, tmp_path):
+    for args in (["--split", "all"], ["--split", "train"]):
+        res = _eval("--model", tiny_run, "--data", bitmaps, *args, "--json", tmp_path / "w.json")
+        assert res.exit_code == 0, res.output
+        m = json.loads((tmp_path / "w.json").read_text())
+        assert m["split"] == args[1]
+        assert len(m["warnings"]) == 1 and "trained on" in m["warnings"][0]
+        assert "warning:" in res.output and "overstates" in " ".join(res.output.split())
+    # one file of the training folder counts too
+    res = _eval("--model", tiny_run, "--data", bitmaps / "fish.npy", "--split", "all", "--json", tmp_path / "f.json")
+    assert json.loads((tmp_path / "f.json").read_text())["warnings"]
+    # other data than the model's: nothing to warn about
+    res = _eval("--model", tiny_run, "--data", bitmaps.parent / "simplified", "--split", "all",
+                "--json", tmp_path / "s.json")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "s.json").read_text())["warnings"] == []
+
+
+def test_exported_model_warns_from_its_metadata(tiny_run, bitmaps, tmp_path):
+    from inkrec.export.onnx import export_run
+
+    export_run(tiny_run, tmp_path / "tiny.onnx", parity_samples=16)
+    res = _eval("--model", tmp_path / "tiny.onnx", "--data", bitmaps, "--split", "all", "--json", tmp_path / "o.json")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "o.json").read_text())["warnings"]
+    res = _eval("--model", tmp_path / "tiny.onnx", "--data", bitmaps, "--json", tmp_path / "t.json")
+    m = json.loads((tmp_path / "t.json").read_text())
+    assert m["split"] == "test" and m["warnings"] == []
 
 
 def test_mismatched_class_map_is_refused(tiny_run, datasets, tmp_path):
@@ -114,11 +177,11 @@ def test_predictions_match_direct_forward(tiny_run, bitmaps):
     """The batched predictor gives what the module computes on the same pixels."""
     import torch
 
-    from inkrec.evaluate.predict import load_predictor, predict_dataset
+    from inkrec.evaluate.predict import load_model, predict_dataset
     from inkrec.train.runs import load_run
 
     ds = open_dataset(bitmaps, split="test", classes=CLASSES, max_per_class=40)
-    preds = predict_dataset(load_predictor(tiny_run), ds, batch_size=7, progress=False)
+    preds = predict_dataset(load_model(tiny_run), ds, batch_size=7, progress=False)
     model, _ = load_run(tiny_run)
     with torch.inference_mode():
         x = torch.from_numpy(ds.bitmaps(preds.indices).astype(np.float32)[:, None] / 255.0)
@@ -129,7 +192,8 @@ def test_predictions_match_direct_forward(tiny_run, bitmaps):
 
 def test_bitmap_model_on_rasterized_strokes(tiny_run, quickdraw, tmp_path):
     """Cross-format: the 344-category simplified drawings, rasterized, restricted to the model's classes."""
-    res = _eval("--model", tiny_run, "--data", quickdraw / "simplified", "--json", tmp_path / "x.json")
+    res = _eval("--model", tiny_run, "--data", quickdraw / "simplified", "--split", "all", "--json",
+                tmp_path / "x.json")
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "x.json").read_text())
     assert m["dataset_classes"] == 344

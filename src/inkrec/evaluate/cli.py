@@ -2,111 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import json
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from inkrec.errors import InkrecError
-from inkrec.jsonio import write_json
+from inkrec.evaluate.score import score_model
+from inkrec.evaluate.viz import SALIENCY_METHODS, write_feature_maps, write_saliency
 
 viz_app = typer.Typer(help="See inside a trained model: feature maps and saliency.", no_args_is_help=True)
 
-
-class Split(str, Enum):
-    all = "all"
-    train = "train"
-    test = "test"
-
-
-class SaliencyMethod(str, Enum):
-    integrated_gradients = "integrated-gradients"
-    gradient = "gradient"
-
-
-def _clear_errors(fn):
-    """Bad input ends in one readable line and exit code 2, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InkrecError as exc:
-            typer.secho(f"error: {exc}", err=True, fg="red")
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def run_history(model: Path) -> list[dict] | None:
-    """The per-epoch history from a run directory's metrics.json, if there is one."""
-    path = Path(model) / "metrics.json"
-    if not path.is_file():
-        return None
-    try:
-        hist = json.loads(path.read_text(encoding="utf-8")).get("history")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return hist if isinstance(hist, list) and hist else None
-
-
-def evaluate(
-    model: str | Path,
-    data: str | Path,
-    *,
-    split: str = "all",
-    json_out: str | Path | None = None,
-    report_dir: str | Path | None = None,
-    batch_size: int = 512,
-    max_per_class: int | None = None,
-    progress: bool = True,
-) -> dict:
-    """Score `model` on `data` and write the JSON and the report; returns the JSON's content."""
-    from inkrec.data.dataset import open_dataset
-    from inkrec.evaluate.metrics import summarize
-    from inkrec.evaluate.predict import load_predictor, predict_dataset
-    from inkrec.evaluate.report import write_report
-
-    predictor = load_predictor(model)
-    dataset = open_dataset(data, split=split, max_per_class=max_per_class)
-    preds = predict_dataset(predictor, dataset, batch_size=batch_size, progress=progress)
-    result = summarize(preds.y_true, preds.probs, preds.classes)
-    result = {
-        **{k: result[k] for k in ("top1", "top3", "top5", "map3", "n")},
-        "model": str(model),
-        "model_format": predictor.source,
-        "data": str(data),
-        "split": split,
-        "dataset_classes": len(dataset.classes),
-        **{k: v for k, v in result.items() if k not in ("top1", "top3", "top5", "map3", "n")},
-    }
-    if json_out:
-        out = Path(json_out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_json(out, result)
-    if report_dir:
-        write_report(
-            report_dir,
-            preds.y_true,
-            preds.probs,
-            preds.classes,
-            summary=result,
-            images=lambda rows: preds.images(rows),
-            sample_ids=preds.indices,
-            history=run_history(Path(model)) if predictor.source == "run" else None,
-            title=f"{Path(model).name} on {Path(data).name} ({split})",
-            subtitle=f"model {model} ({predictor.source}); data {data}, split {split}",
-        )
-    return result
+_stderr = Console(stderr=True, highlight=False)
 
 
 def _print_summary(result: dict, json_out, report_dir) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=f"{result['model']} on {result['data']} ({result['split']})")
     for col in ("n", "top-1", "top-3", "top-5", "MAP@3", "ECE"):
         table.add_column(col, justify="right")
@@ -115,19 +27,28 @@ def _print_summary(result: dict, json_out, report_dir) -> None:
         *(f"{100 * result[k]:.2f}%" for k in ("top1", "top3", "top5", "map3")),
         f"{result['ece']:.3f}",
     )
-    console = Console(stderr=True)
-    console.print(table)
+    _stderr.print(table)
+    _stderr.print(f"split scored: {result['split']} ({escape(result['split_reason'])})")
+    for warning in result["warnings"]:
+        _stderr.print(f"[bold yellow]warning:[/] {escape(warning)}")
     if json_out:
-        console.print(f"metrics: {json_out}")
+        _stderr.print(f"metrics: {json_out}")
     if report_dir:
-        console.print(f"report: {Path(report_dir) / 'index.html'}")
+        _stderr.print(f"report: {Path(report_dir) / 'index.html'}")
 
 
-@_clear_errors
 def eval_command(
     model: Annotated[Path, typer.Option("--model", help="A run directory or an inkrec .onnx file.")],
     data: Annotated[Path, typer.Option("--data", help="A data set (any format open_dataset reads).")],
-    split: Annotated[Split, typer.Option("--split", help="Which standard split to score.")] = Split.all,
+    split: Annotated[
+        Literal["all", "train", "test"] | None,
+        typer.Option(
+            "--split",
+            help="Which split to score. Default: the data set's standard test split; the whole set when its "
+            "format defines no standard split.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here (JSON).")] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the HTML report (index.html + PNGs) here.")
@@ -139,10 +60,10 @@ def eval_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
-    result = evaluate(
+    result = score_model(
         model,
         data,
-        split=split.value,
+        split=split,
         json_out=json_out,
         report_dir=report,
         batch_size=batch_size,
@@ -153,35 +74,35 @@ def eval_command(
 
 
 @viz_app.command("feature-maps")
-@_clear_errors
 def feature_maps_command(
-    model: Annotated[Path, typer.Option("--model", help="A run directory of a bitmap model.")],
+    model: Annotated[Path, typer.Option("--model", help="A run directory or an inkrec .onnx file (bitmap models).")],
     image: Annotated[Path, typer.Option("--image", help="A picture of a drawing (PNG, JPEG, ...).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder for one PNG per convolution layer.")],
 ) -> None:
     """What every convolution layer computes for one drawing: one PNG per layer, a grid of channels."""
-    from inkrec.evaluate.viz import write_feature_maps
-
     paths = write_feature_maps(model, image, out)
     typer.echo(f"{len(paths)} convolution layer(s) -> {out}")
 
 
 @viz_app.command("saliency")
-@_clear_errors
 def saliency_command(
-    model: Annotated[Path, typer.Option("--model", help="A run directory of a bitmap model.")],
+    model: Annotated[Path, typer.Option("--model", help="A run directory or an inkrec .onnx file (bitmap models).")],
     image: Annotated[Path, typer.Option("--image", help="A picture of a drawing (PNG, JPEG, ...).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output PNG.")],
     method: Annotated[
-        SaliencyMethod,
-        typer.Option("--method", help="Attribution: integrated gradients or the plain gradient."),
-    ] = SaliencyMethod.integrated_gradients,
+        Literal[SALIENCY_METHODS] | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--method",
+            help="Attribution: integrated gradients or the plain gradient (torch models: run directories), or "
+            "occlusion sensitivity (any model). Default: integrated-gradients for a run directory, occlusion "
+            "for an .onnx file.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Which pixels made the model choose its answer, overlaid on the drawing."""
-    from inkrec.evaluate.viz import write_saliency
-
-    info = write_saliency(model, image, out, method=method.value)
-    typer.echo(f"{info['label']} ({100 * info['confidence']:.1f}%) -> {out}")
+    info = write_saliency(model, image, out, method=method)
+    typer.echo(f"{info['label']} ({100 * info['confidence']:.1f}%, {info['method']}) -> {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,8 +31,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Predictor:
-    """A loaded model: its labels, what input it takes, and a batch function returning logits."""
+class LoadedModel:
+    """A model to score or look into, from a run directory (torch) or an `.onnx` file (onnxruntime): its
+    labels, what input it takes, and a batch function returning logits."""
 
     classes: list[str]
     spec: InputSpec
@@ -40,7 +41,8 @@ class Predictor:
     source: str  # "run" | "onnx"
     path: Path
     meta: dict = field(default_factory=dict)
-    module: Any = None  # the torch module for run directories (for viz), else None
+    module: Any = None  # the torch module of a run directory, else None
+    onnx: OnnxModel | None = None  # the onnxruntime model of an .onnx file, else None
 
     @property
     def kind(self) -> str:
@@ -55,7 +57,7 @@ class Predictor:
         return softmax(self.logits_fn(batch))
 
 
-def load_predictor(model: str | Path) -> Predictor:
+def load_model(model: str | Path) -> LoadedModel:
     """A run directory (with best.pt) or an inkrec `.onnx` file; anything else is a ConfigError."""
     path = Path(model)
     if path.is_dir():
@@ -67,7 +69,7 @@ def load_predictor(model: str | Path) -> Predictor:
     raise ConfigError(f"model {str(path)!r} is neither a run directory nor a .onnx file")
 
 
-def _load_run(path: Path) -> Predictor:
+def _load_run(path: Path) -> LoadedModel:
     module, meta = load_run(path)
     module.eval()
 
@@ -79,17 +81,17 @@ def _load_run(path: Path) -> Predictor:
                 out = module(torch.from_numpy(np.ascontiguousarray(batch)))
         return out.float().numpy()
 
-    return Predictor([str(c) for c in meta["classes"]], InputSpec.from_meta(meta), logits_fn, "run", path, meta,
-                     module)
+    return LoadedModel([str(c) for c in meta["classes"]], InputSpec.from_meta(meta), logits_fn, "run", path, meta,
+                       module=module)
 
 
-def _load_onnx(path: Path) -> Predictor:
+def _load_onnx(path: Path) -> LoadedModel:
     model = OnnxModel(path)
 
     def logits_fn(batch):
         return model.logits(*batch) if isinstance(batch, tuple) else model.logits(batch)
 
-    return Predictor(list(model.labels), model.spec, logits_fn, "onnx", path, model.meta)
+    return LoadedModel(list(model.labels), model.spec, logits_fn, "onnx", path, model.meta, onnx=model)
 
 
 # ------------------------------------------------------------------------------------------ label alignment
@@ -146,9 +148,9 @@ class Predictions:
         return self.dataset.bitmaps(self.indices[np.asarray(rows)], size=size)
 
 
-def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
+def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray):
     """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says."""
-    spec = predictor.spec
+    spec = model.spec
     if spec.kind == STROKES:
         if getattr(dataset, "kind", BITMAP) != STROKES:
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
@@ -157,7 +159,7 @@ def prepare_batch(predictor: Predictor, dataset: Any, indices: np.ndarray):
 
 
 def predict_dataset(
-    predictor: Predictor,
+    model: LoadedModel,
     dataset: Any,
     *,
     batch_size: int = 512,
@@ -165,15 +167,15 @@ def predict_dataset(
     description: str = "predicting",
 ) -> Predictions:
     """Score every sample of `dataset` whose label the model knows (see `align_labels`)."""
-    keep_classes, to_model = align_labels(list(dataset.classes), predictor.classes)
+    keep_classes, to_model = align_labels(list(dataset.classes), model.classes)
     labels = np.asarray(dataset.labels, dtype=np.int64)
     indices = np.flatnonzero(np.isin(labels, keep_classes))
     if indices.size == 0:
         raise ConfigError("the data set is empty: nothing to evaluate")
-    probs = np.empty((indices.size, len(predictor.classes)), dtype=np.float32)
+    probs = np.empty((indices.size, len(model.classes)), dtype=np.float32)
     with tqdm(total=int(indices.size), desc=description, unit="sample", disable=not progress) as bar:
         for start in range(0, indices.size, batch_size):
             chunk = indices[start : start + batch_size]
-            probs[start : start + chunk.size] = predictor.predict(prepare_batch(predictor, dataset, chunk))
+            probs[start : start + chunk.size] = model.predict(prepare_batch(model, dataset, chunk))
             bar.update(int(chunk.size))
-    return Predictions(to_model[labels[indices]], probs, list(predictor.classes), indices, dataset)
+    return Predictions(to_model[labels[indices]], probs, list(model.classes), indices, dataset)

@@ -40,7 +40,7 @@ def plot_confusion(
     text and the axes no names (the ranked list of confused pairs and the close-up name them instead), and
     the colour scale is a power law so that a 2% confusion still shows next to a 90% diagonal.
     """
-    from matplotlib.colors import Normalize, PowerNorm
+    from matplotlib.colors import Normalize, PowerNorm  # optional extra: pyplot()'s own import stays lazy
 
     plt = pyplot()
     n = len(classes)
@@ -151,7 +151,7 @@ def plot_learning_curves(history: list[dict], path: Path) -> None:
         vals = [h.get(key) for h in history]
         if any(v is not None for v in vals):
             ax.plot(epochs, [np.nan if v is None else v for v in vals], style, label=key.replace("_", " "))
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # optional extra, like pyplot() itself
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")

@@ -1,7 +1,18 @@
 """Seeing inside a trained bitmap model: what each convolution layer responds to, and which ink decided.
 
+Both kinds of model are shown: a run directory (torch) and an exported `.onnx` file such as the bundled
+int8 models, so what is looked at is the very file that is served.
+
+- Feature maps: every convolution's output for one drawing. Torch models are hooked (each `Conv2d`'s own
+  output, before batch norm and activation); ONNX models get each `Conv` node's output added as an extra
+  graph output (with the `onnx` package) and run by onnxruntime with graph optimisations off, so no fusion
+  hides an intermediate (there batch norm is already folded into the convolution).
+- Saliency: integrated gradients or the plain gradient need the torch model's gradients; occlusion
+  sensitivity needs only predictions and so works on any model (ONNX, quantized): each patch of the picture
+  is blanked in turn and the drop of the predicted class's probability is credited to the patch's pixels.
+
 The input picture goes through the same path as an upload to the server (decode, normalise to white ink on
-black, crop and centre like the Quick, Draw! rasterizer), so what is shown is what the model sees in use.
+black, crop and centre like the training drawings), so what is shown is what the model sees in use.
 """
 
 from __future__ import annotations
@@ -11,55 +22,58 @@ import re
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
 
 from inkrec.errors import ConfigError
+from inkrec.evaluate.predict import LoadedModel, load_model, softmax
 from inkrec.figures import pyplot, save_figure, save_png
+from inkrec.preprocess.batch import bitmap_batch, picture_bitmap
+from inkrec.preprocess.pictures import decode_image
+from inkrec.preprocess.spec import BITMAP, InputSpec
+
+SALIENCY_METHODS = ("integrated-gradients", "gradient", "occlusion")
+GRADIENT_METHODS = ("integrated-gradients", "gradient")
+METHOD_TITLES = {
+    "integrated-gradients": "integrated gradients",
+    "gradient": "gradient",
+    "occlusion": "occlusion sensitivity",
+}
 
 
-def load_model_input(image_file: str | Path, size: int, preprocessing: dict | None = None) -> np.ndarray:
-    """An image file as the model input picture: uint8 (size, size), white ink on black.
-
-    Framing parameters the model was trained with (its `preprocessing`, e.g. line diameter and padding)
-    are passed on, as the server does for uploads.
-    """
-    import inspect
-
-    from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
-
+def load_model_input(image_file: str | Path, spec: InputSpec) -> np.ndarray:
+    """An image file as the model's input picture: uint8 (size, size), white ink on black, framed with the
+    parameters the model was trained with (as the server does for uploads)."""
     path = Path(image_file)
     if not path.is_file():
         raise ConfigError(f"image {str(path)!r} does not exist")
-    accepted = set(inspect.signature(to_model_input).parameters) - {"grey_white_on_black", "size"}
-    params = {k: v for k, v in (preprocessing or {}).items() if k in accepted}
-    grey = decode_image(path, max_side=max(1024, 8 * size))
-    return np.asarray(to_model_input(normalize_ink(grey), size, **params), dtype=np.uint8)
+    grey = decode_image(path, max_side=max(1024, 8 * spec.size))
+    return np.asarray(picture_bitmap(grey, spec), dtype=np.uint8)
 
 
-def _bitmap_run(model_dir: str | Path):
-    from inkrec.evaluate.predict import load_predictor
-
-    path = Path(model_dir)
-    if not path.is_dir():
-        raise ConfigError(
-            f"{str(path)!r} is not a run directory (feature maps and saliency need the torch model)"
-        )
-    pred = load_predictor(path)
-    if pred.kind != "bitmap":
-        raise ConfigError(f"model in {str(path)!r} reads {pred.kind}, these views need a bitmap model")
-    return pred
+def bitmap_model(model_path: str | Path) -> LoadedModel:
+    """A run directory or `.onnx` file of a bitmap model (these views show pictures)."""
+    path = Path(model_path)
+    if not path.exists():
+        raise ConfigError(f"model {str(path)!r} does not exist (give a run directory or an inkrec .onnx file)")
+    model = load_model(path)
+    if model.spec.kind != BITMAP:
+        raise ConfigError(f"model {str(path)!r} reads {model.spec.kind}; these views need a bitmap model")
+    return model
 
 
-def conv_layers(module) -> list[tuple[str, object]]:
+# ------------------------------------------------------------------------------------------ feature maps
+
+
+def conv_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
     """Every 2-D convolution in the model, in the order they were registered (normally forward order)."""
-    from torch import nn
-
     return [(name, m) for name, m in module.named_modules() if isinstance(m, nn.Conv2d)]
 
 
-def feature_maps(module, x) -> list[tuple[str, np.ndarray]]:
+def feature_maps(module: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
     """Outputs of every Conv2d for one input, captured with forward hooks: [(layer name, (C, H, W))]."""
-    import torch
-
     layers = conv_layers(module)
     if not layers:
         raise ConfigError("the model has no 2-D convolution layer to show")
@@ -78,6 +92,32 @@ def feature_maps(module, x) -> list[tuple[str, np.ndarray]]:
             h.remove()
     # A layer the forward pass skipped (an unused branch) has nothing to show.
     return [(name, captured[name]) for name, _ in layers if name in captured]
+
+
+def _conv_name(node: onnx.NodeProto) -> str:
+    """A readable name for an ONNX Conv node: the torch module its weights came from, where recorded."""
+    weight = node.input[1] if len(node.input) > 1 else ""
+    module = re.sub(r"(_DequantizeLinear_Output|_quantized)$", "", weight).removesuffix(".weight")
+    return module if re.fullmatch(r"[A-Za-z_][\w.]*", module or "") and "." in module else node.name
+
+
+def onnx_feature_maps(onnx_path: str | Path, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Outputs of every Conv node of an ONNX model for one input (1, C, H, W): [(layer name, (C, H, W))]."""
+    graph_model = onnx.load(str(onnx_path))
+    convs = [n for n in graph_model.graph.node if n.op_type == "Conv"]
+    if not convs:
+        raise ConfigError(f"{onnx_path} has no convolution to show")
+    existing = {o.name for o in graph_model.graph.output}
+    for node in convs:
+        if node.output[0] not in existing:
+            graph_model.graph.output.append(onnx.helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, None))
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every Conv's output
+    session = ort.InferenceSession(graph_model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    names = [n.output[0] for n in convs]
+    outputs = session.run(names, {"input": np.ascontiguousarray(x, dtype=np.float32)})
+    return [(_conv_name(node), np.asarray(out[0], dtype=np.float32)) for node, out in zip(convs, outputs)]
 
 
 def _safe(name: str) -> str:
@@ -120,35 +160,39 @@ def plot_feature_map(name: str, maps: np.ndarray, path: Path, max_channels: int 
     save_figure(fig, path)
 
 
-def write_feature_maps(model_dir: str | Path, image_file: str | Path, out_dir: str | Path) -> list[Path]:
+def write_feature_maps(model_path: str | Path, image_file: str | Path, out_dir: str | Path) -> list[Path]:
     """One PNG per convolution layer (plus the input picture) into out_dir; returns the layer PNGs."""
-    import torch
-
-    pred = _bitmap_run(model_dir)
-    picture = load_model_input(image_file, pred.size, pred.meta.get("preprocessing"))
-    x = torch.from_numpy(picture.astype(np.float32) / 255.0)[None, None]
+    model = bitmap_model(model_path)
+    picture = load_model_input(image_file, model.spec)
+    x = bitmap_batch(picture[None], model.spec)
+    if model.module is not None:
+        maps = feature_maps(model.module, torch.from_numpy(x))
+    else:
+        maps = onnx_feature_maps(model.path, x)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_png(picture, out / "input.png", scale=4)
     written = []
-    for i, (name, maps) in enumerate(feature_maps(pred.module, x)):
+    for i, (name, layer_maps) in enumerate(maps):
         path = out / f"{i:02d}_{_safe(name)}.png"
-        plot_feature_map(name, maps, path)
+        plot_feature_map(name, layer_maps, path)
         written.append(path)
     return written
 
 
-def saliency(module, x, target: int | None = None, *, method: str = "integrated-gradients", steps: int = 32):
-    """Attribution of the class score to each input pixel, (H, W) >= 0, and the class explained.
+# ---------------------------------------------------------------------------------------------- saliency
+
+
+def saliency(module: nn.Module, x: torch.Tensor, target: int | None = None, *,
+             method: str = "integrated-gradients", steps: int = 32):
+    """Attribution of the class score to each input pixel, (H, W) >= 0, the class explained, probabilities.
 
     `gradient` is the plain gradient of the class logit (fast, noisy); `integrated-gradients` averages the
     gradient along the path from a blank canvas (no ink) to the drawing and multiplies by the ink, which
     attributes the score to strokes that are there rather than to where ink could be.
     """
-    import torch
-
-    if method not in ("gradient", "integrated-gradients"):
-        raise ConfigError(f"unknown saliency method {method!r}; use 'gradient' or 'integrated-gradients'")
+    if method not in GRADIENT_METHODS:
+        raise ConfigError(f"unknown gradient method {method!r}; use one of {', '.join(GRADIENT_METHODS)}")
     with torch.inference_mode():
         logits = module(x)
     if target is None:
@@ -166,35 +210,84 @@ def saliency(module, x, target: int | None = None, *, method: str = "integrated-
     return attr.detach().numpy(), target, torch.softmax(logits[0].float(), 0).numpy()
 
 
+def occlusion(predict, x: np.ndarray, target: int | None = None, *, patch: int | None = None,
+              stride: int | None = None):
+    """Occlusion sensitivity of one input (1, C, H, W): how much the class probability drops when a patch
+    of the picture is blanked (set to the background, no ink), credited to the patch's pixels and averaged
+    over the patches covering each pixel. `predict(batch) -> probabilities`; no gradients needed, so any
+    model (ONNX, int8) can be explained. Returns (attribution (H, W) >= 0, class explained, probabilities).
+    """
+    probs = np.asarray(predict(x))[0]
+    if target is None:
+        target = int(np.argmax(probs))
+    h, w = x.shape[-2:]
+    patch = patch or max(2, round(min(h, w) / 7))
+    stride = stride or max(1, patch // 2)
+    tops = list(range(0, max(1, h - patch) + 1, stride))
+    lefts = list(range(0, max(1, w - patch) + 1, stride))
+    if tops[-1] + patch < h:
+        tops.append(h - patch)
+    if lefts[-1] + patch < w:
+        lefts.append(w - patch)
+    boxes = [(t, left) for t in tops for left in lefts]
+    batch = np.repeat(x, len(boxes), axis=0)
+    for i, (t, left) in enumerate(boxes):
+        batch[i, :, t : t + patch, left : left + patch] = 0.0
+    occluded = np.concatenate([np.asarray(predict(batch[i : i + 256])) for i in range(0, len(batch), 256)])
+    drops = probs[target] - occluded[:, target]
+    total = np.zeros((h, w), dtype=np.float64)
+    count = np.zeros((h, w), dtype=np.float64)
+    for (t, left), drop in zip(boxes, drops):
+        total[t : t + patch, left : left + patch] += drop
+        count[t : t + patch, left : left + patch] += 1
+    attr = np.clip(total / np.maximum(count, 1), 0.0, None).astype(np.float32)
+    return attr, target, probs
+
+
 def write_saliency(
-    model_dir: str | Path,
+    model_path: str | Path,
     image_file: str | Path,
     out_png: str | Path,
     *,
-    method: str = "integrated-gradients",
+    method: str | None = None,
 ) -> dict:
-    """Input, saliency heat map and overlay for the predicted class, as one PNG; returns the prediction."""
-    import torch
+    """Input, saliency heat map and overlay for the predicted class, as one PNG; returns the prediction.
 
-    pred = _bitmap_run(model_dir)
-    picture = load_model_input(image_file, pred.size, pred.meta.get("preprocessing"))
-    x = torch.from_numpy(picture.astype(np.float32) / 255.0)[None, None]
-    attr, target, probs = saliency(pred.module, x, method=method)
+    `method`: integrated-gradients or gradient (torch models), occlusion (any model); by default integrated
+    gradients for a run directory and occlusion sensitivity for an `.onnx` file. The figure's title names it.
+    """
+    model = bitmap_model(model_path)
+    if method is None:
+        method = "integrated-gradients" if model.module is not None else "occlusion"
+    if method not in SALIENCY_METHODS:
+        raise ConfigError(f"unknown saliency method {method!r}; use one of {', '.join(SALIENCY_METHODS)}")
+    if method in GRADIENT_METHODS and model.module is None:
+        raise ConfigError(
+            f"--method {method} needs the gradients of a torch model (a run directory); for an .onnx file use "
+            "--method occlusion"
+        )
+    picture = load_model_input(image_file, model.spec)
+    x = bitmap_batch(picture[None], model.spec)
+    if method in GRADIENT_METHODS:
+        attr, target, probs = saliency(model.module, torch.from_numpy(x), method=method)
+    else:
+        attr, target, probs = occlusion(lambda b: softmax(model.logits_fn(b)), x)
     heat = attr / attr.max() if attr.max() > 0 else attr
-    label = pred.classes[target]
+    label = model.classes[target]
+    title = METHOD_TITLES[method]
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
     axes[0].imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     axes[0].set_title("model input")
     axes[1].imshow(heat, cmap="inferno", vmin=0, vmax=1, interpolation="nearest")
-    axes[1].set_title(method)
+    axes[1].set_title(title)
     axes[2].imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     axes[2].imshow(heat, cmap="jet", alpha=0.5, vmin=0, vmax=1, interpolation="bilinear")
     axes[2].set_title("overlay")
     for ax in axes:
         ax.axis("off")
-    fig.suptitle(f"prediction: {label} ({100 * probs[target]:.1f}%)")
+    fig.suptitle(f"prediction: {label} ({100 * probs[target]:.1f}%); saliency by {title} ({model.source} model)")
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out)
