@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inkrec.errors import ConfigError
-from inkrec.models import create_model, dummy_input, list_models, model_info
+from inkrec.models import architecture, create_model, dummy_input, list_models
 from inkrec.preprocess.strokes import pad_sequences, strokes_to_sequence
 
 
@@ -17,8 +17,8 @@ def n_params(m: torch.nn.Module) -> int:
 
 def test_registry_lists_the_models():
     assert {"logreg", "seed-cnn", "inknet", "stroke-rnn"} <= set(list_models())
-    assert model_info("stroke-rnn").input_kind == "strokes"
-    assert model_info("inknet").input_kind == "bitmap"
+    assert architecture("stroke-rnn").input_kind == "strokes"
+    assert architecture("inknet").input_kind == "bitmap"
 
 
 def test_seed_cnn_is_the_course_cnn():

@@ -193,12 +193,6 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
     assert r.returncode == 2 and "known models" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_models_command_lists_models():
-    r = _cli("models")
-    assert r.returncode == 0
-    assert "110,052" in r.stdout and "stroke-rnn" in r.stdout
-
-
 def test_epoch_callback_sees_each_epoch_and_can_stop_training(bitmaps, tmp_path):
     class Stop(Exception):
         pass
@@ -217,16 +211,23 @@ def test_epoch_callback_sees_each_epoch_and_can_stop_training(bitmaps, tmp_path)
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
 
 
-@pytest.mark.slow
-def test_runs_are_tracked_in_mlflow(bitmaps, tmp_path, monkeypatch):
+def test_runs_are_tracked_where_a_plain_mlflow_ui_looks(bitmaps, tmp_path, monkeypatch, capsys):
+    """A tracked run lands in the store `mlflow ui` opens when started in the same folder, and the run
+    prints the exact command to look at it."""
     import mlflow
     from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service.utils import _get_default_tracking_uri
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     train(tiny_config(bitmaps, tmp_path / "runs" / "tracked", epochs=2, track=True, evaluate_test=False))
-    db = tmp_path / "mlruns" / "mlflow.db"
-    assert db.is_file()  # the default store: ./mlruns
-    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    printed = capsys.readouterr().out
+    assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'mlflow.db'}" in printed
+
+    # what `mlflow ui` (= `mlflow server`) resolves with no --backend-store-uri, run from this folder
+    ui_uri = _get_default_tracking_uri()
+    assert ui_uri == "sqlite:///mlflow.db"
+    client = MlflowClient(tracking_uri=ui_uri)
     exp = client.get_experiment_by_name("inkrec")
     (run,) = client.search_runs([exp.experiment_id])
     assert run.info.run_name == "tracked" and run.info.status == "FINISHED"
@@ -235,6 +236,22 @@ def test_runs_are_tracked_in_mlflow(bitmaps, tmp_path, monkeypatch):
     assert [m.step for m in history] == [1, 2]
     metrics = json.loads((tmp_path / "runs" / "tracked" / "metrics.json").read_text())
     assert [m.value for m in history] == pytest.approx([h["val_top1"] for h in metrics["history"]])
+    assert run.data.metrics["best_val_top1"] == pytest.approx(metrics["best"]["val_top1"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"metrics.json", "config.json", "learning_curve.png"} <= artifacts
+    assert not (tmp_path / "mlruns" / "mlflow.db").exists()
     mlflow.set_tracking_uri(None)
+
+
+def test_tracking_uri_default_follows_mlflow(tmp_path, monkeypatch):
+    from inkrec.train.tracking import default_tracking_uri, ui_command
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    old_store = tmp_path / "mlruns" / "0"  # MLflow 2's file store: `mlflow ui` opens that instead
+    old_store.mkdir(parents=True)
+    (old_store / "meta.yaml").write_text("name: Default\n")
+    assert default_tracking_uri(tmp_path) == (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert default_tracking_uri(tmp_path) == "http://127.0.0.1:5000"
+    assert ui_command("sqlite:////x/mlflow.db") == "mlflow ui --backend-store-uri sqlite:////x/mlflow.db"

@@ -87,9 +87,9 @@ def test_search_space_follows_the_model():
     assert model_knobs("inknet") == {"width", "dropout"}
     kw = model_kwargs("inknet", {"width": 0.5, "dropout": 0.3, "lr": 1e-3})
     assert kw["dropout"] == 0.3
-    from inkrec.models import create_model, model_info
+    from inkrec.models import architecture, create_model
 
-    assert kw["width"] == round(model_info("inknet").defaults["width"] * 0.5)
+    assert kw["width"] == round(architecture("inknet").defaults["width"] * 0.5)
     small = sum(p.numel() for p in create_model("inknet", 10, **kw).parameters())
     full = sum(p.numel() for p in create_model("inknet", 10).parameters())
     assert small < full / 2
@@ -145,3 +145,41 @@ def test_pruned_trial_stops_training_after_the_epoch(bitmaps, tmp_path):
 
     last = torch.load(tmp_path / "out" / "trials" / "trial-0000" / "last.pt", weights_only=True)
     assert last["epoch"] == 1  # epochs 2 and 3 never ran
+
+
+def test_best_json_trains_with_inkrec_train_config(bitmaps, tmp_path):
+    """The round trip: tune two tiny trials for real, then `inkrec train --config best.json` trains the winner."""
+    res = _tune(bitmaps, tmp_path, 2)
+    assert res.exit_code == 0, res.output
+    best_path = tmp_path / "out" / "best.json"
+    assert f"inkrec train --config {best_path}" in res.output
+    best = json.loads(best_path.read_text())
+
+    run = tmp_path / "winner"
+    res = runner.invoke(app, ["train", "--config", str(best_path), "--out", str(run), "--epochs", "1", "--no-track",
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["lr"] == best["params"]["lr"] and cfg["augment"] == best["params"]["augment"]
+    assert cfg["model"] == "seed-cnn" and cfg["classes"] == ["apple", "fish"]
+    assert cfg["max_per_class"] == 80 and cfg["batch_size"] == 32 and cfg["threads"] == 1
+    assert cfg["data"] == str(bitmaps) and cfg["epochs"] == 1  # the command line overrides the file
+    assert cfg["evaluate_test"] is True  # the winner is a normal run: scored on the test split
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["n"] > 0
+
+
+def test_unusable_data_is_one_clear_error_before_any_trial(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run([str(Path(sys.executable).parent / "inkrec"), "tune", "--data", str(empty), "--trials", "1",
+                        "--study-db", str(tmp_path / "t.db"), "--out", str(tmp_path / "o"), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: ") and "holds no data format" in r.stderr
+    assert "Traceback" not in r.stderr and "Trial 0 failed" not in r.stderr
+    assert not (tmp_path / "o" / "best.json").exists()

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from inkrec.models import inknet, logreg, seed_cnn, stroke_rnn  # noqa: F401  (each registers its models)
 from inkrec.models.examples import dummy_input
-from inkrec.models.registry import create_model, list_models, model_info, register_model
+from inkrec.models.registry import architecture, create_model, list_models, register_model
 
-__all__ = ["create_model", "dummy_input", "list_models", "model_info", "register_model"]
+__all__ = ["create_model", "dummy_input", "list_models", "architecture", "register_model"]

@@ -18,7 +18,10 @@ from inkrec.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class Architecture:
+    """A registered network: how to build it, what input it reads and its options' defaults (which are also
+    the options it accepts: `create_model` refuses any other)."""
+
     name: str
     factory: Callable[..., nn.Module]
     input_kind: str  # "bitmap" | "strokes"
@@ -26,7 +29,7 @@ class ModelInfo:
     defaults: dict = field(default_factory=dict)
 
 
-_REGISTRY: dict[str, ModelInfo] = {}
+_REGISTRY: dict[str, Architecture] = {}
 
 
 def register_model(name: str, *, input_kind: str = "bitmap", description: str = ""):
@@ -44,7 +47,7 @@ def register_model(name: str, *, input_kind: str = "bitmap", description: str = 
             if k != "num_classes" and p.default is not inspect.Parameter.empty
         }
         doc = description or (inspect.getdoc(factory) or "").split("\n")[0]
-        _REGISTRY[name] = ModelInfo(name, factory, input_kind, doc, defaults)
+        _REGISTRY[name] = Architecture(name, factory, input_kind, doc, defaults)
         return factory
 
     return wrap
@@ -55,7 +58,8 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def model_info(name: str) -> ModelInfo:
+def architecture(name: str) -> Architecture:
+    """The registered architecture `name`; a ConfigError listing the known ones for any other name."""
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -68,7 +72,7 @@ def create_model(name: str, num_classes: int, **kwargs) -> nn.Module:
 
     Unknown names and unknown keyword arguments raise `ConfigError` naming what is allowed.
     """
-    info = model_info(name)
+    info = architecture(name)
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ConfigError(f"num_classes must be an integer >= 2, not {num_classes!r}")
     unknown = sorted(set(kwargs) - set(info.defaults))

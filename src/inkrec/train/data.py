@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
+from inkrec.data.dataset import open_dataset
 from inkrec.errors import ConfigError
+from inkrec.preprocess.raster import rasterize_many
 from inkrec.preprocess.spec import InputSpec
 from inkrec.preprocess.strokes import canonical_strokes, encode
 from inkrec.train.augment import augment_strokes
@@ -96,8 +98,6 @@ class RasterizedStrokes(BatchSource):
         self.size = size
 
     def inputs(self, idx, strength, rng):
-        from inkrec.preprocess.raster import rasterize_many
-
         batch = [augment_strokes(self.drawings[i], strength, rng) for i in idx]
         return (torch.from_numpy(rasterize_many(batch, size=self.size)).unsqueeze(1),)
 
@@ -190,8 +190,6 @@ def make_source(dataset, positions: np.ndarray, input_kind: str, size: int, *, a
 
 def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True) -> Splits:
     """Open the training (and test) split of `cfg.data` and cut the validation split from training."""
-    from inkrec.data.dataset import open_dataset
-
     common = dict(split_mode=cfg.split_mode, seed=cfg.seed, max_per_class=cfg.max_per_class, classes=cfg.classes)
     train_ds = open_dataset(cfg.data, split="train", progress=progress, **common)
     if len(train_ds) == 0:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from inkrec.errors import ConfigError
+
 
 @dataclass
 class DistInfo:
@@ -34,8 +36,6 @@ class DistInfo:
 
 
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    from inkrec.errors import ConfigError
-
     if requested == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for, but no CUDA device is available to torch")
     if requested in ("cuda", "auto") and torch.cuda.is_available():

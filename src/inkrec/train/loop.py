@@ -24,9 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
 
 from inkrec.errors import ConfigError
 from inkrec.jsonio import to_plain, write_json
+from inkrec.models import architecture, create_model
 from inkrec.train import distributed as D
 from inkrec.train import perf
 from inkrec.train.augment import augment_bitmaps, strength_of
@@ -41,6 +44,7 @@ from inkrec.train.checkpoint import (
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
 from inkrec.train.runs import plot_learning_curve, run_payload
+from inkrec.train.tracking import Tracker
 
 
 @dataclass
@@ -116,7 +120,7 @@ class Batches:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, source: BatchSource | None, *, batch_size: int, device: torch.device,
+def score_split(model: torch.nn.Module, source: BatchSource | None, *, batch_size: int, device: torch.device,
              dtype: torch.dtype | None, channels_last: bool, label_smoothing: float, info: D.DistInfo) -> dict | None:
     """Loss, top-1 and top-3 over a whole split (sharded over processes, summed)."""
     if source is None or len(source) == 0:
@@ -192,19 +196,18 @@ def train(config: TrainConfig | dict, *, on_epoch: Callable[[dict], None] | None
 
 
 def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    from inkrec.models import create_model, model_info
-
     wall0 = time.perf_counter()
     device = info.device
     out = Path(cfg.out)
     main = info.is_main
-    show = cfg.progress and main
+    bars = cfg.progress and main  # progress bars only: --quiet keeps the epoch lines and the summary
+    say = cfg.verbose and main
 
     # ---- machine
     threads = perf.configure_threads(cfg.threads, info.local_world) if device.type == "cpu" else torch.get_num_threads()
     amp_dtype = perf.autocast_dtype(device, cfg.amp)
-    spec = model_info(cfg.model)
-    channels_last = cfg.channels_last and spec.input_kind == "bitmap"
+    arch = architecture(cfg.model)
+    channels_last = cfg.channels_last and arch.input_kind == "bitmap"
     strength = strength_of(cfg.augment)
 
     if device.type == "cuda":
@@ -213,7 +216,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         torch.backends.cudnn.allow_tf32 = True
 
     # ---- data
-    splits: Splits = load_splits(cfg, spec.input_kind, augmenting=strength > 0, progress=show)
+    splits: Splits = load_splits(cfg, arch.input_kind, augmenting=strength > 0, progress=bars)
     for source in (splits.train, splits.val, splits.test):
         if isinstance(source, MemoryBitmaps):
             source.to(device)
@@ -222,7 +225,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
 
     # ---- model and optimizer
     model_kwargs = dict(cfg.model_kwargs)
-    if spec.input_kind == "bitmap" and "image_size" in spec.defaults:
+    if arch.input_kind == "bitmap" and "image_size" in arch.defaults:
         model_kwargs.setdefault("image_size", splits.input["size"])
     seed_everything(cfg.seed)
     model = create_model(cfg.model, n_classes, **model_kwargs).to(device)
@@ -259,9 +262,9 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             history = list(ckpt["history"])
             best = dict(ckpt["early_stopping"])
             best_state = ckpt.get("best_state_dict")
-            if show:
+            if say:
                 print(f"resuming {out} after epoch {start_epoch} (step {step})")
-        elif show:
+        elif say:
             print(f"nothing to resume in {out} (no last.pt): starting from scratch")
 
     # ---- speed-ups and data parallelism
@@ -270,9 +273,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     example = feed.model_inputs(splits.train.inputs(example_idx, 0.0, np.random.default_rng(0)), 0.0, None)
     fmodel = model
     if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        fmodel = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+        fmodel = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
     fmodel, compiled = perf.compile_model(fmodel, cfg.compile, example, device, amp_dtype)
 
     environment = {
@@ -285,8 +286,6 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     if main:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", cfg.model_dump(mode="json"))
-        from inkrec.train.tracking import Tracker
-
         tracker = Tracker(cfg.track, cfg.tracking_uri, cfg.experiment, out.name)
         tracker.log_params({"config": cfg.model_dump(mode="json"), "env": environment,
                             "data": {k: v for k, v in splits.data.items()}})
@@ -313,7 +312,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                                 world=info.world)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         seen = 0
-        bar = _progress(show, sum(len(b) for b in batches), f"epoch {epoch + 1}/{cfg.epochs}")
+        bar = _progress(bars, sum(len(b) for b in batches), f"epoch {epoch + 1}/{cfg.epochs}")
         t0 = time.perf_counter()
         for b, idx, inputs in iter_inputs(splits.train, batches, strength, seed=cfg.seed, epoch=epoch,
                                           rank=info.rank, workers=cfg.workers):
@@ -348,7 +347,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         train_seconds += seconds
         train_samples += int(total_seen)
 
-        val = evaluate(model, splits.val, **eval_kw)
+        val = score_split(model, splits.val, **eval_kw)
         record = {
             "epoch": epoch + 1,
             "train_loss": total_loss / max(total_seen, 1),
@@ -390,7 +389,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                 "history": history,
             }, last_path)
             tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=epoch + 1)
-            if show:
+            if say:
                 v = f"val top-1 {100 * val['top1']:.2f}% loss {val['loss']:.4f}" if val else "no validation split"
                 print(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, {v}, "
                       f"{record['samples_per_s']:,.0f} samples/s{' *' if improved else ''}", flush=True)
@@ -403,7 +402,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                 raise
         if stop:
             stopped_early = True
-            if show:
+            if say:
                 print(f"early stop: no better validation top-1 for {patience} epochs; best epoch {best['epoch']}")
             break
 
@@ -411,7 +410,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    test = evaluate(model, splits.test, **eval_kw)
+    test = score_split(model, splits.test, **eval_kw)
     digests = D.gather_strings(D.state_digest(model.state_dict()), info)
     if info.enabled:
         environment["weights_sha256_per_rank"] = digests
@@ -440,10 +439,13 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
                                                                  if test else {})}, step=best["epoch"])
         tracker.log_artifacts([out / "config.json", out / "metrics.json", out / "learning_curve.png"])
         tracker.close()
-        if show:
+        if say:
             t = f", test top-1 {100 * test['top1']:.2f}% ({test['n']} samples)" if test else ""
             v = f", val top-1 {100 * best_val:.2f}%" if best_val is not None else " (the last: no validation split)"
             print(f"done: best epoch {best['epoch']}{v}{t}; run in {out}")
+            if tracker.run_id is not None:
+                print(f"tracked in MLflow (experiment {cfg.experiment!r}, run {tracker.run_id}); "
+                      f"to look at it: {tracker.ui_command()}", flush=True)
     return TrainResult(
         run_dir=out, classes=classes, history=history, best_epoch=best["epoch"], best_val_top1=best_val, test=test,
         epochs_run=len(history), stopped_early=stopped_early, train_seconds=train_seconds,
@@ -459,6 +461,4 @@ def _save_best(out: Path, payload: dict) -> None:
 def _progress(show: bool, total: int, desc: str):
     if not show:
         return None
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, leave=False, dynamic_ncols=True)

@@ -13,14 +13,14 @@ where the data came from, the metrics and the state dict. `load_run` rebuilds th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.figures import pyplot, save_figure
-from inkrec.jsonio import to_plain
+from inkrec.jsonio import read_json, to_plain
+from inkrec.models import create_model
 from inkrec.preprocess.spec import recorded_preprocessing
 from inkrec.train.checkpoint import load_checkpoint, save_atomic
 
@@ -52,8 +52,6 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
     The metadata is best.pt without the weights, plus `run_dir` and, when present, `metrics.json`'s
     history as `history`.
     """
-    from inkrec.models import create_model
-
     path = Path(run_dir)
     ckpt = path / "best.pt" if path.is_dir() else path
     if not path.exists():
@@ -75,7 +73,7 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
     metrics_file = ckpt.parent / "metrics.json"
     if metrics_file.is_file():
         try:
-            meta["history"] = json.loads(metrics_file.read_text(encoding="utf-8")).get("history", [])
+            meta["history"] = read_json(metrics_file).get("history", [])
         except (OSError, ValueError):
             pass
     return model, meta

@@ -1,9 +1,15 @@
 """Experiment tracking in MLflow, kept out of the training hot loop (one call per epoch).
 
-Default store: `./mlruns` (an SQLite database `mlruns/mlflow.db` with artifacts beside it, MLflow's
-recommended local backend; `mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db` shows it). A
-`--tracking-uri` (an MLflow server, a database URL, a folder) is used as given. A tracking failure never
-costs the training run: it is reported once and tracking stops.
+Default store: the one a plain `mlflow ui` (or `mlflow server`) opens when started in the same folder, so
+that tracked runs are where people look for them. MLflow 3 resolves that as `$MLFLOW_TRACKING_URI` if set,
+else `./mlruns` if it holds an old file store, else the SQLite database `sqlite:///mlflow.db` in the current
+folder, with artifacts under `./mlruns`; we resolve it the same way, to absolute paths, and print the exact
+`mlflow ui --backend-store-uri ...` command after every tracked run. A `--tracking-uri` (an MLflow server, a
+database URL, a folder) is used as given. A tracking failure never costs the training run: it is reported
+once and tracking stops.
+
+mlflow is imported only when a run is tracked: it takes seconds to import, and `inkrec train --no-track`,
+tuning trials and the other ranks under torchrun never need it (nor need it installed).
 """
 
 from __future__ import annotations
@@ -12,6 +18,32 @@ import math
 import os
 import warnings
 from pathlib import Path
+
+
+def default_tracking_uri(folder: str | Path = ".") -> str:
+    """The store `mlflow ui` started in `folder` opens, as an absolute URI (see the module docstring)."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    root = Path(folder).resolve()
+    if _has_file_store(root / "mlruns"):
+        return (root / "mlruns").as_uri()
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def _has_file_store(path: Path) -> bool:
+    """True when `path` holds MLflow's old file store (numbered experiment folders with meta.yaml)."""
+    try:
+        return any(p.is_dir() and p.name.isdigit() and (p / "meta.yaml").exists() for p in path.iterdir())
+    except OSError:
+        return False
+
+
+def ui_command(uri: str) -> str:
+    """The command that shows the runs in `uri` (a server URI is opened in a browser instead)."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri} in a browser"
+    return f"mlflow ui --backend-store-uri {uri}"
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -38,15 +70,15 @@ class Tracker:
         self._guard(self._start, uri, experiment, run_name)
 
     def _start(self, uri: str | None, experiment: str, run_name: str) -> None:
-        import mlflow
+        import mlflow  # an optional extra's package, seconds to import: only tracked runs pay (see above)
 
         artifacts = None
         if uri is None:
-            root = Path("mlruns").resolve()
-            root.mkdir(parents=True, exist_ok=True)
-            uri = f"sqlite:///{root / 'mlflow.db'}"
-            artifacts = (root / "artifacts").as_uri()
-        elif "://" not in uri or uri.startswith("file:"):
+            uri = default_tracking_uri()
+            if uri.startswith("sqlite:///"):
+                # where `mlflow ui` puts the artifacts of a new experiment in this store: ./mlruns
+                artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlruns").as_uri()
+        if "://" not in uri or uri.startswith("file:"):
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # a plain folder: the file store
         mlflow.set_tracking_uri(uri)
         exp = mlflow.get_experiment_by_name(experiment)
@@ -55,6 +87,10 @@ class Tracker:
         self._mlflow = mlflow
         self.run_id = run.info.run_id
         self.uri = uri
+
+    def ui_command(self) -> str:
+        """How to look at this run: the exact `mlflow ui` command for its store."""
+        return ui_command(self.uri or default_tracking_uri())
 
     def _guard(self, fn, *args) -> None:
         if not self.enabled:

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from inkrec.data.dataset import open_dataset
 from inkrec.errors import ConfigError
 from inkrec.figures import pyplot, save_figure
 from inkrec.jsonio import write_json
+from inkrec.models import architecture
+from inkrec.train.config import make_config
+from inkrec.train.loop import train
 
 # Search ranges. Width and dropout are tuned only for models that take them.
 LR_RANGE = (1e-4, 3e-2)
@@ -43,9 +49,7 @@ class TuneResult:
 
 
 def _defaults(model: str) -> dict:
-    from inkrec.models import model_info
-
-    return dict(model_info(model).defaults)
+    return dict(architecture(model).defaults)
 
 
 def model_knobs(model: str) -> set[str]:
@@ -97,7 +101,7 @@ def _storage_url(study_db: str | Path) -> str:
 
 
 def finished_counts(study) -> tuple[int, int, int]:
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optional extra, seconds to import: only `inkrec tune` pays
 
     states = [t.state for t in study.get_trials(deepcopy=False)]
     return (
@@ -125,13 +129,15 @@ def run_study(
     Counting finished trials, not trials started in this call, is what makes the search resumable: run the
     same command again after an interruption and only the missing trials run.
     """
-    import optuna
+    import optuna  # optional extra, seconds to import: only `inkrec tune` pays
 
     if trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {trials}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Errors a trial raises end the study and reach the user once, as one clear line (InkrecError) or as a
+    # traceback (a bug): Optuna's own "trial failed" report would print the same error a second time first.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = _storage_url(study_db)
     # Offset the sampler's seed by the trials already stored: a resumed study must not replay the random
     # start-up suggestions of its first session.
@@ -186,9 +192,11 @@ def run_study(
 
 
 def write_best(study, path: Path, config: dict) -> None:
-    """The best trial's parameters plus everything needed to train it again with `inkrec train`."""
-    from optuna.trial import TrialState
+    """The best trial's parameters plus everything needed to train it again with `inkrec train`.
 
+    Its `config` entry is a complete set of `inkrec train` options: `inkrec train --config best.json` reads it.
+    """
+    from optuna.trial import TrialState  # optional extra (see finished_counts)
 
     best = study.best_trial
     done, pruned, failed = finished_counts(study)
@@ -219,13 +227,14 @@ def _final_config(base: dict, params: dict) -> dict:
     """The winning trial's configuration as a normal training run: tracked, scored on the test split."""
     cfg = trial_config(base, params, Path("runs") / f"{base['model']}-tuned")
     cfg.update(track=True, evaluate_test=True)
-    cfg.pop("progress", None)
+    for key in ("progress", "verbose"):  # how the trials ran, not part of the recipe
+        cfg.pop(key, None)
     return cfg
 
 
 def plot_study(study, path: Path) -> None:
     """Every trial's validation curve (pruned ones dashed) and the best value found so far."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optional extra (see finished_counts)
 
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -278,9 +287,6 @@ def training_trial(base: dict) -> TrainTrial:
     """A trial that trains with `inkrec.train.loop.train` and reports each epoch's validation top-1."""
 
     def run(params: dict, trial_dir: Path, on_epoch: Callable[[int, float], None]) -> float:
-        from inkrec.train.config import make_config
-        from inkrec.train.loop import train
-
         cfg = make_config(**trial_config(base, params, trial_dir))
 
         def report(record: dict) -> None:
@@ -293,6 +299,18 @@ def training_trial(base: dict) -> TrainTrial:
         return float(result.best_val_top1)
 
     return run
+
+
+def _check_data(cfg) -> None:
+    """Open the training split once before the study starts, so that a data set that cannot train (missing,
+    unreadable, empty, one class) is one clear error rather than a failed first trial."""
+    ds = open_dataset(cfg.data, split="train", split_mode=cfg.split_mode, seed=cfg.seed,
+                      max_per_class=cfg.max_per_class, classes=cfg.classes, progress=False)
+    if len(ds) == 0:
+        raise ConfigError(f"the data set {cfg.data} has no training samples to tune on")
+    if len(np.unique(np.asarray(ds.labels))) < 2:
+        raise ConfigError(f"the data set {cfg.data} has training samples of fewer than 2 classes; a classifier "
+                          "needs at least 2")
 
 
 def tune(
@@ -315,8 +333,6 @@ def tune(
     `pruner` replaces the default median pruner (any `optuna.pruners` object).
     The test split is never looked at: choosing on it would make its score an overestimate.
     """
-    from inkrec.train.config import make_config
-
     base = {
         "data": str(data),
         "model": model,
@@ -325,11 +341,14 @@ def tune(
         "track": False,
         "evaluate_test": False,
         "progress": progress,
+        "verbose": False,  # Optuna's bar reports the trials; epoch lines of every trial would drown it
         **train_options,
     }
     if base.get("val_fraction", 0.1) <= 0:
         raise ConfigError("tuning needs a validation split: --val-fraction must be above 0")
-    make_config(**{**base, "out": str(out)})  # validate the fixed options once, before any trial runs
+    cfg = make_config(**{**base, "out": str(out)})  # validate the fixed options once, before any trial runs
+    base["classes"] = cfg.classes  # as a list in best.json, however it was given
+    _check_data(cfg)
     name = study_name or f"{model}-{Path(str(data)).name}"
     return run_study(
         training_trial(base),

@@ -1,4 +1,7 @@
-"""`inkrec tune`: search learning rate, width, dropout and augmentation with Optuna."""
+"""`inkrec tune`: search learning rate, width, dropout and augmentation with Optuna.
+
+A stage module of its own (not in `inkrec.train.cli`) because it needs Optuna, which `inkrec train` does not.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from inkrec.errors import InkrecError
+from inkrec.train.tune import tune
 
 _DEFAULT_DB = Path("tune.db")
 _DEFAULT_OUT = Path("runs/tune")
@@ -41,9 +44,8 @@ def tune_command(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Tune a model with Optuna; the study resumes from --study-db, the best config goes to OUT/best.json."""
-    from inkrec.train.tune import tune
-
+    """Tune a model with Optuna; the study resumes from --study-db, the best config goes to OUT/best.json
+    (train it with `inkrec train --config OUT/best.json`)."""
     try:
         result = tune(
             data=data,
@@ -59,11 +61,8 @@ def tune_command(
             batch_size=batch_size,
             size=size,
             threads=threads,
-            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+            classes=classes,
         )
-    except InkrecError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.secho("interrupted; run the same command again to continue the study", err=True)
         raise typer.Exit(130) from None
@@ -72,7 +71,8 @@ def tune_command(
     )
     typer.echo(
         f"best trial {result.best_trial}: val top-1 {100 * result.best_value:.2f}% ({params}); "
-        f"{result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed -> {result.best_path}"
+        f"{result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed -> {result.best_path}\n"
+        f"train it: inkrec train --config {result.best_path}"
     )
 
 
