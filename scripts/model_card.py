@@ -6,6 +6,10 @@ card, the ONNX metadata (`metrics.test`, which `GET /v1/models` shows) and what 
 
     python scripts/model_card.py models/doodles.onnx --eval runs/bundled/doodles.test.json \
         --run runs/bundled/doodles
+
+Licences, attribution and citations come from `inkrec.runtime.metadata.dataset_terms`; after they change,
+`python scripts/model_card.py --refresh models/*.onnx` writes them into the files' metadata (the weights and
+the measured figures stay as they are) and rewrites the cards.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+import onnx
+
 from inkrec.atomic import write_bytes_atomic
+from inkrec.export.model_file import read_model_metadata, write_model
+from inkrec.runtime import metadata as md
+from inkrec.runtime.onnx_model import read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,22 +61,18 @@ def test_scores(eval_json: dict) -> dict:
     return out
 
 
-def stamp_metadata(onnx_path: Path, scores: dict, training: dict) -> dict:
-    """Put the measured test scores and the training recipe into the ONNX's inkrec metadata."""
-    import onnx
-
-    from inkrec.runtime import metadata as md
-
-    model = onnx.load(str(onnx_path))
-    props = {p.key: p.value for p in model.metadata_props}
-    meta = md.parse(props.get(md.METADATA_KEY), onnx_path)
-    meta["metrics"] = {**(meta.get("metrics") or {}), "test": scores, "training": training}
-    md.validate(meta, onnx_path)
-    for p in model.metadata_props:
-        if p.key == md.METADATA_KEY:
-            p.value = md.dumps(meta)
-    onnx.checker.check_model(model)
-    write_bytes_atomic(onnx_path, model.SerializeToString())
+def stamp_metadata(onnx_path: Path, scores: dict | None = None, training: dict | None = None) -> dict:
+    """Put the measured test scores and the training recipe (when given) and the data's current terms
+    (licences, attribution, citation) into the ONNX's inkrec metadata; the graph and weights stay as they are."""
+    model, meta = read_model_metadata(onnx_path)
+    if scores is not None:
+        meta["metrics"] = {**(meta.get("metrics") or {}), "test": scores, "training": training or {}}
+    data = meta.get("dataset") or {}
+    terms = md.dataset_terms(data.get("source"), data.get("path"))
+    if terms["license"]:  # a data set inkrec knows: its terms as they stand now
+        for key in ("license", "attribution", "citation", "weights_license"):
+            meta[key] = terms[key]
+    write_model(model, onnx_path, meta)
     return meta
 
 
@@ -166,7 +172,11 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
         "",
         "## Licence and attribution",
         "",
-        f"{meta.get('attribution', '')} Data licence: {meta.get('license', '')}.",
+        f"- Weights: {meta.get('weights_license') or 'not stated'}.",
+        f"- Training data: {meta['dataset'].get('name')}, {meta.get('license') or 'licence not stated'}. "
+        f"{meta.get('attribution', '')}",
+        f"- Cite the data as: {meta.get('citation') or '-'}",
+        "- Code: inkrec, Apache-2.0.",
         "",
         "Rebuild with `bash scripts/build-models.sh`.",
         "",
@@ -176,9 +186,8 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
 
 def index(models_dir: Path) -> str:
     """`models/README.md`: every bundled model with its measured test top-1."""
-    from inkrec.runtime.onnx_model import read_metadata
-
     rows = []
+    cites = {}
     for path in sorted(models_dir.glob("*.onnx")):
         meta = read_metadata(path)
         test = (meta.get("metrics") or {}).get("test") or {}
@@ -189,6 +198,8 @@ def index(models_dir: Path) -> str:
             f"{_pct(test.get('top3'))} | {path.stat().st_size / 1024:,.0f} KiB | {meta.get('dataset', {}).get('name')} "
             f"({meta.get('license')}) |"
         )
+        if meta.get("citation"):
+            cites[meta["dataset"].get("name")] = f"{meta['dataset'].get('name')}: {meta['citation']}"
     return "\n".join(
         [
             "# Bundled models",
@@ -205,27 +216,37 @@ def index(models_dir: Path) -> str:
             "",
             "    bash scripts/build-models.sh            # or: bash scripts/build-models.sh doodles",
             "",
-            "Data: Quick, Draw! by Google (CC BY 4.0); MNIST by Yann LeCun and Corinna Cortes; Chinese MNIST",
-            "collected at Newcastle University, published by Gabriel Preda.",
+            "Each model's weights carry its training data's terms (its card says which). The data sets, to cite:",
+            "",
+            *(f"- {c}" for c in cites.values()),
             "",
         ]
     )
 
 
 def count_params(onnx_path: Path) -> int | None:
-    import numpy as np
-    import onnx
-
     model = onnx.load(str(onnx_path))
     return int(sum(np.prod(t.dims) for t in model.graph.initializer)) or None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("onnx", type=Path, help="the exported bundled model, models/<id>.onnx")
-    ap.add_argument("--eval", type=Path, required=True, help="`inkrec eval --split test --json` of that file")
-    ap.add_argument("--run", type=Path, required=True, help="the training run directory it was exported from")
+    ap.add_argument("onnx", type=Path, nargs="+", help="the exported bundled model(s), models/<id>.onnx")
+    ap.add_argument("--eval", type=Path, help="`inkrec eval --split test --json` of that file")
+    ap.add_argument("--run", type=Path, help="the training run directory it was exported from")
+    ap.add_argument("--refresh", action="store_true",
+                    help="only bring the data's terms in the metadata and the card(s) up to date")
     args = ap.parse_args(argv)
+    if args.refresh:
+        for path in args.onnx:
+            meta = stamp_metadata(path)
+            write_bytes_atomic(path.with_suffix(".md"), card(meta, path, count_params(path)).encode("utf-8"))
+            print(f"{meta['id']}: card {path.with_suffix('.md')} ({meta.get('weights_license')})")
+        write_bytes_atomic(args.onnx[0].parent / "README.md", index(args.onnx[0].parent).encode("utf-8"))
+        return 0
+    if len(args.onnx) != 1 or args.eval is None or args.run is None:
+        ap.error("give one model with --eval and --run (or --refresh)")
+    args.onnx = args.onnx[0]
     scores = test_scores(json.loads(args.eval.read_text(encoding="utf-8")))
     meta = stamp_metadata(args.onnx, scores, training_summary(args.run))
     text = card(meta, args.onnx, count_params(args.onnx))

@@ -56,6 +56,8 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
         "metrics": to_plain(metrics if metrics is not None else run_meta.get("metrics") or {}),
         "license": terms["license"],
         "attribution": terms["attribution"],
+        "citation": terms["citation"],
+        "weights_license": terms["weights_license"],
         "model": run_meta.get("model"),
         "quantized": None,
         "inkrec_version": __version__,
