@@ -89,3 +89,16 @@ def test_resume_of_a_finished_run_trains_no_further(bitmaps, tmp_path):
     again = train({**cfg, "resume": True})
     assert len(again.history) == 1
     assert all(torch.equal(first.model.state_dict()[k], v) for k, v in again.model.state_dict().items())
+
+
+def test_a_resume_removes_what_a_killed_write_left(bitmaps, tmp_path):
+    """SIGKILL in the middle of an atomic write leaves its temporary file; the next start clears it away."""
+    cfg = tiny_config(bitmaps, tmp_path / "run", epochs=1, evaluate_test=False)
+    train(cfg)
+    litter = [tmp_path / "run" / ".last.pt.k1ll3d.tmp", tmp_path / "run" / ".metrics.json.x.tmp"]
+    for path in litter:
+        path.write_bytes(b"half a checkp")
+    keep = tmp_path / "run" / ".notes.tmp"  # not one of the run's files: left alone
+    keep.write_text("mine")
+    train({**cfg, "resume": True})
+    assert not any(p.exists() for p in litter) and keep.exists()

@@ -7,5 +7,6 @@
 Modules: `config` (TrainConfig), `loop` (the loop itself), `data` (batches without per-sample Python),
 `augment` (bitmap and stroke augmentation), `checkpoint` (atomic, pickle-free checkpoints), `runs` (run
 directories, `load_run`), `distributed` (torchrun / DDP), `perf` (threads, bfloat16, torch.compile),
-`tracking` (MLflow), `strokes` (stroke sequence encoding), `cli` (`inkrec train`).
+`tracking` (MLflow), `tune` (Optuna search), `cli` (`inkrec train`, its options made from TrainConfig),
+`tune_cli` (`inkrec tune`, apart because it needs Optuna).
 """

@@ -43,7 +43,7 @@ from inkrec.train.checkpoint import (
 )
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
-from inkrec.train.runs import plot_learning_curve, run_payload
+from inkrec.train.runs import plot_learning_curve, remove_stale_temporaries, run_payload
 from inkrec.train.tracking import Tracker
 
 
@@ -285,6 +285,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     tracker = None
     if main:
         out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)  # what a kill in the middle of a write left behind
         write_json(out / "config.json", cfg.model_dump(mode="json"))
         tracker = Tracker(cfg.track, cfg.tracking_uri, cfg.experiment, out.name)
         tracker.log_params({"config": cfg.model_dump(mode="json"), "env": environment,

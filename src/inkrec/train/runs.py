@@ -25,6 +25,18 @@ from inkrec.preprocess.spec import recorded_preprocessing
 from inkrec.train.checkpoint import load_checkpoint, save_atomic
 
 RUN_FORMAT = "inkrec-run/1"
+RUN_FILES = ("config.json", "metrics.json", "learning_curve.png", "best.pt", "last.pt")
+
+
+def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files that a killed run left half-written beside its files (atomic writes go to
+    `.NAME.XXXX.tmp` first); a run directory's own files are never touched. Returns what was removed."""
+    removed = []
+    for name in RUN_FILES:
+        for tmp in Path(run_dir).glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def run_payload(*, model: str, model_kwargs: dict, classes: list[str], input: dict, data: dict,
