@@ -28,7 +28,7 @@ def _print_summary(result: dict, json_out, report_dir) -> None:
         f"{result['ece']:.3f}",
     )
     _stderr.print(table)
-    _stderr.print(f"split scored: {result['split']} ({escape(result['split_reason'])})")
+    _stderr.print(f"split scored: {result['split']}: {escape(result['split_reason'])}")
     for warning in result["warnings"]:
         _stderr.print(f"[bold yellow]warning:[/] {escape(warning)}")
     if json_out:

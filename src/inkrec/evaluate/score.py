@@ -39,11 +39,11 @@ def has_standard_split(dataset: InkDataset) -> bool:
 def choose_split(data: str | Path, split: str | None, *, max_per_class: int | None = None) -> SplitChoice:
     """`split` as asked; by default the standard test split, or everything where there is no standard cut."""
     if split is not None:
-        return SplitChoice(split, "as asked (--split)")
+        return SplitChoice(split, "as asked with --split")
     whole = open_dataset(data, split="all", max_per_class=max_per_class, progress=False)
     if has_standard_split(whole):
-        return SplitChoice("test", "the data set's standard test split (the default)")
-    return SplitChoice("all", "the whole data set: its format defines no standard train/test split")
+        return SplitChoice("test", "by default, the data set's standard test split")
+    return SplitChoice("all", "by default the whole data set, as its format defines no standard train/test split")
 
 
 def training_overlap(model: LoadedModel, data: str | Path, split: str) -> str | None:
