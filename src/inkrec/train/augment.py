@@ -5,6 +5,8 @@ displacement, both folded into a single sampling grid and applied to the whole b
 `F.grid_sample`, so it runs as a handful of vectorised torch ops on the training device (no per-image
 Python, no torchvision).
 
+Pens: `vary_pen` makes a share of the bitmaps' strokes thicker or thinner (`--pen`).
+
 Strokes: the pen path is transformed before it becomes pixels (random rotation, scale, shear, point
 jitter, dropping whole strokes), then brought back into the simplified 0-255 space (top-left aligned,
 longest side 255) that the rasterizer and the stroke encoder expect.
@@ -35,6 +37,8 @@ MAX_SHIFT = 0.12  # fraction of the half-width (grid coordinates span [-1, 1])
 ELASTIC_PROB = 0.5
 ELASTIC_ALPHA = 0.08  # displacement amplitude in grid units
 ELASTIC_GRID = 4  # control points per side of the coarse displacement field
+PEN_THICKER = 1.0  # most a stroke grows: a full 3x3 dilation (about a pixel each side)
+PEN_THINNER = 0.6  # most a stroke shrinks: 60% of the way to a 3x3 erosion, so thin strokes survive
 STROKE_JITTER = 2.5  # point noise in simplified units (0-255 space)
 STROKE_DROP = 0.15  # probability of dropping each stroke (drawings keep at least one)
 
@@ -93,6 +97,26 @@ def augment_bitmaps(x: torch.Tensor, strength: float, generator: torch.Generator
     field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
     grid = grid + field.permute(0, 2, 3, 1)
     return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def vary_pen(x: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
+    """Make the strokes of a random `share` of a float batch (N, C, H, W) thicker or thinner.
+
+    People write with pens from fine-liners to markers; a model trained on one writer group's pens meets the
+    others' at test time. A 3x3 grey dilation (or erosion) blended in by a random amount changes the width
+    by up to about a pixel each side, smoothly, as a different pen would.
+    """
+    if share <= 0:
+        return x
+    n = x.shape[0]
+    pick = torch.rand(n, generator=generator) < share
+    thicker = torch.rand(n, generator=generator) < 0.5
+    amount = torch.rand(n, generator=generator) * torch.where(thicker, PEN_THICKER, PEN_THINNER)
+    weight = (pick.float() * amount).to(device=x.device, dtype=x.dtype)[:, None, None, None]
+    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    target = torch.where(thicker.to(x.device)[:, None, None, None], dilated, eroded)
+    return x + weight * (target - x)
 
 
 # ------------------------------------------------------------------------------------------- strokes

@@ -33,7 +33,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "channels_last": ("--channels-last/--no-channels-last",),
 }
 METAVARS = {"model_kwargs": "KEY=VALUE", "classes": "NAME,NAME,...", "data": "PATH", "out": "DIR",
-            "tracking_uri": "URI"}
+            "tracking_uri": "URI", "teacher": "RUN_DIR"}
 
 
 def _option_name(name: str) -> str:
@@ -67,6 +67,8 @@ def _option(name: str, field: FieldInfo) -> tuple[Any, typer.models.OptionInfo]:
         return list[str] | None, typer.Option(*decls, **kwargs)
     if name == "classes":
         return str | None, typer.Option(*decls, **kwargs)
+    if members and typing.get_origin(members[0]) is list:  # repeatable
+        return list[str] | None, typer.Option(*decls, **kwargs)
     if members == [bool] or name == "amp":
         if name != "amp":
             kwargs["show_default"] = "on" if default else "off"

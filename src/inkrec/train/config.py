@@ -54,6 +54,18 @@ class TrainConfig(BaseModel):
     augment: Literal["none", "light", "strong"] | float = Field(
         "light", description="Augmentation: none, light, strong, or a strength in [0, 2] (light = 0.5)."
     )
+    pen: float = Field(
+        0.0,
+        description="Share of training bitmaps whose strokes are made thicker or thinner (real pens differ; "
+        "Quick, Draw! bitmaps all have one line width).",
+    )
+    teacher: list[str] | None = Field(
+        None,
+        description="Run directory of a trained model to learn from as well (knowledge distillation; "
+        "repeatable: the teachers' answers are averaged).",
+    )
+    distill_weight: float = Field(0.7, description="Weight of the teachers' answers in the loss (the labels: the rest).")
+    distill_temperature: float = Field(2.0, description="Softmax temperature of distillation.")
     val_fraction: float = Field(0.1, description="Share of the training split held out for validation.")
     patience: int | None = Field(
         5, description="Early stopping after this many epochs without a better validation top-1 (0: never)."
@@ -134,6 +146,20 @@ class TrainConfig(BaseModel):
     def _smoothing(cls, v: float) -> float:
         if not 0 <= v < 1:
             raise ValueError("label_smoothing must be in [0, 1)")
+        return v
+
+    @field_validator("pen", "distill_weight")
+    @classmethod
+    def _share(cls, v: float, info) -> float:
+        if not 0 <= v <= 1:
+            raise ValueError(f"{info.field_name} must be in [0, 1]")
+        return v
+
+    @field_validator("distill_temperature")
+    @classmethod
+    def _temperature(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError("distill_temperature must be positive")
         return v
 
     @field_validator("val_fraction")

@@ -32,7 +32,7 @@ from inkrec.jsonio import to_plain, write_json
 from inkrec.models import architecture, create_model
 from inkrec.train import distributed as D
 from inkrec.train import perf
-from inkrec.train.augment import augment_bitmaps, strength_of
+from inkrec.train.augment import augment_bitmaps, strength_of, vary_pen
 from inkrec.train.checkpoint import (
     CHECKPOINT_FORMAT,
     load_checkpoint,
@@ -43,6 +43,7 @@ from inkrec.train.checkpoint import (
 )
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
+from inkrec.train.distill import Teachers, distillation_loss
 from inkrec.train.runs import plot_learning_curve, remove_stale_temporaries, run_payload
 from inkrec.train.tracking import Tracker
 
@@ -102,10 +103,11 @@ def mix_seed(*parts: int) -> int:
 class Batches:
     """Moves a source's batches to the device and turns them into model input (float, augmented)."""
 
-    def __init__(self, source: BatchSource, device: torch.device, channels_last: bool):
+    def __init__(self, source: BatchSource, device: torch.device, channels_last: bool, pen: float = 0.0):
         self.source = source
         self.device = device
         self.channels_last = channels_last
+        self.pen = pen
 
     def model_inputs(self, inputs: tuple[torch.Tensor, ...], strength: float,
                      generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
@@ -113,7 +115,7 @@ class Batches:
             return tuple(t.to(self.device, non_blocking=True) for t in inputs)
         x = inputs[0].to(self.device, non_blocking=True).float().div_(255.0)
         if strength > 0 and self.source.bitmap_augment and generator is not None:
-            x = augment_bitmaps(x, strength, generator)
+            x = augment_bitmaps(vary_pen(x, self.pen, generator), strength, generator)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return (x,)
@@ -268,7 +270,8 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             print(f"nothing to resume in {out} (no last.pt): starting from scratch")
 
     # ---- speed-ups and data parallelism
-    feed = Batches(splits.train, device, channels_last)
+    feed = Batches(splits.train, device, channels_last, cfg.pen)
+    teachers = Teachers(cfg.teacher, classes, device, channels_last=channels_last) if cfg.teacher else None
     example_idx = np.arange(min(per_rank_batch, len(splits.train)))
     example = feed.model_inputs(splits.train.inputs(example_idx, 0.0, np.random.default_rng(0)), 0.0, None)
     fmodel = model
@@ -325,7 +328,12 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             y = torch.from_numpy(splits.train.labels[idx]).to(device, non_blocking=True)
             with perf.autocast(device, amp_dtype):
                 logits = fmodel(*x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                soft = teachers.probabilities(x, cfg.distill_temperature) if teachers else None
+            if soft is None:
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            else:
+                loss = distillation_loss(logits.float(), y, soft, weight=cfg.distill_weight,
+                                         temperature=cfg.distill_temperature, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
