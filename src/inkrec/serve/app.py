@@ -22,7 +22,7 @@ from inkrec import __version__
 from inkrec.serve.errors import ApiError, error_body, validation_message
 from inkrec.serve.guard import ServeGuard
 from inkrec.serve.predictor import Predictor, StrokesFastPath, warm_up
-from inkrec.serve.routes import health, models, page, predict
+from inkrec.serve.routes import docs, health, models, page, predict
 from inkrec.serve.runtime import ModelRegistry, cpu_count
 from inkrec.serve.settings import ServeSettings
 
@@ -47,7 +47,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         version=__version__,
         description="Recognize hand-drawn doodles and handwriting. Send strokes (JSON) or a picture "
         "(multipart upload) to `/v1/predict`; list the models with `/v1/models`.",
-        docs_url="/docs",
+        docs_url=None,  # routes/docs.py: Swagger UI from our own files
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -69,6 +69,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(health.router)
+    app.include_router(docs.router)
     predict.document_request_bodies(app)
     page.add_page(app, settings.page_dir)
     return app
