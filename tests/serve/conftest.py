@@ -35,15 +35,21 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`inkrec serve` in a child process on a free loopback port."""
+    """`inkrec serve` in a child process on loopback: a free port, or the one given (a restart)."""
 
     def __init__(
-        self, args: list[str], cmd: list[str] | None = None, env: dict | None = None, start_s: float = 180
+        self,
+        args: list[str],
+        cmd: list[str] | None = None,
+        env: dict | None = None,
+        start_s: float = 180,
+        port: int | None = None,
+        wait: bool = True,
     ):
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"inkrec-serve-{self.port}.log"
-        self._log = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [*(cmd or SERVE_CMD), "--port", str(self.port), *args],
             stdout=self._log,
@@ -51,6 +57,10 @@ class LiveServer:
             cwd=REPO,
             env=env,
         )
+        if wait:
+            self.wait_healthy(start_s)
+
+    def wait_healthy(self, start_s: float = 180) -> None:
         deadline = time.monotonic() + start_s  # a fresh install compiles the ink kernels first
         while True:
             if self.proc.poll() is not None:

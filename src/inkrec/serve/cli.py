@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -67,7 +71,11 @@ def serve_cmd(
 
 
 def run(settings: ServeSettings) -> None:
-    """Load the models (so that a bad one fails before the port opens), then serve until stopped."""
+    """Load the models (so that a bad one fails before the port opens), then serve until stopped.
+
+    A SIGTERM (`docker stop`, systemd, Kubernetes) stops taking connections, lets the requests in flight
+    finish (at most `graceful_timeout` seconds), then exits with status 0.
+    """
     import uvicorn  # deferred: only serving needs it, and it costs its import time to every other command
 
     app = create_app(settings)
@@ -90,11 +98,37 @@ def run(settings: ServeSettings) -> None:
         timeout_graceful_shutdown=settings.graceful_timeout,
         **_uvicorn_fast_paths(),
     )
-    if settings.workers > 1:
-        os.environ.update(settings.as_env())  # each worker reads them back: create_app() -> ServeSettings()
-        uvicorn.run("inkrec.serve.app:create_app", factory=True, workers=settings.workers, **common)
-    else:
-        uvicorn.run(app, **common)
+    with _exit_zero_after_sigterm():
+        if settings.workers > 1:
+            os.environ.update(settings.as_env())  # each worker reads them back: create_app() -> ServeSettings()
+            uvicorn.run("inkrec.serve.app:create_app", factory=True, workers=settings.workers, **common)
+        else:
+            uvicorn.run(app, **common)
+
+
+class _Stopped(Exception):
+    """Raised by the SIGTERM handler once uvicorn has drained and stopped."""
+
+
+def _raise_stopped(_signum, _frame) -> None:
+    raise _Stopped
+
+
+@contextmanager
+def _exit_zero_after_sigterm() -> Iterator[None]:
+    """uvicorn drains on SIGTERM, then raises the signal again with the handler it found: with the default
+    one the process would die of the signal (status 143) after a clean stop. Here the handler it finds ends
+    the server's run normally instead, and the command exits with status 0."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _uvicorn_fast_paths() -> dict:
