@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 
 import httpx
 import numpy as np
@@ -16,6 +18,8 @@ from typer.testing import CliRunner
 
 from inkrec.serve import cli
 from inkrec.serve.settings import ServeSettings
+
+from .conftest import REPO, SERVE_CMD
 
 
 @pytest.fixture()
@@ -131,3 +135,16 @@ def test_workers_get_the_parents_settings(start_server, served_models):
         assert httpx.get(srv.url + "/healthz", timeout=30).json() == {"status": "ok", "models": ["pic"]}
         r = httpx.post(srv.url + "/v1/predict", files={"file": ("a.png", buf.getvalue(), "image/png")}, timeout=30)
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
+
+
+def test_bad_settings_are_one_clear_error(tmp_path):
+    """From an option or a variable: `error: ...` naming the setting, exit status 2, before any model loads."""
+    env = {**os.environ, "INKREC_TIMEOUT": "soon"}
+    for args, env, name in (
+        (["--port", "70000"], None, "port"),
+        ([], env, "timeout"),
+        (["--model", str(tmp_path / "missing.onnx")], None, "missing.onnx: no such file"),
+    ):
+        out = subprocess.run([*SERVE_CMD, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        assert out.returncode == 2, (args, out.stderr[-2000:])
+        assert "error:" in out.stderr and name in out.stderr and "Traceback" not in out.stderr, out.stderr

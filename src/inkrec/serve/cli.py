@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
+from inkrec.errors import ConfigError
 from inkrec.serve.app import create_app
 from inkrec.serve.settings import ServeSettings
 
@@ -67,7 +69,18 @@ def serve_cmd(
         for name, value in ctx.params.items()
         if ctx.get_parameter_source(name).name != "DEFAULT"  # typer's own copy of click's ParameterSource
     }
-    run(ServeSettings(**given))
+    run(settings_from(given))
+
+
+def settings_from(given: dict) -> ServeSettings:
+    """The settings for these options (and the INKREC_* variables); ConfigError saying what is wrong."""
+    try:
+        return ServeSettings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})" for e in exc.errors()
+        )
+        raise ConfigError(f"server settings (options or INKREC_* variables): {problems}") from None
 
 
 def run(settings: ServeSettings) -> None:
