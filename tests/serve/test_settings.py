@@ -53,6 +53,8 @@ def test_defaults_environment_and_python(clean_env, tmp_path):
     clean_env.setenv("INKREC_PORT", "not a port")
     with pytest.raises(ValueError, match="port"):
         ServeSettings()
+    with pytest.raises(ValueError, match="modle"):  # a misspelt setting is an error, not ignored
+        ServeSettings(modle=["x.onnx"])
 
 
 def test_INKREC_MODELS_is_still_a_folder_of_models(clean_env, served_models, tmp_path):

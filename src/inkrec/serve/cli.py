@@ -49,9 +49,7 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help=_help("host"))] = _default("host"),
     port: Annotated[int, typer.Option(help=_help("port"))] = _default("port"),
     threads: Annotated[int, typer.Option(help=_help("threads"))] = _default("threads"),
-    workers: Annotated[
-        int, typer.Option(help="Server processes sharing the port (one per core for heavy load).")
-    ] = _default("workers"),
+    workers: Annotated[int, typer.Option(help=_help("workers"))] = _default("workers"),
     max_batch: Annotated[int, typer.Option(help=_help("max_batch"))] = _default("max_batch"),
     timeout: Annotated[float, typer.Option(help=_help("timeout"))] = _default("timeout"),
     graceful_timeout: Annotated[float, typer.Option(help=_help("graceful_timeout"))] = _default(

@@ -27,7 +27,7 @@ ENV_PREFIX = "INKREC_"
 class ServeSettings(BaseSettings):
     """What one server (and each of its worker processes) runs with."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     models: Annotated[list[str] | None, NoDecode] = Field(
         None,
@@ -36,7 +36,9 @@ class ServeSettings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
     port: int = Field(8000, ge=0, le=65535, description="TCP port.")
-    workers: int = Field(1, ge=1, description="Server processes sharing the port.")
+    workers: int = Field(
+        1, ge=1, description="Server processes sharing the port (one per core for heavy load)."
+    )
     threads: int = Field(0, ge=0, description="Inference threads per process (0: one per core).")
     intra_op_threads: int = Field(1, ge=1, description="onnxruntime threads per model call.")
     max_batch: int = Field(
