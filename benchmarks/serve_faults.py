@@ -18,6 +18,7 @@ tests/serve/test_faults.py runs the same drills against its own servers and chec
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -146,6 +147,17 @@ def sockets_on_port(port: int) -> dict[str, int]:
     return counts
 
 
+def plain_bind(port: int) -> str:
+    """Bind the port without SO_REUSEADDR (and let it go at once): "EADDRINUSE" while the connections of a
+    killed server still hold it, which a server without SO_REUSEADDR could not restart through."""
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError as exc:
+            return errno.errorcode.get(exc.errno, str(exc))
+    return "ok"
+
+
 def connection_refused(port: int) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=1):
@@ -175,15 +187,19 @@ def kill_drill(
 ) -> dict:
     """SIGKILL `proc` (serving on `port`) under load, then `spawn(port)` a new server at once."""
     load = StrokeLoad(f"http://{HOST}:{port}", body, clients=clients, timeout_s=timeout_s).start()
+    idle: socket.socket | None = None
     try:
         # every slow client has a request well into its body
         wait_until(lambda: len(load.in_flight(time.monotonic(), time.monotonic() - 0.3)) >= clients // 2, 30)
         before = load.outcomes()
+        # and an idle connection, as a browser keeps one: its server side outlives the kill (FIN_WAIT2)
+        idle = socket.create_connection((HOST, port), timeout=timeout_s)
         t_kill = time.monotonic()
         in_flight = load.in_flight(t_kill)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         leftover = sockets_on_port(port)
+        held = plain_bind(port)
         t_spawn = time.monotonic()
         new = spawn(port)
         wait_until(lambda: load.first_ok_after(t_spawn) is not None or new.poll() is not None, restart_within_s, 0.05)
@@ -191,6 +207,8 @@ def kill_drill(
         time.sleep(1.0)  # the new server under the same load for a moment
     finally:
         load.join()
+        if idle is not None:
+            idle.close()
     return {
         "clients": clients,
         "client_timeout_s": timeout_s,
@@ -198,6 +216,7 @@ def kill_drill(
         "in_flight_at_kill": len(in_flight),
         "in_flight_outcomes": load.outcomes(in_flight),
         "sockets_on_port_after_kill": leftover,
+        "bind_without_reuseaddr": held,
         "new_server_exit_code": new.poll(),
         "restart_to_first_answer_s": None if first_ok is None else round(first_ok - t_spawn, 3),
         "kill_to_first_answer_s": None if first_ok is None else round(first_ok - t_kill, 3),
@@ -327,6 +346,7 @@ def main() -> None:
         ("requests in flight at the SIGKILL", kill["in_flight_at_kill"]),
         ("  their outcomes", kill["in_flight_outcomes"]),
         ("sockets left on the port after the kill", kill["sockets_on_port_after_kill"]),
+        ("  a bind without SO_REUSEADDR then", kill["bind_without_reuseaddr"]),
         ("max client wait (s)", kill["max_client_wait_s"]),
         ("client timeouts (hangs)", kill["timeouts"]),
         ("restart -> first answer (s)", kill["restart_to_first_answer_s"]),

@@ -50,8 +50,9 @@ def test_sigkill_under_load_then_restart_on_the_same_port(faults, start_server, 
     assert not any(k.startswith("timeout") for k in figures["in_flight_outcomes"]), figures
     assert figures["timeouts"] == 0, figures
     assert figures["max_client_wait_s"] < CLIENT_TIMEOUT_S, figures
-    # the killed server's connections still held the port, and yet the new server bound it (SO_REUSEADDR)
-    assert sum(figures["sockets_on_port_after_kill"].values()) >= 1, figures
+    # the killed server's connections still held the port (a plain bind fails), and yet the new server bound
+    # it: uvicorn's listening socket sets SO_REUSEADDR
+    assert figures["bind_without_reuseaddr"] == "EADDRINUSE", figures
     assert new.poll() is None, figures
     assert figures["restart_to_first_answer_s"] is not None, figures
     assert figures["outcomes"].get("200", 0) > 10, figures
