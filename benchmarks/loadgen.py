@@ -184,7 +184,7 @@ def run_load(
         return result
 
     try:
-        import uvloop
+        import uvloop  # optional: the serve extra has it, a bare client machine may not
 
         return uvloop.run(main())
     except ModuleNotFoundError:

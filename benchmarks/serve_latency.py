@@ -14,9 +14,11 @@ Targets: strokes p50 < 3 ms and p99 < 15 ms; our uploads at least 10x the baseli
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +26,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from PIL import Image
+
+from inkrec.preprocess.raster import rasterize
+from inkrec.runtime.onnx_model import read_metadata
+from inkrec.serve.runtime import default_model_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import json_request, multipart_request, run_load
@@ -38,8 +45,6 @@ def datasets_dir() -> Path:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -86,10 +91,6 @@ def real_drawings(labels: list[str]) -> list[tuple[str, list]]:
 
 
 def png_upload(strokes: list) -> bytes:
-    from PIL import Image
-
-    from inkrec.preprocess.raster import rasterize
-
     bitmap = 255 - rasterize([np.asarray(s, dtype=np.float64) for s in strokes], size=256)
     buf = io.BytesIO()
     Image.fromarray(bitmap).save(buf, format="PNG")
@@ -97,8 +98,6 @@ def png_upload(strokes: list) -> bytes:
 
 
 def default_models() -> list[str]:
-    from inkrec.serve.runtime import default_model_paths
-
     return [str(p) for p in default_model_paths()]
 
 
@@ -182,8 +181,6 @@ def run_ours(args, models: list[str], strokes_reqs, png_reqs_of) -> dict:
 
 
 def run_baseline(args, pngs: list[bytes], png_reqs_of) -> dict | None:
-    import importlib.util
-
     missing = [m for m in ("flask", "tensorflow") if importlib.util.find_spec(m) is None]
     if missing:
         print(
@@ -234,8 +231,6 @@ def main() -> None:
     ap.add_argument("--baseline-model", default=str(REPO / "bench-results" / "course_cnn.keras"))
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "serve_latency.json")
     args = ap.parse_args()
-
-    from inkrec.runtime.onnx_model import read_metadata
 
     models = args.model or default_models()
     if not models:
@@ -308,7 +303,7 @@ def main() -> None:
         verdicts[f"PNG uploads >= 10x baseline req/s (measured {ratio:.1f}x)"] = ratio >= 10
         print(
             f"\nbaseline answered {base['distinct_answers']} distinct label(s) over {base['requests']} "
-            f"drawings of {len(set(lbl for lbl, _ in drawings))} categories: {base['answer_counts']}"
+            f"drawings of {len({lbl for lbl, _ in drawings})} categories: {base['answer_counts']}"
         )
     results["targets"] = verdicts
     print()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve_latency import HOST, REPO, default_models, start_inkrec, stop
@@ -50,8 +51,6 @@ def huge_blank_png(side: int) -> bytes:
 
 
 def bad_requests() -> list[tuple[str, dict]]:
-    from PIL import Image
-
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (256, 256), dtype=np.uint8)).save(buf, format="PNG")

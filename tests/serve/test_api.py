@@ -5,8 +5,10 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import os
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -15,6 +17,9 @@ import pytest
 from PIL import Image
 
 from inkrec.page import page_files
+from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
+from inkrec.preprocess.raster import rasterize
+from inkrec.preprocess.simplify import simplify
 from inkrec.runtime.onnx_model import read_metadata
 
 ISOLATION = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp"}
@@ -22,9 +27,6 @@ ISOLATION = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder
 
 def reference_probs(model_path, strokes) -> np.ndarray:
     """The Python pipeline without the server: simplify if raw, rasterize, onnxruntime, softmax."""
-    from inkrec.preprocess.raster import rasterize
-    from inkrec.preprocess.simplify import simplify
-
     meta = read_metadata(model_path)
     arrays = [np.asarray(s, dtype=np.float64) for s in strokes]
     if any(a.shape[0] == 3 for a in arrays):
@@ -137,9 +139,6 @@ def test_predict_raw_strokes_are_simplified_first(client, served_models, drawing
 
 def test_predict_png_uploads_dark_on_light(client, served_models, drawings):
     """Drawings rasterized at 256x256, inverted to dark ink on white, uploaded as PNG files."""
-    from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
-    from inkrec.preprocess.raster import rasterize
-
     path = doodles_path(served_models)
     meta = read_metadata(path)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -165,8 +164,6 @@ def test_predict_png_uploads_dark_on_light(client, served_models, drawings):
 
 
 def test_upload_light_on_dark_and_jpeg(client, drawings):
-    from inkrec.preprocess.raster import rasterize
-
     _label, rec, _raw = drawings[0]
     strokes = [np.asarray(s, dtype=np.float64) for s in rec["drawing"]]
     light = rasterize(strokes, size=300)
@@ -195,7 +192,6 @@ def test_model_defaults_to_first_and_top_k_is_clipped(client, served_models):
 
 def forged_png(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height pixels (a decompression bomb's header)."""
-
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -356,7 +352,6 @@ def test_big_upload_body_is_refused(client):
 def test_slow_requests_hit_the_deadline(start_server, served_models, drawings):
     """A server with a tiny deadline answers 503 JSON instead of working on; health is not affected."""
     srv = start_server([*[a for p in served_models for a in ("--model", str(p))], "--timeout", "0.0005"])
-    from inkrec.preprocess.raster import rasterize
 
     small = 255 - rasterize([np.asarray(s, float) for s in drawings[0][1]["drawing"]], size=512)
     png = png_bytes(np.asarray(Image.fromarray(small).resize((2000, 2000))))
@@ -385,7 +380,6 @@ def test_keep_alive_connection_survives_errors(server, drawings):
 def test_concurrent_requests_get_their_own_answers(server, drawings):
     """Requests that arrive together are run as one batch: each must still get its own drawing's answer
     (same as asked alone), including a bad one in the middle of a batch."""
-    from concurrent.futures import ThreadPoolExecutor
 
     bodies = [{"model": "doodles", "strokes": rec["drawing"], "top_k": 3} for _l, rec, _r in drawings]
     bodies += [{"model": "doodles", "strokes": raw["drawing"], "top_k": 3} for _l, _s, raw in drawings if raw]
@@ -436,7 +430,6 @@ def test_page_and_its_files_are_served_isolated(client):
 def test_without_models_the_server_starts_and_says_so(start_server, tmp_path):
     empty = tmp_path / "no-models"
     empty.mkdir()
-    import os
 
     srv = start_server([], env={**os.environ, "INKREC_MODELS": str(empty)})
     with httpx.Client(base_url=srv.url, timeout=30) as c:

@@ -33,11 +33,12 @@ assert root.get_command(ctx, "train").help.startswith("Not installed")
 said = CliRunner().invoke(app, ["train", "--data", "x"])
 assert said.exit_code == 2 and 'pip install "inkrec[train]"' in said.output, said.output
 from inkrec.serve.app import create_app
+from inkrec.serve.settings import ServeSettings
 from inkrec.serve import preprocess
 from inkrec.runtime.onnx_model import read_metadata
 models = json.loads(sys.argv[1])
 drawing = json.loads(sys.argv[2])
-app = create_app(models=models)
+app = create_app(ServeSettings(models=models))
 reg = app.state.registry
 model = reg.get("doodles")
 inputs, raw = preprocess.strokes_input(preprocess.to_arrays(drawing), model)

@@ -1,4 +1,5 @@
-"""The page in src/inkrec/page/ ships exactly the onnxruntime-web that web/ pins, and loads nothing from elsewhere."""
+"""The page in src/inkrec/page/ ships exactly the onnxruntime-web and Swagger UI that web/ pins, and loads nothing
+from elsewhere."""
 
 from __future__ import annotations
 
@@ -18,14 +19,23 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 VENDOR = PAGE_DIR / "vendor"
 
 
-def test_vendored_runtime_matches_the_lockfile(page_built: Path):
+def test_vendored_files_match_the_lockfile(page_built: Path):
     build = json.loads((VENDOR / "build.json").read_text())
-    assert set(build["files"]) == {p.name for p in VENDOR.iterdir() if p.name != "build.json"}, (
-        "static/vendor holds files the build did not write: run `node build.mjs` in web/")
+    on_disk = {p.relative_to(VENDOR).as_posix() for p in VENDOR.rglob("*") if p.is_file()} - {"build.json"}
+    assert set(build["files"]) == on_disk, (
+        "page/vendor holds files the build did not write: run `node build.mjs` in web/")
     for rel, digest in build["files"].items():
         assert hashlib.sha256((VENDOR / rel).read_bytes()).hexdigest() == digest, rel
     lock = json.loads((WEB / "package-lock.json").read_text())
-    assert build["onnxruntime_web"] == lock["packages"]["node_modules/onnxruntime-web"]["version"]
+    package = json.loads((WEB / "package.json").read_text())
+    for name, key in (("onnxruntime-web", "onnxruntime_web"), ("swagger-ui-dist", "swagger_ui_dist")):
+        assert build[key] == lock["packages"][f"node_modules/{name}"]["version"], name
+        assert package["dependencies"][name] == build[key], f"{name} is pinned to one exact version"
+    # what the API docs load, with the licences that travel with them
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE-swagger-ui.txt", "NOTICE-swagger-ui.txt",
+                 "swagger-ui-bundle.js.LICENSE.txt"):
+        assert f"swagger/{name}" in build["files"], name
+    assert "sourceMappingURL" not in (VENDOR / "swagger" / "swagger-ui.css").read_text()
 
 
 def test_page_scripts_import_only_page_files(page_built: Path):

@@ -8,7 +8,7 @@ arrive while a batch is being computed are queued and run together as the next b
 answers as fast as without batching, and a loaded one does more work per CPU second.
 
 By default a batch runs on the event loop's own thread, right after the loop has read every request that
-was ready (see `ServeConfig.inline_batches` for why); given a thread pool instead, it runs there while the
+was ready (see `ServeSettings.inline_batches` for why); given a thread pool instead, it runs there while the
 loop goes on reading, parsing and answering requests.
 """
 

@@ -9,7 +9,12 @@ from inkrec.errors import ConfigError
 from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import OnnxModel
 
-__all__ = ["ModelRegistry", "OnnxModel", "cpu_count", "default_model_paths"]
+__all__ = ["NO_MODELS", "ModelRegistry", "cpu_count", "default_model_paths", "models_in", "split_spec"]
+
+NO_MODELS = (
+    "no models loaded: start the server with `inkrec serve --model MODEL.onnx`, or put exported models "
+    "in ./models (or set INKREC_MODELS to a folder of .onnx files)"
+)
 
 
 def cpu_count() -> int:
@@ -20,8 +25,8 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _split_spec(spec: str) -> tuple[str | None, Path]:
-    """`--model path.onnx` or `--model id=path.onnx`."""
+def split_spec(spec: str) -> tuple[str | None, Path]:
+    """`--model path.onnx` or `--model id=path.onnx` (a file whose name holds '=' stays a path)."""
     if "=" in spec:
         head, tail = spec.split("=", 1)
         if md.valid_id(head) and not Path(spec).exists():
@@ -29,17 +34,20 @@ def _split_spec(spec: str) -> tuple[str | None, Path]:
     return None, Path(spec)
 
 
+def models_in(folder: Path) -> list[Path]:
+    """The .onnx files of a folder, by name; none when the folder is missing."""
+    return sorted(folder.glob("*.onnx")) if folder.is_dir() else []
+
+
 def default_model_paths() -> list[Path]:
     """The bundled models: `$INKREC_MODELS`, else `./models`, else the repository's `models/`."""
     env = os.environ.get("INKREC_MODELS")
-    candidates = (
-        [Path(env)] if env else [Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"]
-    )
-    for folder in candidates:
-        if folder.is_dir():
-            found = sorted(folder.glob("*.onnx"))
-            if found:
-                return found
+    if env:
+        return models_in(Path(env))
+    for folder in (Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"):
+        found = models_in(folder)
+        if found:
+            return found
     return []
 
 
@@ -49,7 +57,7 @@ class ModelRegistry:
     def __init__(self, specs: list[str | Path] | None = None, *, intra_op_threads: int = 1):
         self.models: dict[str, OnnxModel] = {}
         for spec in specs or []:
-            model_id, path = _split_spec(str(spec))
+            model_id, path = split_spec(str(spec))
             model = OnnxModel(path, model_id=model_id, intra_op_threads=intra_op_threads)
             if model.id in self.models:
                 raise ConfigError(

@@ -85,7 +85,9 @@ class UploadForm(BaseModel):
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
 
 
-class ModelInfo(BaseModel):
+class ModelDescription(BaseModel):
+    """One served model: what it recognizes, what it reads and how well it did on its test split."""
+
     id: str
     labels: list[str]
     input: dict = Field(..., description="What the model reads: kind (bitmap or strokes), size, scale.")
@@ -104,7 +106,7 @@ class ModelInfo(BaseModel):
 
 
 class ModelList(BaseModel):
-    models: list[ModelInfo]
+    models: list[ModelDescription]
     message: str | None = Field(None, description="Set when no model is loaded, saying how to load one.")
 
 
@@ -120,3 +122,18 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+_ERROR_TEXT = {
+    400: "Malformed JSON or multipart body.",
+    404: "Unknown model.",
+    413: "Body or picture too large.",
+    415: "Neither application/json nor multipart/form-data.",
+    422: "Invalid drawing, picture or parameters.",
+    503: "The request took too long.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """The OpenAPI `responses` of a route that may answer these error statuses (one JSON shape for all)."""
+    return {status: {"model": ErrorResponse, "description": _ERROR_TEXT[status]} for status in statuses}

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import onnx
 import pytest
+import torch
+from onnx import TensorProto, helper
 
 from inkrec.errors import DataFormatError
-from inkrec.export.onnx import onnx_logits, torch_logits
+from inkrec.export.onnx import export_run, onnx_logits, torch_logits
 from inkrec.export.quantize import quantize_int8
+from inkrec.preprocess.raster import RASTER_PARAMS
 from inkrec.runtime.onnx_model import read_metadata
+from inkrec.train.loop import train
 
 
 def test_metadata_travels_inside_the_file(tiny_doodles):
-    from inkrec.preprocess.raster import RASTER_PARAMS
-
     meta = read_metadata(tiny_doodles.onnx_path)
     assert meta["format"] == "inkrec-onnx/1" and meta["id"] == "doodles"
     assert meta["labels"] == tiny_doodles.meta["labels"] and len(meta["labels"]) == 18
@@ -85,8 +91,6 @@ def test_read_metadata_refuses_files_that_are_not_ours(tmp_path):
     with pytest.raises(DataFormatError, match="no such file"):
         read_metadata(tmp_path / "missing.onnx")
     # a valid ONNX model without our metadata
-    from onnx import TensorProto, helper
-
     graph = helper.make_graph(
         [helper.make_node("Relu", ["input"], ["logits"])],
         "g",
@@ -106,25 +110,12 @@ def test_read_metadata_refuses_files_that_are_not_ours(tmp_path):
         read_metadata(bad)
 
 
-def test_server_runtime_refuses_foreign_models(tmp_path):
-    from inkrec.serve.runtime import ModelRegistry
-
-    junk = tmp_path / "junk.onnx"
-    junk.write_bytes(b"not a model at all")
-    with pytest.raises(DataFormatError):
-        ModelRegistry([junk])
-
-
 FEW = ["apple", "banana", "clock", "fish"]
 
 
 @pytest.fixture(scope="module")
 def run_dir(quickdraw, tmp_path_factory):
     """A real (short) training run of the course CNN, written by `inkrec train`'s own loop."""
-    import torch
-
-    from inkrec.train.loop import train
-
     threads = torch.get_num_threads()
     out = tmp_path_factory.mktemp("run") / "seed"
     try:
@@ -150,10 +141,6 @@ def run_dir(quickdraw, tmp_path_factory):
 
 
 def test_export_run_writes_metadata_and_checks_parity_on_real_drawings(run_dir, tmp_path):
-    import json
-
-    from inkrec.export.onnx import export_run
-
     report = export_run(run_dir, tmp_path / "fish.onnx")
     assert report["parity_on"] == "real test drawings" and report["parity_samples"] >= 40
     assert report["parity_max_abs_diff"] < 1e-4
@@ -166,9 +153,6 @@ def test_export_run_writes_metadata_and_checks_parity_on_real_drawings(run_dir, 
 
 
 def test_cli_export_int8_reports_size_and_top1_change(run_dir, tmp_path):
-    import subprocess
-    import sys
-
     out = tmp_path / "few.onnx"
     cmd = [
         sys.executable,
@@ -193,9 +177,6 @@ def test_cli_export_int8_reports_size_and_top1_change(run_dir, tmp_path):
 
 
 def test_cli_export_bad_input_is_a_clear_error(tmp_path):
-    import subprocess
-    import sys
-
     base = [sys.executable, "-c", "from inkrec.cli import app; app()", "export"]
     for args in ([str(tmp_path / "nope"), "-o", str(tmp_path / "x.onnx")], [str(tmp_path)]):
         res = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300, check=False)
