@@ -1,6 +1,6 @@
 """Model time: onnxruntime on one drawing at a time, per bundled model (target: median < 0.2 ms).
 
-Each model runs through `inkrec.serve.runtime.OnnxModel`, exactly as the server runs it (same session
+Each model runs through `inkrec.runtime.onnx_model.OnnxModel`, exactly as the server runs it (same session
 options: one intra-op thread, no spinning), on real drawings of its own test split at its own input
 size, one `run` call per drawing. With `--int8` (default on) each model is also quantized here
 (`inkrec.export.quantize`, static int8 calibrated on real training drawings) and timed the same way,
@@ -48,7 +48,7 @@ def real_drawings(meta: dict, split: str, per_class: int) -> tuple[np.ndarray, n
 
 
 def time_model(path: str | Path, x: np.ndarray, runs: int, threads: int) -> dict:
-    from inkrec.serve.runtime import OnnxModel
+    from inkrec.runtime.onnx_model import OnnxModel
 
     model = OnnxModel(path, intra_op_threads=threads)
     run, out = model.session.run, [model._output]
@@ -71,7 +71,7 @@ def time_model(path: str | Path, x: np.ndarray, runs: int, threads: int) -> dict
 
 
 def top1(path: str | Path, x: np.ndarray, y: np.ndarray) -> float:
-    from inkrec.serve.runtime import OnnxModel
+    from inkrec.runtime.onnx_model import OnnxModel
 
     model = OnnxModel(path)
     preds = np.concatenate([model.logits(x[i : i + 256]).argmax(1) for i in range(0, len(x), 256)])

@@ -16,6 +16,9 @@ PAGE_DIR = Path(__file__).resolve().parent
 PREPROCESS_DIR = PAGE_DIR.parent / "preprocess"
 TWINS = ("ink.js", "picture.js")
 _SKIP_SUFFIXES = (".py", ".pyc")
+# Swagger UI, vendored beside onnxruntime-web, is the server's /docs and not part of the page (nor of a
+# static site, which has no API to document).
+_NOT_THE_PAGE = ("vendor/swagger/",)
 
 
 def page_files(page_dir: str | Path | None = None) -> dict[str, Path]:
@@ -29,6 +32,7 @@ def page_files(page_dir: str | Path | None = None) -> dict[str, Path]:
         p.relative_to(root).as_posix(): p
         for p in sorted(root.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and p.suffix not in _SKIP_SUFFIXES
+        and not p.relative_to(root).as_posix().startswith(_NOT_THE_PAGE)
     }
     for name in TWINS:
         files.setdefault(f"preprocess/{name}", PREPROCESS_DIR / name)
