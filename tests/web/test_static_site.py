@@ -25,6 +25,7 @@ def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx
                  "vendor/ort-wasm-simd-threaded.js", "vendor/ort-wasm-simd-threaded.wasm",
                  "models/doodles.onnx", f"models/{second_meta['id']}.onnx", "models.json", "README.txt"):
         assert (out / name).is_file(), name
+    assert not (out / "vendor" / "swagger").exists()  # the API docs belong to the server, not to a static site
     manifest = json.loads((out / "models.json").read_text())
     assert [m["id"] for m in manifest["models"]] == ["doodles", second_meta["id"]]
     first = manifest["models"][0]
