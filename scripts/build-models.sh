@@ -86,7 +86,7 @@ if all hanzi-numerals; then
 fi
 if all doodles; then
   train doodles-teacher "$DATA/quickdraw/numpy_bitmap" --model-arg width=48 --seed 1 --epochs 15
-  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-20}" --patience 0 \
+  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-30}" --patience 0 --val-fraction 0 \
     --teacher "$WORK/doodles-teacher" ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
 echo "bundled models:"
