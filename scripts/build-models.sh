@@ -76,7 +76,7 @@ if all digits; then
   train digits-teacher-1 "$DATA/mnist" --model-arg width=48 --seed 1 --epochs 40 --augment strong
   train digits-teacher-2 "$DATA/mnist" --model-arg width=32 --seed 2 --epochs 30
   train digits-teacher-3 "$DATA/mnist" --model-arg width=32 --seed 3 --epochs 30
-  build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-40}" --patience 0 --val-fraction 0 --pen 0.3 \
+  build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-60}" --patience 0 --val-fraction 0 --pen 0.3 --augment strong \
     --teacher "$WORK/digits-teacher-1" --teacher "$WORK/digits-teacher-2" --teacher "$WORK/digits-teacher-3"
 fi
 if all hanzi-numerals; then
