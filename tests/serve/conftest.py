@@ -34,7 +34,7 @@ class TinyModel:
 @pytest.fixture(scope="session")
 def bitmaps(quickdraw: Path):
     """Standard split of the shared numpy_bitmap files: first 80% train, last 20% test, per category."""
-    from inkrec.data.quickdraw import load_bitmaps
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
 
     classes = sorted(p.stem for p in (quickdraw / "numpy_bitmap").glob("*.npy"))
     xtr, ytr, xte, yte = [], [], [], []

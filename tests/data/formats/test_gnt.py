@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 from datakit import pack_gnt_record, truncate
 
-from inkrec.data.gnt import decode_tag, encode_tag, gnt_writer, index_gnt, iter_gnt, read_gnt_at, write_gnt
-from inkrec.data.image_folder import ImageFolder
+from inkrec.data.formats.gnt import (
+    decode_tag,
+    encode_tag,
+    gnt_writer,
+    index_gnt,
+    iter_gnt,
+    read_gnt_at,
+    write_gnt,
+)
+from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import DataFormatError
 
 

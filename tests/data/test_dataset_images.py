@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.gnt import write_gnt
+from inkrec.data.formats.gnt import write_gnt
 from inkrec.errors import ConfigError
 
 

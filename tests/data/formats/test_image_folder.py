@@ -12,7 +12,7 @@ import pytest
 from datakit import truncate
 from PIL import Image
 
-from inkrec.data.image_folder import ImageFolder, writer_of
+from inkrec.data.formats.image_folder import ImageFolder, writer_of
 from inkrec.errors import DataFormatError
 
 NUMERALS = sorted("零一二三四五六七八九十百千万亿")
@@ -22,7 +22,7 @@ class _Big5Name(zipfile.ZipInfo):
     """A member whose name is stored in Big5 without the UTF-8 flag, as the Traditional Chinese
     Handwriting archives are (they are unpacked with `unzip -O big5`)."""
 
-    def _encodeFilenameFlags(self):  # noqa: N802 (zipfile's own name)
+    def _encodeFilenameFlags(self):
         return self.filename.encode("big5"), self.flag_bits
 
 

@@ -6,7 +6,9 @@ Record layout (little-endian, as CASIA documents it): sample size u32 (= 10 + wi
 
 Readers hand out white ink on black (``255 - bitmap``), the convention of every other inkrec reader,
 unless ``invert=False``. Records are read one at a time through a buffered reader; `index_gnt` finds
-every record's byte offset (reading headers only) for random access with `read_gnt_at`.
+every record's byte offset (reading headers only) for random access with `read_gnt_at`. A data set is
+one file or a folder of them; characters of any size are framed to `FRAMED_SIZE` squares, and the standard
+split is writer-disjoint (the first 80% of writers train, which is HWDB1.1's official 1001-1240 cut).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -22,10 +24,21 @@ from typing import IO
 import numpy as np
 
 from inkrec.atomic import atomic_output
+from inkrec.data.sources import FRAMED_SIZE, Source, compact_offsets, frame, indexing_progress
+from inkrec.data.splits import ordered_writer_test_mask
 from inkrec.errors import DataFormatError
+from inkrec.preprocess.batch import resize_bitmaps
 
+NAME = "gnt"
+SUFFIXES = (".gnt",)
+DESCRIPTION = "CASIA .gnt files"
+FOLDER = "files"
 _HEADER = struct.Struct("<I2sHH")  # sample size, tag code, width, height: 10 bytes
 _READ_BUFFER = 1 << 20
+
+
+def recognizes(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
 
 
 def decode_tag(tag: bytes) -> str:
@@ -59,7 +72,7 @@ def encode_tag(label: str) -> bytes:
     return code
 
 
-def _read_record(fh: IO[bytes], path: Path, index: int, offset: int, file_size: int | None, *, skip: bool):
+def _read_record(fh: IO[bytes], path: Path, index: int, offset: int, file_size: int, *, skip: bool):
     head = fh.read(_HEADER.size)
     if not head:
         return None
@@ -78,14 +91,14 @@ def _read_record(fh: IO[bytes], path: Path, index: int, offset: int, file_size: 
     if width == 0 or height == 0:
         raise DataFormatError(path, f"empty {width}x{height} bitmap at byte offset {offset}", record=index)
     n = width * height
+    if offset + size > file_size:  # checked before reading: a corrupt header may claim gigabytes
+        raise DataFormatError(
+            path,
+            f"truncated bitmap: the {width}x{height} record at byte offset {offset} needs {size} bytes, "
+            f"the file ends after {file_size - offset}",
+            record=index,
+        )
     if skip:
-        if file_size is not None and offset + size > file_size:
-            raise DataFormatError(
-                path,
-                f"truncated bitmap: record at byte offset {offset} needs {size} bytes, "
-                f"the file ends after {file_size - offset}",
-                record=index,
-            )
         fh.seek(n, os.SEEK_CUR)
         return tag, width, height, None
     data = fh.read(n)
@@ -105,8 +118,9 @@ def iter_gnt(path: str | Path, *, invert: bool = True) -> Iterator[tuple[str, np
     index = offset = 0
     try:
         with open(path, "rb", buffering=_READ_BUFFER) as fh:
+            size = os.fstat(fh.fileno()).st_size
             while True:
-                rec = _read_record(fh, path, index, offset, None, skip=False)
+                rec = _read_record(fh, path, index, offset, size, skip=False)
                 if rec is None:
                     return
                 tag, width, height, bitmap = rec
@@ -169,9 +183,10 @@ def read_gnt_at(
     out = []
     try:
         with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             for off in offsets:
                 fh.seek(int(off))
-                rec = _read_record(fh, path, -1, int(off), None, skip=False)
+                rec = _read_record(fh, path, -1, int(off), size, skip=False)
                 if rec is None:
                     raise DataFormatError(path, f"no record at byte offset {int(off)} (past the end)")
                 tag, _w, _h, bitmap = rec
@@ -213,3 +228,68 @@ def gnt_writer(path: str | Path) -> int | None:
     """The writer number in a CASIA file name (``1001-c.gnt`` -> 1001), or None."""
     m = re.match(r"^(\d+)", Path(path).stem)
     return int(m.group(1)) if m else None
+
+
+# ------------------------------------------------------------------------------------------ data set
+
+
+class GntRecords(Source):
+    """CASIA HWDB .gnt files (one per writer), indexed by record offsets; characters framed to
+    `FRAMED_SIZE`. Writers come from the file names (`1001-c.gnt` is writer 1001)."""
+
+    name = "gnt"
+
+    def __init__(self, files: Sequence[Path], *, path: str | Path, progress: bool = True):
+        self.path = str(path)
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise DataFormatError(path, "no .gnt files found")
+        offsets, tags, sizes = [], [], []
+        for p in indexing_progress(self.files, progress, "indexing .gnt"):
+            index = index_gnt(p)
+            offsets.append(compact_offsets(index.offsets))
+            tags.extend(index.labels)
+            sizes.append(len(index))
+        self._offsets = offsets
+        self.file_sizes = np.asarray(sizes, dtype=np.int64)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
+        self.class_names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
+        self.class_names = [str(c) for c in self.class_names]
+        self.labels = inverse.reshape(-1).astype(np.int64)
+        file_writers = [gnt_writer(p) for p in self.files]
+        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
+            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
+        else:
+            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
+        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
+        self.image_size = FRAMED_SIZE
+
+    def _read(self, rows) -> list[np.ndarray]:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out: list = [None] * len(rows)
+        files = np.searchsorted(self.file_starts, rows, side="right") - 1
+        for f in np.unique(files):
+            pos = np.flatnonzero(files == f)
+            local = rows[pos] - self.file_starts[f]
+            for p, (_, bitmap) in zip(pos, read_gnt_at(self.files[f], self._offsets[f][local].tolist())):
+                out[p] = frame(bitmap, self.image_size)
+        return out
+
+    def sample(self, row: int) -> np.ndarray:
+        return self._read([row])[0]
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        imgs = self._read(rows)
+        out = np.stack(imgs) if imgs else np.zeros((0, self.image_size, self.image_size), np.uint8)
+        if size is not None and size != self.image_size:
+            out = resize_bitmaps(out, size)
+        return out
+
+
+def open_source(path: Path, *, classes=None, progress: bool = True) -> GntRecords:
+    """One .gnt file, or a folder of them (one per writer)."""
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(c for c in path.iterdir() if c.is_file() and not c.name.startswith(".") and recognizes(c))
+    return GntRecords(files, path=path, progress=progress)

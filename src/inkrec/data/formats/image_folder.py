@@ -16,23 +16,39 @@ and the Kaggle original's ``input_<suite>_<sample>_<code>`` (the suite is the wr
 Zip member names without the archive's UTF-8 flag are decoded as UTF-8, else Big5 (the Traditional
 Chinese archives), else GB18030 (CASIA conversions made on Chinese Windows), whichever decodes every
 name of the archive; ``name_encoding=`` forces one.
+
+As a data set (`ImageFiles`), collections whose images all have one square size (Chinese MNIST: 64x64)
+keep it; others are framed to `FRAMED_SIZE`. Split folders give the standard split, else writers in the
+file names (the first 80% of writers train), else none (seeded random).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
 import zipfile
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from typing import Self
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
+from inkrec.data.sources import FRAMED_SIZE, Source, frame
+from inkrec.data.splits import ordered_writer_test_mask
 from inkrec.errors import DataFormatError
-from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image
+from inkrec.preprocess.batch import resize_bitmaps
+from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image, normalize_ink
 
+NAME = "image_folder"
+SUFFIXES = ()
+DESCRIPTION = "a folder with one sub-folder of images per class (or such a .zip)"
+# Recognised by looking into the folder tree (images within a few levels), not by its files' names.
+FOLDER = "tree"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 SPLIT_NAMES = {
     "train": "train",
@@ -51,6 +67,24 @@ _WRITER_PATTERNS = (
 )
 _LABEL_IN_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
 _ZIP_NAME_ENCODINGS = ("utf-8", "big5", "gb18030")
+
+
+def recognizes(path: Path) -> bool:
+    """A zip archive of pictures (a folder is recognised by `recognizes_folder`)."""
+    return path.suffix.lower() == ".zip"
+
+
+def recognizes_folder(folder: Path, depth: int = 3) -> bool:
+    """An image file within `depth` folder levels (class folders, split/class folders, a wrapper folder)."""
+    subdirs = []
+    for c in folder.iterdir():
+        if c.name.startswith(".") or c.name == "__MACOSX":
+            continue
+        if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES:
+            return True
+        if c.is_dir():
+            subdirs.append(c)
+    return depth > 0 and any(recognizes_folder(d, depth - 1) for d in sorted(subdirs))
 
 
 def _is_junk(parts: Sequence[str]) -> bool:
@@ -248,16 +282,10 @@ class ImageFolder:
 
     def load_ink(self, i: int) -> np.ndarray:
         """Sample i as white ink on black, background removed, faint ink stretched."""
-        from inkrec.preprocess.pictures import normalize_ink
-
         return normalize_ink(self.load(i))
 
     def image_size(self, i: int) -> tuple[int, int]:
         """(width, height) of sample i from its header, without decoding pixels."""
-        import io
-
-        from PIL import Image, UnidentifiedImageError
-
         src: object = self.path / self.samples[i][0] if not self.is_zip else io.BytesIO(self.read_bytes(i))
         try:
             with Image.open(src) as im:  # type: ignore[arg-type]
@@ -281,7 +309,7 @@ class ImageFolder:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def __enter__(self) -> ImageFolder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -291,3 +319,71 @@ class ImageFolder:
 def _label_in_name(filename: str) -> str | None:
     m = _LABEL_IN_NAME.match(PurePosixPath(filename).stem)
     return m.group("label") if m else None
+
+
+# ------------------------------------------------------------------------------------------ data set
+
+
+class ImageFiles(Source):
+    """A class-per-folder image collection (folder or .zip), decoded and normalised per sample."""
+
+    name = "image-folder"
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self.folder = ImageFolder(path)
+        self.class_names = list(self.folder.classes)
+        self.labels = np.asarray([label for _, label in self.folder.samples], dtype=np.int64)
+        self.writers = self.folder.writers
+        folder_splits = self.folder.splits
+        if folder_splits is not None and len(set(folder_splits)) > 1:
+            self.standard_test = np.asarray([s != "train" for s in folder_splits], dtype=bool)
+        elif self.writers is not None and len(np.unique(self.writers)) >= 2:
+            self.standard_test = ordered_writer_test_mask(self.writers)
+        else:
+            self.standard_test = None
+        self.image_size = self._common_size()
+
+    def _common_size(self) -> int:
+        """The images' side if a sample of headers shows one square size, else FRAMED_SIZE."""
+        n = len(self.labels)
+        probe = np.unique(np.linspace(0, n - 1, min(n, 32)).round().astype(int))
+        sizes = {tuple(self.folder.image_size(int(i))) for i in probe}
+        if len(sizes) == 1:
+            ((w, h),) = sizes
+            if w == h:
+                return int(w)
+        return FRAMED_SIZE
+
+    def sample(self, row: int) -> np.ndarray:
+        img = self.folder.load_ink(int(row))
+        if img.shape != (self.image_size, self.image_size):
+            img = frame(img, self.image_size)
+        return img
+
+    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
+        rows = np.asarray(rows).reshape(-1)
+        s = self.image_size
+        out = np.empty((len(rows), s, s), dtype=np.uint8)
+
+        def one(i: int) -> None:
+            out[i] = self.sample(rows[i])
+
+        workers = min(self.decode_threads, len(rows) // 16)
+        if workers > 1:
+            # Pillow decodes and numpy reduces with the GIL released: threads use the other cores.
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, range(len(rows))))
+        else:
+            for i in range(len(rows)):
+                one(i)
+        if size is not None and size != s:
+            out = resize_bitmaps(out, size)
+        return out
+
+    # Threads decoding one batch (1 = none).
+    decode_threads = min(4, os.cpu_count() or 1)
+
+
+def open_source(path: Path, *, classes=None, progress: bool = True) -> ImageFiles:
+    return ImageFiles(path)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from inkrec.data.fetch import ChecksumError, Fetcher, FetchError, quickdraw_url
+from inkrec.data.download.engine import ChecksumError, Fetcher, FetchError
+from inkrec.data.download.quickdraw import quickdraw_url
 
 CAT = "/full/numpy_bitmap/cat.npy"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.detect import detect_format
+from inkrec.data.formats import detect_format
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
 
 

@@ -9,14 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inkrec.data.fetch import (
-    MANIFEST_NAME,
-    FetchError,
-    fetch_quickdraw,
-    quickdraw_categories,
-    resolve_categories,
-)
-from inkrec.data.quickdraw import iter_binary, iter_ndjson, load_bitmaps, write_binary
+from inkrec.data.download.engine import MANIFEST_NAME, FetchError
+from inkrec.data.download.quickdraw import fetch_quickdraw, quickdraw_categories, resolve_categories
+from inkrec.data.formats.binary import iter_binary, write_binary
+from inkrec.data.formats.ndjson import iter_ndjson
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.errors import ConfigError
 
 

@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 
 from inkrec.cli import app
 from inkrec.data.dataset import open_dataset
-from inkrec.data.inspect_cli import (
+from inkrec.data.formats.binary import write_binary
+from inkrec.data.formats.gnt import write_gnt
+from inkrec.data.formats.image_folder import ImageFolder
+from inkrec.data.formats.ndjson import iter_ndjson
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
+from inkrec.data.formats.sketchrnn import strokes_to_stroke3, write_sketchrnn
+from inkrec.data.inspect import (
     FONT_CANDIDATES,
     GRID_PAD,
     LABEL_HEIGHT,
@@ -22,7 +28,6 @@ from inkrec.data.inspect_cli import (
     label_text,
     pick_samples,
 )
-from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
 
 runner = CliRunner()
 
@@ -153,10 +158,6 @@ def test_import_images_of_my_drawings(tmp_path: Path, quickdraw: Path):
 
 def test_info_and_show_hand_made_files(tmp_path: Path, quickdraw: Path, datasets: Path):
     """The formats not in ../shared, written by our own writers from real drawings and handwriting."""
-    from inkrec.data.gnt import write_gnt
-    from inkrec.data.image_folder import ImageFolder
-    from inkrec.data.quickdraw import strokes_to_stroke3, write_binary, write_sketchrnn
-
     drawings = list(iter_ndjson(quickdraw / "simplified" / "fish.ndjson"))
     write_binary(tmp_path / "fish.bin", drawings)
     s3 = [strokes_to_stroke3(d.strokes) for d in drawings]

@@ -10,7 +10,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from inkrec.cli import app
-from inkrec.data.fetch import MANIFEST_NAME
+from inkrec.data.download.engine import MANIFEST_NAME
 
 runner = CliRunner()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from inkrec.data.fetch import Fetcher
+from inkrec.data.download.engine import Fetcher
 
 
 class DatasetServer(ThreadingHTTPServer):
@@ -43,8 +44,6 @@ class DatasetServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up (as a partial download does on purpose) is not a server error."""
-        import sys
-
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
 

@@ -9,19 +9,33 @@ the MNIST family is at most a few hundred MB, and gzip streams cannot be seeked 
 
 EMNIST stores every image transposed (written column by column, a legacy of its MATLAB conversion);
 `load_idx(..., transpose=True)` (or `fix_emnist`) returns the upright view, free for memory-mapped data.
+
+A data set is a folder of such files: its train pair and its t10k/test pair (the standard split), named
+as the MNIST family names them; class names come from the mapping file the set ships, if any.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from inkrec.errors import DataFormatError
+from inkrec.atomic import atomic_output
+from inkrec.data.sources import BitmapArrays
+from inkrec.errors import ConfigError, DataFormatError
+
+NAME = "idx"
+SUFFIXES = ()
+DESCRIPTION = "MNIST-family idx files (train-images-idx3-ubyte[.gz] ...)"
+# One data set whose files are recognised by name; other files beside them (mapping tables) belong to it.
+FOLDER = "set"
+_GZ_CHUNK = 1 << 24
 
 IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
@@ -31,9 +45,17 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+# MNIST-family image files: MNIST, Fashion-MNIST, Kuzushiji-MNIST (`train-images-idx3-ubyte.gz`,
+# `t10k-images-idx3-ubyte.gz`), EMNIST (`emnist-balanced-train-images-idx3-ubyte.gz`), and the dotted
+# variant some mirrors use (`train-images.idx3-ubyte`).
+IDX_IMAGES = re.compile(r"^(?P<prefix>.*?)[-_.]?images[-_.]idx3[-_.]ubyte(?:\.gz)?$", re.IGNORECASE)
 _IDX_NAME = re.compile(
     r"^(?P<prefix>.*?)[-_.]?(?P<kind>images|labels)[-_.]idx(?P<ndim>\d)[-_.]ubyte(?:\.gz)?$", re.IGNORECASE
 )
+
+
+def recognizes(path: Path) -> bool:
+    return bool(IDX_IMAGES.match(path.name))
 
 
 def read_idx_header(path: str | Path, head: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -90,7 +112,7 @@ def _load_plain(path: Path) -> np.ndarray:
     with open(path, "rb") as fh:
         head = fh.read(4 + 4 * 255)
     dtype, shape, offset = read_idx_header(path, head)
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = offset + math.prod(shape) * dtype.itemsize
     _check_size(path, size, expected, shape)
     if expected == offset:
         return np.zeros(shape, dtype=dtype)
@@ -98,28 +120,27 @@ def _load_plain(path: Path) -> np.ndarray:
 
 
 def _load_gz(path: Path) -> np.ndarray:
+    """Decompress into memory that grows with the bytes really there (a header may claim 10^12 images)."""
     try:
         with gzip.open(path, "rb") as fh:
             head = fh.read(4)
             if len(head) == 4 and 0 < head[3]:
                 head += fh.read(4 * head[3])
             dtype, shape, offset = read_idx_header(path, head)
-            n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            arr = np.empty(shape, dtype=dtype)
-            view = memoryview(arr.reshape(-1).view(np.uint8))
-            got = 0
-            while got < n:
-                k = fh.readinto(view[got:])
-                if not k:
+            n = math.prod(shape) * dtype.itemsize
+            data = bytearray()
+            while len(data) < n:
+                chunk = fh.read(min(n - len(data), _GZ_CHUNK))
+                if not chunk:
                     break
-                got += k
-            if got < n:
-                _check_size(path, offset + got, offset + n, shape)
+                data += chunk
+            if len(data) < n:
+                _check_size(path, offset + len(data), offset + n, shape)
             if fh.read(1):
                 raise DataFormatError(path, f"unexpected bytes after the data of shape {shape}")
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataFormatError(path, f"corrupt or truncated gzip stream: {exc}") from None
-    return arr
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def _check_size(path: Path, size: int, expected: int, shape: tuple[int, ...]) -> None:
@@ -134,8 +155,6 @@ def _check_size(path: Path, size: int, expected: int, shape: tuple[int, ...]) ->
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
     """Write an array as an idx file (gzipped when the name ends in ``.gz``), atomically."""
-    from inkrec.atomic import atomic_output
-
     arr = np.asarray(array)
     code = next(
         (k for k, v in IDX_DTYPES.items() if (v.kind, v.itemsize) == (arr.dtype.kind, arr.dtype.itemsize)),
@@ -225,3 +244,83 @@ def class_names(directory: str | Path, prefix: str, labels: np.ndarray) -> dict[
             if len(parts) >= 3 and parts[0].strip().isdigit():
                 names[int(parts[0])] = parts[2].strip()
     return {int(v): names[int(v)] for v in values}
+
+
+# ------------------------------------------------------------------------------------------ data set
+
+
+def open_source(path: Path, *, classes=None, progress: bool = True) -> BitmapArrays:
+    """An MNIST-family data set: its train pair then its t10k/test pair, concatenated virtually."""
+    folder = path.parent if path.is_file() else path
+    pairs = _pairs(path)
+    arrays, labels, test = [], [], []
+    for pair in pairs:
+        images = load_idx(pair.images, transpose=is_emnist(pair.images))
+        if images.ndim != 3 or 0 in images.shape[1:]:
+            raise DataFormatError(pair.images, f"expected (n, rows, cols) images, found shape {images.shape}")
+        lab = load_idx(pair.labels)
+        if lab.dtype.kind not in "iu":
+            raise DataFormatError(pair.labels, f"labels must be integers, not {lab.dtype}")
+        lab = np.asarray(lab).astype(np.int64).reshape(-1)
+        if len(lab) != len(images):
+            raise DataFormatError(pair.labels, f"{len(lab)} labels for {len(images)} images in {pair.images.name}")
+        arrays.append(images)
+        labels.append(lab)
+        test.append(np.full(len(lab), pair.split == "test"))
+    raw_labels = np.concatenate(labels)
+    names_by_label = class_names(folder, pairs[0].prefix, raw_labels)
+    ids = np.asarray(sorted(names_by_label), dtype=np.int64)  # label order (EMNIST's mapping, "0".."9")
+    is_test = np.concatenate(test)
+    return BitmapArrays(
+        arrays,
+        np.searchsorted(ids, raw_labels),
+        _unique_names([names_by_label[int(v)] for v in ids], ids.tolist()),
+        name="idx",
+        path=path,
+        standard_test=is_test if is_test.any() and not is_test.all() else None,
+        reopen=_Reopener([p.images for p in pairs]),
+    )
+
+
+def _unique_names(names: list[str], ids: list[int]) -> list[str]:
+    """Class names must be unique; a mapping that repeats one gets the label number appended."""
+    seen = Counter(names)
+    return [n if seen[n] == 1 else f"{n} ({i})" for n, i in zip(names, ids)]
+
+
+def _set_name(prefix: str) -> str:
+    """`emnist-balanced-train` -> `emnist-balanced`; `train`, `t10k` -> `` (plain MNIST names)."""
+    return re.sub(r"[-_.]?(train|t10k|test)$", "", prefix, flags=re.IGNORECASE)
+
+
+def _pairs(path: Path) -> list[IdxPair]:
+    """The idx pairs of one data set at `path` (a folder, or one of its images files), train first."""
+    folder = path.parent if path.is_file() else path
+    pairs = find_idx_pairs(folder)
+    if not pairs:
+        raise DataFormatError(path, "no idx images files with matching labels files")
+    sets = sorted({_set_name(p.prefix) for p in pairs})
+    if path.is_file():
+        chosen = next((p for p in pairs if p.images.name == path.name or p.labels.name == path.name), None)
+        if chosen is None:
+            raise DataFormatError(path, "is not an idx images file with a labels file next to it")
+        wanted = _set_name(chosen.prefix)
+    elif len(sets) > 1:
+        raise ConfigError(
+            f"{path} holds several idx data sets ({', '.join(s or '(plain MNIST names)' for s in sets)}); "
+            "point at the train-images file of the one you want"
+        )
+    else:
+        wanted = sets[0]
+    chosen_pairs = [p for p in pairs if _set_name(p.prefix) == wanted]
+    return sorted(chosen_pairs, key=lambda p: p.split != "train")
+
+
+class _Reopener:
+    """Picklable: loads (maps, or decompresses) the same idx images files again in another process."""
+
+    def __init__(self, images_files: list[Path]):
+        self.images_files = [str(f) for f in images_files]
+
+    def __call__(self):
+        return [load_idx(f, transpose=is_emnist(f)) for f in self.images_files]

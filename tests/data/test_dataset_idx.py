@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.idx import write_idx
+from inkrec.data.formats.idx import write_idx
 from inkrec.errors import ConfigError, DataFormatError
 
 

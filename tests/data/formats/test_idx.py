@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from datakit import truncate
 
-from inkrec.data.idx import class_names, find_idx_pairs, fix_emnist, is_emnist, load_idx, write_idx
+from inkrec.data.formats.idx import class_names, find_idx_pairs, fix_emnist, is_emnist, load_idx, write_idx
 from inkrec.errors import DataFormatError
 
 

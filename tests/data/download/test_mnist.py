@@ -11,16 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inkrec.data.fetch import (
-    IDX_SOURCES,
-    MANIFEST_NAME,
-    ChecksumError,
-    FetchError,
-    emnist_mapping_member,
-    emnist_members,
-    fetch_idx_dataset,
-)
-from inkrec.data.idx import load_idx
+from inkrec.data.download.engine import MANIFEST_NAME, ChecksumError, FetchError
+from inkrec.data.download.mnist import IDX_SOURCES, emnist_mapping_member, emnist_members, fetch_idx_dataset
+from inkrec.data.formats.idx import load_idx
 from inkrec.errors import ConfigError, DataFormatError
 
 MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.quickdraw import iter_ndjson, strokes_to_stroke3, write_binary, write_sketchrnn
+from inkrec.data.formats.binary import write_binary
+from inkrec.data.formats.ndjson import iter_ndjson
+from inkrec.data.formats.sketchrnn import strokes_to_stroke3, write_sketchrnn
 from inkrec.errors import ConfigError, DataFormatError
+from inkrec.preprocess.raster import rasterize
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +69,6 @@ def test_strokes_rasterize_to_bitmaps(simplified):
     batch = ds.bitmaps()
     assert batch.shape == (10, 28, 28) and batch.dtype == np.uint8
     assert (batch.reshape(10, -1).max(axis=1) > 200).all()  # every drawing has ink
-    from inkrec.preprocess.raster import rasterize
-
     assert np.array_equal(batch[3], rasterize(ds[3][0], 28))
     assert ds.bitmaps([0, 1], size=64).shape == (2, 64, 64)
 
