@@ -3,7 +3,7 @@
 `/full/<format>/<category><ext>` is the Quick, Draw! bucket layout, `/mnist/<file>` the MNIST mirror
 layout; `extra` maps further URL paths to files a test made. The server honours single byte ranges,
 `If-Range`, HEAD, and can misbehave on purpose: cut the connection after K body bytes (once, on the
-first answer longer than K), answer 503, stall, or ignore Range. Every request is logged (path, Range, If-Range, status, bytes sent).
+first answer longer than K), answer 503, stall, send slowly, or ignore Range. Every request is logged (path, Range, If-Range, status, bytes sent).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class DatasetServer(ThreadingHTTPServer):
         self.cut_after: dict[str, int] = {}  # path -> close the socket after K body bytes
         self.fail_times: dict[str, int] = {}  # path -> answer 503 this many times
         self.stall: dict[str, float] = {}  # path -> send the headers, then sleep this long (once)
+        self.slow: dict[str, float] = {}  # path -> sleep this long after every 64 KiB sent (every answer)
         self.ignore_range = False
         self.lock = threading.Lock()
 
@@ -90,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
                 srv.fail_times[path] = fail - 1
             cut = srv.cut_after.get(path)
             stall = srv.stall.pop(path, None)
+            slow = srv.slow.get(path)
         file = srv.resolve(path)
         if fail:
             return self._status(entry, 503, "Service Unavailable")
@@ -151,6 +153,9 @@ class _Handler(BaseHTTPRequestHandler):
                         self.wfile.flush()
                         time.sleep(stall)
                         stall = None
+                    if slow:
+                        self.wfile.flush()
+                        time.sleep(slow)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True

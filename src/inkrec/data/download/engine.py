@@ -7,11 +7,15 @@ file is fetched the same careful way:
   (guarded by `If-Range`, so a file that changed on the server is fetched from the start again);
 * retried with exponential back-off on connection errors, time-outs and 5xx answers;
 * checked against the checksum its source publishes, where it publishes one;
-* renamed into place (`os.replace`) only when complete and verified, so a destination file is always whole.
+* renamed into place (`os.replace`) only when complete and verified, so a destination file is always whole;
+* under a lock per destination file (`locked`, `fcntl.flock` on a hidden `.<name>.lock` beside it), so two
+  processes fetching into one folder never share a `.part` file: the second waits, then finds the file
+  there and verified.
 
 `fetch-manifest.json` in the destination records each file's URL, size and sha256 (our own sums where
-the source publishes none), which lets a second run skip what is already there and lets a user check
-the files later. A `RecordLimit` ends a transfer after N records (the formats know where records end),
+the source publishes none), which lets a second run skip what is already there (after checking that the
+file still has that sha256: a damaged file is fetched again) and lets a user check the files later. Its
+updates re-read it under its own lock, so processes fetching into one folder keep each other's entries. A `RecordLimit` ends a transfer after N records (the formats know where records end),
 and `end=` after N bytes. The catalogues (`inkrec.data.download.quickdraw`, `.mnist`) know where each
 data set lives and how its files are laid out.
 """
@@ -25,6 +29,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -36,6 +41,11 @@ import httpx
 from inkrec import __version__
 from inkrec.errors import ConfigError, InkrecError
 from inkrec.jsonio import write_json
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent fetches into one folder are not guarded
+    fcntl = None  # type: ignore[assignment]
 
 MANIFEST_NAME = "fetch-manifest.json"
 MANIFEST_FORMAT = "inkrec-fetch/1"
@@ -76,6 +86,70 @@ class RecordLimit(Protocol):
 
 
 # --------------------------------------------------------------------------------------------------
+# One process at a time per destination file
+
+_held = threading.local()  # this thread's locks: path -> [descriptor, depth]
+
+
+@contextlib.contextmanager
+def locked(path: str | Path, log: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the lock of destination file `path` (re-entrant within a thread).
+
+    The lock is `fcntl.flock` on `.<name>.lock` next to `path`, removed again on release; a waiter that
+    wakes on a lock file already removed takes the new one, so exactly one holder exists at a time.
+    """
+    path = Path(path).absolute()
+    held = _held.__dict__.setdefault("locks", {})
+    key = str(path)
+    if key in held:
+        held[key][1] += 1
+        try:
+            yield
+        finally:
+            held[key][1] -= 1
+        return
+    lock_path = path.with_name(f".{path.name}.lock")
+    fd = _acquire(lock_path, log, path.name)
+    held[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        del held[key]
+        if fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
+            os.close(fd)
+
+
+def _acquire(lock_path: Path, log: Callable[[str], None] | None, name: str) -> int | None:
+    if fcntl is None:
+        return None
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if log is not None and not waited:
+                    log(f"{name}: another process is fetching it; waiting")
+                waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            mine = os.fstat(fd)
+            try:
+                now_there = os.stat(lock_path)
+            except FileNotFoundError:
+                now_there = None
+            if now_there is not None and (now_there.st_dev, now_there.st_ino) == (mine.st_dev, mine.st_ino):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the holder removed this lock file on release: take the current one
+
+
+# --------------------------------------------------------------------------------------------------
 # The downloader
 
 
@@ -112,6 +186,7 @@ class _Attempt:
     limit_factory: Callable[[], RecordLimit] | None
     received: int = 0
     stopped_early: bool = False
+    total: int | None = None  # size of the whole resource, when the server said
 
 
 class Fetcher:
@@ -160,9 +235,16 @@ class Fetcher:
         `md5`: the published checksum; a mismatch deletes the partial file and raises ChecksumError.
         `end`: fetch only bytes [0, end). `limit`: a factory of a RecordLimit that ends the transfer
         after N records. `finalize(part, dest)` turns the complete .part into `dest` (default: rename).
+        Holds `dest`'s lock throughout, so the `.part` file is this process's alone.
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        with locked(dest, self.log):
+            return self._fetch_locked(url, dest, md5=md5, end=end, limit=limit, finalize=finalize, label=label)
+
+    def _fetch_locked(self, url: str, dest: Path, *, md5: str | None, end: int | None,
+                      limit: Callable[[], RecordLimit] | None, finalize: Callable[[Path, Path], None] | None,
+                      label: str | None) -> Download:
         part = dest.with_name(dest.name + ".part")
         state = _Attempt(part=part, meta_path=dest.with_name(dest.name + ".part.json"), url=url,
                          end=end, limit_factory=limit)
@@ -191,6 +273,12 @@ class Fetcher:
         finally:
             self._end_task(task)
 
+        size = part.stat().st_size
+        if state.total is not None and not state.stopped_early and size != state.total:
+            part.unlink()
+            state.meta_path.unlink(missing_ok=True)
+            raise FetchError(f"{url}: got {size} bytes, the server announced {state.total}; the partial file "
+                             "was deleted, run the same command again", url=url)
         sums = digests(part)
         if md5 is not None and sums["md5"] != md5.lower():
             size = part.stat().st_size
@@ -270,6 +358,7 @@ class Fetcher:
             if r.status_code == 416 and offset:
                 total = _total_size(r)
                 if total == offset:  # the .part already holds the whole file
+                    state.total = total
                     return
                 part.unlink()  # the file on the server is not what our .part is a prefix of
                 raise _Retry(f"server refused to resume at byte {offset}; starting over")
@@ -288,6 +377,7 @@ class Fetcher:
                 if state.limit_factory:
                     limit = state.limit_factory()
             total = _total_size(r)
+            state.total = total
             want = min(total, end) if (total is not None and end is not None) else (end if end is not None else total)
             write_json(state.meta_path, {"url": state.url, "validator": _validator(r), "total": total}, sort_keys=True)
             if self.progress is not None:
@@ -428,42 +518,62 @@ class FetchedFile:
 
 
 class Manifest:
-    """`fetch-manifest.json`: what each fetched file is, so runs can skip it and users can verify it."""
+    """`fetch-manifest.json`: what each fetched file is, so runs can skip it and users can verify it.
+
+    Read afresh on every question (another process may have added to it) and updated under its lock by
+    re-reading, changing one entry and replacing the file atomically.
+    """
 
     def __init__(self, dest: Path):
         self.path = dest / MANIFEST_NAME
+
+    def _read(self) -> tuple[dict[str, dict], dict[str, dict]]:
         data = _read_json(self.path) or {}
-        self.files: dict[str, dict] = dict(data.get("files") or {})
-        self.sources: dict[str, dict] = dict(data.get("sources") or {})
+        files, sources = data.get("files"), data.get("sources")
+        return (dict(files) if isinstance(files, dict) else {}, dict(sources) if isinstance(sources, dict) else {})
+
+    @property
+    def files(self) -> dict[str, dict]:
+        return self._read()[0]
 
     def current(self, name: str, *, url: str, max_per_class: int | None = None, md5: str | None = None,
                 dest: Path) -> FetchedFile | None:
-        """The recorded entry if `dest/name` is present and is what was asked for."""
+        """The recorded entry if `dest/name` is present, is what was asked for and still has the recorded
+        size and sha256 (a file that fails is not current, so it is fetched again)."""
         entry = self.files.get(name)
         path = dest / name
-        if not entry or not path.is_file():
+        if not isinstance(entry, dict) or not path.is_file():
             return None
         if entry.get("url") != url or entry.get("max_per_class") != max_per_class:
             return None
-        if path.stat().st_size != entry.get("bytes"):
-            return None
         if md5 is not None and entry.get("md5") != md5:
             return None
-        return FetchedFile(name=name, skipped=True, **{k: v for k, v in entry.items()
-                                                        if k in FetchedFile.__dataclass_fields__})
+        return verified_entry(path, entry)
 
     def add(self, f: FetchedFile, *, source: str, license: str, attribution: str) -> None:
-        self.files[f.name] = f.record()
-        self.sources[source] = {"license": license, "attribution": attribution}
-        self.save()
+        with locked(self.path):
+            files, sources = self._read()
+            files[f.name] = f.record()
+            sources[source] = {"license": license, "attribution": attribution}
+            self._write(files, sources)
 
     def remove(self, name: str) -> None:
-        if self.files.pop(name, None) is not None:
-            self.save()
+        with locked(self.path):
+            files, sources = self._read()
+            if files.pop(name, None) is not None:
+                self._write(files, sources)
 
-    def save(self) -> None:
-        write_json(self.path, {"format": MANIFEST_FORMAT, "sources": self.sources,
-                               "files": dict(sorted(self.files.items()))}, sort_keys=True)
+    def _write(self, files: dict, sources: dict) -> None:
+        write_json(self.path, {"format": MANIFEST_FORMAT, "sources": sources, "files": dict(sorted(files.items()))},
+                   sort_keys=True)
+
+
+def verified_entry(path: Path, entry: dict) -> FetchedFile | None:
+    """The manifest `entry` of `path` as a skipped FetchedFile if the file has its size and sha256, else None."""
+    if path.stat().st_size != entry.get("bytes") or digests(path)["sha256"] != entry.get("sha256"):
+        return None
+    return FetchedFile(name=path.name, skipped=True, **{k: v for k, v in entry.items()
+                                                        if k in FetchedFile.__dataclass_fields__ and k != "name"})
 
 
 def now() -> str:

@@ -22,7 +22,9 @@ from inkrec.data.download.engine import (
     Manifest,
     digests,
     fetcher_scope,
+    locked,
     now,
+    verified_entry,
 )
 from inkrec.errors import ConfigError, DataFormatError
 
@@ -161,30 +163,31 @@ def fetch_idx_dataset(name: str, dest: str | Path, *, base_url: str | None = Non
 
 def _fetch_from_mirrors(f: Fetcher, manifest: Manifest, src: IdxSource, fname: str, md5: str | None,
                         mirrors: tuple[str, ...], dest: Path, force: bool, published: str | None) -> FetchedFile:
-    errors: list[str] = []
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + quote(fname)
-        if not force:
-            got = manifest.current(fname, url=url, md5=md5, dest=dest)
-            if got is None:
-                got = _adopt_verified(dest / fname, url, md5, src)
-            if got is not None:
-                return got
-        try:
-            dl = f.fetch(url, dest / fname, md5=md5)
-        except ChecksumError:
-            raise
-        except FetchError as exc:
-            errors.append(str(exc))
-            continue
-        if md5 is not None:
-            checksum = "md5 verified (published)"
-        else:
-            checksum = "md5 not verified (--no-verify)" if published else "none published"
-        got = FetchedFile(name=fname, url=url, bytes=dl.bytes, sha256=dl.sha256, md5=dl.md5, source=src.name,
-                          checksum=checksum, fetched_at=now())
-        manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
-        return got
+    with locked(dest / fname, f.log):  # another process may be fetching this very file
+        errors: list[str] = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + quote(fname)
+            if not force:
+                got = manifest.current(fname, url=url, md5=md5, dest=dest)
+                if got is None:
+                    got = _adopt_verified(dest / fname, url, md5, src)
+                if got is not None:
+                    return got
+            try:
+                dl = f.fetch(url, dest / fname, md5=md5)
+            except ChecksumError:
+                raise
+            except FetchError as exc:
+                errors.append(str(exc))
+                continue
+            if md5 is not None:
+                checksum = "md5 verified (published)"
+            else:
+                checksum = "md5 not verified (--no-verify)" if published else "none published"
+            got = FetchedFile(name=fname, url=url, bytes=dl.bytes, sha256=dl.sha256, md5=dl.md5, source=src.name,
+                              checksum=checksum, fetched_at=now())
+            manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
+            return got
     raise FetchError(f"{src.name}: could not fetch {fname}:\n  " + "\n  ".join(errors))
 
 
@@ -210,12 +213,12 @@ def _emnist_splits(splits: Iterable[str] | None) -> list[str]:
 
 
 def _extracted_entry(manifest: Manifest, dest: Path, name: str) -> FetchedFile | None:
+    """The manifest's entry of an extracted file that is still there with its recorded size and sha256."""
     entry = manifest.files.get(name)
     path = dest / name
-    if not entry or not entry.get("extracted_from") or not path.is_file() or entry.get("bytes") != path.stat().st_size:
+    if not isinstance(entry, dict) or not entry.get("extracted_from") or not path.is_file():
         return None
-    return FetchedFile(name=name, skipped=True, **{k: v for k, v in entry.items()
-                                                   if k in FetchedFile.__dataclass_fields__})
+    return verified_entry(path, entry)
 
 
 def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Manifest, src: IdxSource,
@@ -233,24 +236,29 @@ def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Mani
                 if member not in names:
                     raise DataFormatError(archive, f"has no member {member} (split {split!r})")
                 target = dest / Path(member).name
-                current = None if force else _extracted_entry(manifest, dest, target.name)
-                if current is not None:
-                    yield current
-                    continue
-                sha = hashlib.sha256()
-                try:
-                    with zf.open(member) as src_fh, atomic_output(target) as out:
-                        while chunk := src_fh.read(1 << 20):
-                            sha.update(chunk)
-                            out.write(chunk)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    raise DataFormatError(archive, f"corrupt member {member}: {exc}") from None
-                archive_entry = manifest.files.get(archive.name, {})
-                verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
-                got = FetchedFile(name=target.name, url=f"{archive_entry.get('url', archive.name)}#{member}",
-                                  bytes=target.stat().st_size, sha256=sha.hexdigest(), source=src.name,
-                                  checksum="in an archive whose md5 was verified" if verified else "none published",
-                                  extracted_from=archive.name, fetched_at=now())
-                manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
+                with locked(target):
+                    got = None if force else _extracted_entry(manifest, dest, target.name)
+                    if got is None:
+                        got = _extract_member(zf, member, archive, target, manifest, src)
                 yield got
+
+
+def _extract_member(zf: zipfile.ZipFile, member: str, archive: Path, target: Path, manifest: Manifest,
+                    src: IdxSource) -> FetchedFile:
+    sha = hashlib.sha256()
+    try:
+        with zf.open(member) as src_fh, atomic_output(target) as out:
+            while chunk := src_fh.read(1 << 20):
+                sha.update(chunk)
+                out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataFormatError(archive, f"corrupt member {member}: {exc}") from None
+    archive_entry = manifest.files.get(archive.name, {})
+    verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
+    got = FetchedFile(name=target.name, url=f"{archive_entry.get('url', archive.name)}#{member}",
+                      bytes=target.stat().st_size, sha256=sha.hexdigest(), source=src.name,
+                      checksum="in an archive whose md5 was verified" if verified else "none published",
+                      extracted_from=archive.name, fetched_at=now())
+    manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
+    return got
 

@@ -25,6 +25,7 @@ from inkrec.data.download.engine import (
     FetchError,
     Manifest,
     fetcher_scope,
+    locked,
     now,
 )
 from inkrec.data.formats import binary, ndjson
@@ -122,11 +123,13 @@ def fetch_quickdraw(categories: str | Iterable[str], fmt: str, dest: str | Path,
             name = category + QUICKDRAW_FORMATS[fmt]
             url = quickdraw_url(base_url, fmt, category)
             try:
-                got = None if force else manifest.current(name, url=url, max_per_class=max_per_class, dest=dest)
-                if got is None:
-                    got = _fetch_quickdraw_file(f, url, dest / name, fmt, max_per_class)
-                    manifest.add(got, source="quickdraw", license=QUICKDRAW_LICENSE,
-                                 attribution=QUICKDRAW_ATTRIBUTION)
+                with locked(dest / name, f.log):  # another process may be fetching this very file
+                    got = None if force else manifest.current(name, url=url, max_per_class=max_per_class,
+                                                              dest=dest)
+                    if got is None:
+                        got = _fetch_quickdraw_file(f, url, dest / name, fmt, max_per_class)
+                        manifest.add(got, source="quickdraw", license=QUICKDRAW_LICENSE,
+                                     attribution=QUICKDRAW_ATTRIBUTION)
             except FetchError as exc:
                 if exc.status == 404:
                     exc = FetchError(f"category {category!r} ({fmt}) not found at {url} (HTTP 404)"
