@@ -73,6 +73,7 @@ class QuickdrawFormat(str, Enum):
     simplified = "simplified"
     raw = "raw"
     binary = "binary"
+    sketchrnn = "sketchrnn"
 
 
 Retries = Annotated[int, typer.Option("--retries", min=0,
@@ -134,7 +135,8 @@ def fetch_quickdraw_command(
     timeout: Timeout = 60.0,
     quiet: Quiet = False,
 ) -> None:
-    """Quick, Draw! category files from the public `quickdraw_dataset` bucket (full/<format>/<category>)."""
+    """Quick, Draw! category files from the public `quickdraw_dataset` bucket (full/<format>/<category>,
+    sketchrnn/<category>.npz)."""
     if list_categories:
         typer.echo("\n".join(quickdraw_categories()))
         return

@@ -1,7 +1,7 @@
 """A real HTTP server on loopback that serves `../shared/datasets` in the official download layouts.
 
-`/full/<format>/<category><ext>` is the Quick, Draw! bucket layout, `/mnist/<file>` the MNIST mirror
-layout; `extra` maps further URL paths to files a test made. The server honours single byte ranges,
+`/full/<format>/<category><ext>` is the Quick, Draw! bucket layout (and `/sketchrnn/<category>.npz`, served
+from `sketchrnn`, a folder a test fills), `/mnist/<file>` the MNIST mirror layout; `extra` maps further URL paths to files a test made. The server honours single byte ranges,
 `If-Range`, HEAD, and can misbehave on purpose: cut the connection after K body bytes (once, on the
 first answer longer than K), answer 503, stall, send slowly, or ignore Range. Every request is logged (path, Range, If-Range, status, bytes sent).
 """
@@ -30,6 +30,7 @@ class DatasetServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.datasets = datasets
         self.extra: dict[str, Path] = {}
+        self.sketchrnn: Path | None = None  # folder of <category>.npz served as /sketchrnn/
         self.log: list[dict] = []
         self.cut_after: dict[str, int] = {}  # path -> close the socket after K body bytes
         self.fail_times: dict[str, int] = {}  # path -> answer 503 this many times
@@ -54,6 +55,8 @@ class DatasetServer(ThreadingHTTPServer):
         parts = path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "full" and parts[1] in ("numpy_bitmap", "simplified", "raw", "binary"):
             candidate = self.datasets / "quickdraw" / parts[1] / parts[2]
+        elif len(parts) == 2 and parts[0] == "sketchrnn" and self.sketchrnn is not None:
+            candidate = self.sketchrnn / parts[1]
         elif len(parts) == 2 and parts[0] == "mnist":
             candidate = self.datasets / "mnist" / parts[1]
         else:

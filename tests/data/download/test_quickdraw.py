@@ -8,12 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datakit import write_official_sketchrnn
+from typer.testing import CliRunner
 
+from inkrec.cli import app
+from inkrec.data.dataset import open_dataset
 from inkrec.data.download.engine import MANIFEST_NAME, FetchError
 from inkrec.data.download.quickdraw import fetch_quickdraw, quickdraw_categories, resolve_categories
 from inkrec.data.formats.binary import iter_binary, write_binary
 from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.data.formats.numpy_bitmap import load_bitmaps
+from inkrec.data.formats.sketchrnn import load_sketchrnn, strokes_to_stroke3
 from inkrec.errors import ConfigError
 
 
@@ -208,3 +213,38 @@ def test_a_server_file_that_is_not_npy_is_a_data_format_error(server, fetcher, t
         fetch_quickdraw("junk", "numpy_bitmap", tmp_path / "out", base_url=server.base_url, fetcher=fetcher,
                         max_per_class=3)
     assert "not a .npy file" in str(err.value) and "junk.npy" in str(err.value)
+
+
+def test_sketchrnn_files_come_from_their_own_folder_in_googles_layout(server, fetcher, quickdraw, tmp_path):
+    served = tmp_path / "bucket"
+    served.mkdir()
+    for cat in ("cat", "The Great Wall of China"):
+        s3 = [strokes_to_stroke3(d.strokes) for d in iter_ndjson(quickdraw / "simplified" / f"{cat}.ndjson")]
+        write_official_sketchrnn(served / f"{cat}.npz", {"train": s3[:15], "valid": s3[15:20], "test": s3[20:]})
+    server.sketchrnn = served
+    dest = tmp_path / "sketchrnn"
+    files = fetch_quickdraw("cat,The Great Wall of China", "sketchrnn", dest, base_url=server.base_url,
+                            fetcher=fetcher)
+    assert [f.name for f in files] == ["cat.npz", "The Great Wall of China.npz"]
+    for f in files:
+        assert (dest / f.name).read_bytes() == (served / f.name).read_bytes()
+    assert server.requests_for("/sketchrnn/The Great Wall of China.npz")[0]["raw_path"] == (
+        "/sketchrnn/The%20Great%20Wall%20of%20China.npz")
+    ds = open_dataset(dest, split="test")
+    assert ds.source == "sketchrnn" and ds.classes == ["The Great Wall of China", "cat"] and len(ds) == 10
+    with pytest.raises(ConfigError, match="fetched whole"):
+        fetch_quickdraw("cat", "sketchrnn", tmp_path / "n", base_url=server.base_url, fetcher=fetcher,
+                        max_per_class=5)
+
+
+def test_sketchrnn_format_on_the_command_line(server, quickdraw, tmp_path):
+    served = tmp_path / "bucket"
+    served.mkdir()
+    s3 = [strokes_to_stroke3(d.strokes) for d in iter_ndjson(quickdraw / "simplified" / "fish.ndjson")]
+    write_official_sketchrnn(served / "fish.npz", {"train": s3[:20], "test": s3[20:]})
+    server.sketchrnn = served
+    result = CliRunner().invoke(app, ["data", "fetch", "quickdraw", "-c", "fish", "--format", "sketchrnn",
+                                      "--dest", str(tmp_path / "out"), "--base-url", server.base_url])
+    assert result.exit_code == 0, result.output
+    assert "fetched: fish.npz" in result.stderr
+    assert [len(v) for v in load_sketchrnn(tmp_path / "out" / "fish.npz").values()] == [20, 5]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import truncate
+from datakit import (
+    object_array,
+    truncate,
+    write_npz_pickle,
+    write_official_sketchrnn,
+    write_python2_sketchrnn,
+)
 
+from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.data.formats.sketchrnn import (
     load_sketchrnn,
@@ -48,15 +57,74 @@ def test_sketchrnn_per_drawing_layout(tmp_path: Path):
         load_sketchrnn(f)
 
 
-def test_official_pickled_sketchrnn_is_refused_not_unpickled(tmp_path: Path):
-    f = tmp_path / "official.npz"
-    drawings = np.empty(2, dtype=object)
-    drawings[0] = np.array([[1, 2, 0], [3, 4, 1]], dtype=np.int16)
-    drawings[1] = np.array([[1, 2, 1]], dtype=np.int16)
-    np.savez(f, train=drawings, valid=drawings, test=drawings)  # the sketch-rnn file layout (pickled)
-    with pytest.raises(
-        DataFormatError, match=r"official\.npz.*pickled object arrays.*never unpickles.*_index"
-    ):
+def _real_splits(quickdraw: Path, category: str = "cat") -> dict[str, list[np.ndarray]]:
+    s3 = [strokes_to_stroke3(d.strokes) for d in iter_ndjson(quickdraw / "simplified" / f"{category}.ndjson")]
+    return {"train": s3[:15], "valid": s3[15:20], "test": s3[20:]}
+
+
+@pytest.mark.parametrize("writer", [write_official_sketchrnn, write_python2_sketchrnn])
+def test_googles_own_layout_is_read_without_running_its_pickles(tmp_path: Path, quickdraw: Path, writer):
+    splits = _real_splits(quickdraw)
+    f = writer(tmp_path / "cat.npz", splits)
+    got = load_sketchrnn(f)
+    assert sorted(got) == ["test", "train", "valid"]
+    for name, drawings in splits.items():
+        assert len(got[name]) == len(drawings)
+        for a, want in zip(got[name], drawings, strict=True):
+            assert a.dtype == np.int16 and a.shape == want.shape and np.array_equal(a, want)
+    ds = open_dataset(f, split="test")
+    assert (ds.source, len(ds), ds.classes) == ("sketchrnn", 5, ["cat"])
+
+
+class _Call:
+    """Pickles as a call of `fn(*args)`: what a malicious data file would hold."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_a_pickle_that_would_run_code_is_refused_and_not_run(tmp_path: Path, protocol: int):
+    marker = tmp_path / "ran"
+    payloads = {
+        "os.system": _Call(os.system, f"touch {marker}"),
+        "builtins.eval": _Call(eval, f"open({str(marker)!r}, 'w').close()"),
+        "inside an array": object_array([np.zeros((1, 3))]).tolist() + [_Call(os.system, f"touch {marker}")],
+    }
+    for what, obj in payloads.items():
+        f = write_npz_pickle(tmp_path / "evil.npz", pickle.dumps(obj, protocol=protocol))
+        with pytest.raises(DataFormatError, match=r"evil\.npz.*refused") as err:
+            load_sketchrnn(f)
+        assert not marker.exists(), what
+        assert "train" in str(err.value)
+
+
+def test_pickles_that_numpy_does_not_write_are_refused(tmp_path: Path):
+    reconstruct_big = (  # numpy._core.multiarray._reconstruct(ndarray, (10**12,), b'b')
+        b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n\x8a\x05\x00\x10\xa5\xd4\xe8\x85"
+        b"C\x01b\x87R."
+    )
+    memo_bomb = b"\x80\x02]r\xff\xff\xff\x7f."  # a memo slot 2**31 (the C unpickler would allocate it)
+    nested = object_array([np.zeros((1, 3))])
+    outer = np.empty(1, dtype=object)
+    outer[0] = nested
+    cases = {
+        "reconstruction": reconstruct_big,
+        "LONG_BINPUT": memo_bomb,
+        "numeric arrays": pickle.dumps(outer, protocol=3),  # an object array inside the object array
+        "EMPTY_DICT": pickle.dumps(object_array([]).astype([("a", "O")]), protocol=3),  # a structured dtype
+        "dtype": pickle.dumps(np.array(["text"], dtype=object).astype("U4"), protocol=3),
+        "opcode": pickle.dumps({"a": 1}, protocol=2),  # dicts are no part of an array pickle
+    }
+    for what, data in cases.items():
+        f = write_npz_pickle(tmp_path / "odd.npz", data)
+        with pytest.raises(DataFormatError, match=what):
+            load_sketchrnn(f)
+    f = write_npz_pickle(tmp_path / "short.npz", pickle.dumps(object_array([np.zeros((1, 3))]))[:-20])
+    with pytest.raises(DataFormatError, match=r"short\.npz.*train"):
         load_sketchrnn(f)
 
 

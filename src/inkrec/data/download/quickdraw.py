@@ -1,7 +1,8 @@
 """The Quick, Draw! catalogue: its 345 categories and the file layouts of its public bucket.
 
 `full/<format>/<category><ext>` holds the numpy_bitmap (.npy), simplified and raw (.ndjson) and binary
-(.bin) files; `sketchrnn/<category>.npz` the sketch-rnn stroke-3 files. Files land as
+(.bin) files; `sketchrnn/<category>.npz` the sketch-rnn stroke-3 files (fetched whole: a zip archive
+cannot be cut after N drawings). Files land as
 `dest/<category><ext>`, the layout the readers open. `max_per_class` fetches only the first N drawings of
 each category: ndjson and binary files are streamed until N records arrived and the transfer is stopped;
 `.npy` files are fetched as header + N rows with one bounded Range request and get a corrected header.
@@ -32,12 +33,21 @@ from inkrec.data.formats import binary, ndjson
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
 
 QUICKDRAW_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset"
-# format -> file extension in the bucket's `full/<format>/` folder
+# format -> file extension of its category files
 QUICKDRAW_FORMATS: dict[str, str] = {
     "numpy_bitmap": ".npy",
     "simplified": ".ndjson",
     "raw": ".ndjson",
     "binary": ".bin",
+    "sketchrnn": ".npz",
+}
+# format -> its folder in the bucket (the four `full/` formats, and sketch-rnn's own folder)
+QUICKDRAW_FOLDERS: dict[str, str] = {
+    "numpy_bitmap": "full/numpy_bitmap",
+    "simplified": "full/simplified",
+    "raw": "full/raw",
+    "binary": "full/binary",
+    "sketchrnn": "sketchrnn",
 }
 QUICKDRAW_LICENSE = "CC BY 4.0"
 QUICKDRAW_ATTRIBUTION = "Quick, Draw! data set, Google (https://quickdraw.withgoogle.com/data), CC BY 4.0"
@@ -95,8 +105,9 @@ def resolve_categories(spec: str | Iterable[str], *, strict: bool = True) -> lis
 
 
 def quickdraw_url(base_url: str, fmt: str, category: str) -> str:
-    """URL of one category file in the bucket layout `full/<format>/<category><ext>` (names URL-quoted)."""
-    return f"{base_url.rstrip('/')}/full/{fmt}/{quote(category)}{QUICKDRAW_FORMATS[fmt]}"
+    """URL of one category file in the bucket layout (`full/<format>/<category><ext>`,
+    `sketchrnn/<category>.npz`; names URL-quoted)."""
+    return f"{base_url.rstrip('/')}/{QUICKDRAW_FOLDERS[fmt]}/{quote(category)}{QUICKDRAW_FORMATS[fmt]}"
 
 
 def fetch_quickdraw(categories: str | Iterable[str], fmt: str, dest: str | Path, *,
@@ -111,6 +122,9 @@ def fetch_quickdraw(categories: str | Iterable[str], fmt: str, dest: str | Path,
         raise ConfigError(f"unknown Quick, Draw! format {fmt!r}; choose one of {', '.join(QUICKDRAW_FORMATS)}")
     if max_per_class is not None and max_per_class < 1:
         raise ConfigError("--max-per-class must be at least 1")
+    if max_per_class is not None and fmt == "sketchrnn":
+        raise ConfigError("sketch-rnn .npz files are zip archives, fetched whole: drop --max-per-class "
+                          "(open_dataset's max_per_class caps them when they are read)")
     strict = base_url.rstrip("/") == QUICKDRAW_BASE_URL
     names = resolve_categories(categories, strict=strict)
     dest = Path(dest)
