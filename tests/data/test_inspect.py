@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from datakit import draw_on_paper
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
+from inkrec import fonts
 from inkrec.cli import app
 from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.binary import write_binary
@@ -20,14 +20,7 @@ from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.data.formats.sketchrnn import strokes_to_stroke3, write_sketchrnn
-from inkrec.data.inspect import (
-    FONT_CANDIDATES,
-    GRID_PAD,
-    LABEL_HEIGHT,
-    _load_font,
-    label_text,
-    pick_samples,
-)
+from inkrec.data.inspect import GRID_PAD, LABEL_HEIGHT, label_text, pick_samples
 
 runner = CliRunner()
 
@@ -111,14 +104,48 @@ def test_show_rejects_bad_output(tmp_path: Path, quickdraw: Path):
     assert r.exit_code == 2 and ".png" in r.output
 
 
-def test_labels_in_any_script():
-    fonts = _load_font(12)
-    assert label_text("house plant", fonts)[0] == "house plant"
-    text, _ = label_text("万", fonts)
-    has_cjk = any(
-        os.path.isfile(f) and ("CJK" in f or "wqy" in f or "Fallback" in f) for f in FONT_CANDIDATES
-    )
-    assert text == ("万" if has_cjk or os.environ.get("INKREC_FONT") else "U+4E07")
+@pytest.fixture
+def no_system_fonts(monkeypatch):
+    """A machine without any font installed: only the font shipped with inkrec is found."""
+    monkeypatch.delenv("INKREC_FONT", raising=False)
+    monkeypatch.setattr(fonts, "LATIN_FONTS", ())
+    monkeypatch.setattr(fonts, "KNOWN_FONTS", ())
+    monkeypatch.setattr(fonts, "fontconfig_fonts", lambda chars: [])
+
+
+def test_labels_in_any_script(no_system_fonts):
+    assert label_text("house plant") == ("house plant", fonts.SHIPPED_FONT)
+    assert label_text("万") == ("万", fonts.SHIPPED_FONT)
+    assert label_text("中") == ("U+4E2D", None)  # no font at all has it: the code point is shown
+
+
+def _label_band(img: Image.Image, k: int, cols: int, cell: int) -> np.ndarray:
+    r, c = divmod(k, cols)
+    x = GRID_PAD + c * (cell + GRID_PAD)
+    y = GRID_PAD + r * (cell + LABEL_HEIGHT + GRID_PAD) + cell
+    return np.asarray(img.convert("L"))[y : y + LABEL_HEIGHT, x : x + cell]
+
+
+def _drawn(text: str, font, cell: int) -> np.ndarray:
+    """`text` drawn as the grid draws a label, on a band of its own."""
+    band = Image.new("RGB", (cell, LABEL_HEIGHT), (40, 40, 40))
+    ImageDraw.Draw(band).text((1, 1), text, fill=(230, 230, 230), font=font)
+    return np.asarray(band.convert("L"))
+
+
+def test_chinese_labels_are_drawn_as_characters_without_a_system_font(no_system_fonts, tmp_path, chinese_mnist):
+    out = tmp_path / "grid.png"
+    r = _run("show", str(chinese_mnist), "-o", str(out), "--n", "15", "--cols", "5", "--cell", "48")
+    assert r.exit_code == 0, r.output
+    img = Image.open(out)
+    shipped = ImageFont.truetype(str(fonts.SHIPPED_FONT), LABEL_HEIGHT - 4)
+    fallback = ImageFont.load_default(size=LABEL_HEIGHT - 4)
+    names = sorted("零一二三四五六七八九十百千万亿")  # one sample of each class, in class order
+    for k, name in enumerate(names):
+        band = _label_band(img, k, 5, 48)
+        assert np.array_equal(band, _drawn(name, shipped, 48)), name
+        assert not np.array_equal(band, _drawn(f"U+{ord(name):04X}", fallback, 48))
+        assert (band > 100).sum() >= 3  # ink of the character (一 is one thin stroke)
 
 
 def test_import_images_of_my_drawings(tmp_path: Path, quickdraw: Path):

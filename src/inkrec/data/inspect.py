@@ -3,8 +3,9 @@
 - `summary(path)`: the detected format, classes, samples per class, writers, the standard split and a
   histogram of image sizes (or of points per drawing for stroke data); the command prints it as tables.
 - `grid_image(...)`: a labelled grid of samples, spread over the classes (`pick_samples`), as the models
-  see them (white ink on black). Labels in any script render when a font for it is installed (CJK fonts
-  are looked up in the usual places, or ``INKREC_FONT``); otherwise the code point is shown.
+  see them (white ink on black). Each label is drawn in the first font that has its characters
+  (`inkrec.fonts`: ``INKREC_FONT``, installed fonts, and a small CJK font shipped for inkrec's own labels);
+  only a label no font covers shows code points.
 - `import_images(src, out)`: a folder of a person's own PNG/JPEG drawings, one sub-folder per class,
   becomes ``<class>.npy`` files in the numpy_bitmap layout (N, size*size), framed like Quick, Draw!
   bitmaps, ready for ``inkrec train``.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from inkrec import fonts
 from inkrec.atomic import atomic_output, save_npy_atomic
 from inkrec.data import formats
 from inkrec.data.dataset import InkDataset, open_dataset
@@ -34,25 +35,6 @@ from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 
-# Fonts tried for labels, in order (Latin first; CJK families for Chinese labels).
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/google-droid/DroidSansFallback.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/Hiragino Sans GB.ttc",
-    "/Library/Fonts/Arial Unicode.ttf",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    "C:/Windows/Fonts/arial.ttf",
-)
 LABEL_HEIGHT = 16
 GRID_PAD = 2
 
@@ -167,45 +149,21 @@ def pick_samples(labels: np.ndarray, n_classes: int, n: int, seed: int = 0) -> n
     return np.asarray(sorted(picks, key=lambda i: (labels[i], i)), dtype=np.int64)
 
 
-def _load_font(size: int, path: str | None = None) -> list[ImageFont.ImageFont | ImageFont.FreeTypeFont]:
-    fonts: list = []
-    for candidate in ([path] if path else []) + [os.environ.get("INKREC_FONT", "")] + list(FONT_CANDIDATES):
-        if candidate and os.path.isfile(candidate):
-            with contextlib.suppress(OSError):
-                fonts.append(ImageFont.truetype(candidate, size))
-    fonts.append(ImageFont.load_default(size=size) if hasattr(ImageFont, "load_default") else None)
-    return [f for f in fonts if f is not None]
+def label_text(label: str) -> tuple[str, Path | None]:
+    """The text to draw for a label and the font file to draw it with (`inkrec.fonts`): the label itself
+    in the first font that has all its characters, else (no such font) the label with its non-Latin
+    characters as code points, in Pillow's default font."""
+    path = fonts.font_for(label)
+    if path is not None:
+        return label, path
+    return "".join(ch if ord(ch) < 0x250 else f"U+{ord(ch):04X}" for ch in label), None
 
 
-def _render_char(font, ch: str) -> bytes | None:
-    img = Image.new("L", (4 * LABEL_HEIGHT, 2 * LABEL_HEIGHT), 0)
-    try:
-        ImageDraw.Draw(img).text((2, 2), ch, font=font, fill=255)
-    except (UnicodeError, OSError, ValueError):
-        return None
-    return img.tobytes() if img.getbbox() else None
-
-
-def _has_glyphs(font, text: str) -> bool:
-    """True if `font` draws every character of `text` (not nothing, not its 'missing glyph' box)."""
-    missing = {_render_char(font, probe) for probe in ("\U0010fffd", "\ufffe")} - {None}
-    for ch in text:
-        if ch.isspace():
-            continue
-        drawn = _render_char(font, ch)
-        if drawn is None or drawn in missing:
-            return False
-    return True
-
-
-def label_text(label: str, fonts: Sequence) -> tuple[str, object]:
-    """The text to draw for a label and the font to draw it with: the label itself in the first font
-    that has all its characters, else the label with its non-Latin characters as code points."""
-    for font in fonts:
-        if _has_glyphs(font, label):
-            return label, font
-    readable = "".join(ch if ord(ch) < 0x250 else f"U+{ord(ch):04X}" for ch in label)
-    return readable, fonts[-1]
+def _font(path: Path | None, size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size=size)
 
 
 def grid_image(
@@ -214,7 +172,6 @@ def grid_image(
     *,
     cols: int | None = None,
     cell: int = 64,
-    font_path: str | None = None,
 ) -> Image.Image:
     """A labelled grid: each bitmap scaled to `cell` pixels with its label underneath, on dark grey."""
     n = len(bitmaps)
@@ -226,8 +183,7 @@ def grid_image(
     h = rows * (cell + LABEL_HEIGHT + GRID_PAD) + GRID_PAD
     canvas = Image.new("RGB", (w, h), (40, 40, 40))
     draw = ImageDraw.Draw(canvas)
-    fonts = _load_font(LABEL_HEIGHT - 4, font_path)
-    cache: dict[str, tuple[str, object]] = {}
+    cache: dict[str, tuple[str, ImageFont.ImageFont | ImageFont.FreeTypeFont]] = {}
     for k in range(n):
         r, c = divmod(k, cols)
         x = GRID_PAD + c * (cell + GRID_PAD)
@@ -238,7 +194,8 @@ def grid_image(
         canvas.paste(tile.convert("RGB"), (x, y))
         label = str(labels[k])
         if label not in cache:
-            cache[label] = label_text(label, fonts)
+            text, path = label_text(label)
+            cache[label] = text, _font(path, LABEL_HEIGHT - 4)
         text, font = cache[label]
         while len(text) > 1 and draw.textlength(text, font=font) > cell:
             text = text[:-2] + "…"
