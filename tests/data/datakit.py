@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
+import resource
 import struct
 import zipfile
 import zlib
@@ -60,6 +62,29 @@ def pack_gnt_record(tag: bytes, bitmap: np.ndarray) -> bytes:
     """One CASIA .gnt record from its documented layout (255 background)."""
     h, w = bitmap.shape
     return struct.pack("<I", 10 + w * h) + tag + struct.pack("<HH", w, h) + bitmap.astype(np.uint8).tobytes()
+
+
+@contextlib.contextmanager
+def address_space_limit(extra: int = 1 << 30):
+    """RLIMIT_AS at `extra` bytes above what the process maps now: an allocation a corrupt header asks for
+    fails loudly (MemoryError) instead of quietly reserving memory."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/status") as fh:
+        size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (size + extra, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def zip_with_empty_member_name(data: bytes) -> bytes:
+    """A stored zip archive whose one member has an empty name (zipfile itself cannot write one)."""
+    crc, size = zlib.crc32(data), len(data)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, size, size, 0, 0) + data
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size, 0, 0, 0, 0, 0, 0, 0)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
 
 
 def truncate(src: Path, dst: Path, keep: int) -> Path:

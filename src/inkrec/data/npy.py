@@ -14,6 +14,7 @@ import ast
 import math
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -97,7 +98,9 @@ def parse_header(data: bytes, name: str | Path) -> NpyHeader:
 
 def _literal(text: str):
     try:
-        return ast.literal_eval(text)
+        with warnings.catch_warnings():  # a corrupt header is reported, not warned about ("invalid escape")
+            warnings.simplefilter("ignore")
+            return ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
         return None
 
@@ -108,7 +111,7 @@ def read_header(fh: IO[bytes], name: str | Path) -> NpyHeader:
     total = header_length(prefix, name)
     if total - PREFIX_BYTES > MAX_HEADER_BYTES:
         raise DataFormatError(name, f"the .npy header claims {total} bytes; at most {MAX_HEADER_BYTES} are read")
-    return parse_header(prefix + fh.read(total - len(prefix)), name)
+    return parse_header(prefix + fh.read(max(0, total - len(prefix))), name)
 
 
 def read_file_header(path: str | Path) -> NpyHeader:

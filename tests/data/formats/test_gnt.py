@@ -3,11 +3,12 @@ and corrupt files."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import pack_gnt_record, truncate
+from datakit import address_space_limit, pack_gnt_record, truncate
 
 from inkrec.data.formats.gnt import (
     decode_tag,
@@ -61,6 +62,15 @@ def test_roundtrip_real_handwriting(tmp_path: Path, handwriting):
     ]
     picked = read_gnt_at(f, idx.offsets[[5, 1]])
     assert picked[0][0] == handwriting[5][0] and np.array_equal(picked[1][1], handwriting[1][1])
+
+
+def test_a_record_claiming_gigabytes_is_refused_before_reading(tmp_path: Path):
+    """65535 x 65535 pixels in a 110-byte file: refused from the file size, nothing allocated."""
+    f = tmp_path / "1001-c.gnt"
+    f.write_bytes(struct.pack("<I2sHH", (10 + 65535 * 65535) % 2**32, b"\xb0\xa1", 65535, 65535) + bytes(100))
+    for read in (lambda: list(iter_gnt(f)), lambda: index_gnt(f), lambda: read_gnt_at(f, [0])):
+        with address_space_limit(), pytest.raises(DataFormatError, match=r"1001-c\.gnt.*truncated bitmap"):
+            read()
 
 
 def test_tags():

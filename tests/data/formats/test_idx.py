@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import truncate
+from datakit import address_space_limit, truncate
 
+from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.idx import class_names, find_idx_pairs, fix_emnist, is_emnist, load_idx, write_idx
 from inkrec.errors import DataFormatError
 
@@ -104,3 +105,22 @@ def test_corrupt_idx_files(tmp_path: Path, mnist: Path):
         load_idx(notgz)
     with pytest.raises(DataFormatError, match="transpose"):
         load_idx(mnist / "train-labels-idx1-ubyte.gz", transpose=True)
+
+
+def test_headers_claiming_more_than_is_there_allocate_nothing(tmp_path: Path):
+    header = bytes([0, 0, 8, 3]) + np.asarray([100_000, 10_000, 1_000], ">u4").tobytes()  # 10^12 pixels
+    gz = tmp_path / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gzip.compress(header + bytes(784)))
+    with address_space_limit(), pytest.raises(DataFormatError, match="truncated"):
+        load_idx(gz)
+
+
+def test_large_label_values_cost_no_memory(tmp_path: Path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 4, 4), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([7, 2**31 - 1, 7], np.int32))
+    with address_space_limit():
+        ds = open_dataset(tmp_path)
+    assert ds.classes == ["7", str(2**31 - 1)] and ds.labels.tolist() == [0, 1, 0]
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([0.5, 1, 2], np.float32))
+    with pytest.raises(DataFormatError, match="labels must be integers"):
+        open_dataset(tmp_path)

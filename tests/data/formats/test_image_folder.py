@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import truncate
+from datakit import png_header_only, truncate
 from PIL import Image
 
+from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.image_folder import ImageFolder, writer_of
 from inkrec.errors import DataFormatError
 
@@ -156,3 +157,24 @@ def test_zip_reads_survive_pickling_and_fork(tmp_path: Path, chinese_mnist: Path
     got = q.get(timeout=30)
     p.join(timeout=30)
     assert got == want and f.load(7).sum() == ImageFolder(z).load(7).sum()
+
+
+def test_damaged_archives_and_picture_headers_are_format_errors(tmp_path: Path, chinese_mnist: Path):
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        for name in ("一", "二"):
+            src = min((chinese_mnist / name).iterdir())
+            zf.write(src, f"{name}/{src.name}")
+    data = good.read_bytes()
+    central = data.index(b"PK\x01\x02")
+    newer = tmp_path / "newer.zip"  # "needs zip version 20.2 to extract": zipfile cannot
+    newer.write_bytes(data[: central + 6] + bytes([202, 0]) + data[central + 8 :])
+    with pytest.raises(DataFormatError, match=r"newer\.zip"):
+        ImageFolder(newer)
+    folder = tmp_path / "bomb"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "x.png").write_bytes(png_header_only(20000, 20000))  # 400 megapixels claimed
+    with pytest.raises(DataFormatError, match=r"x\.png"):
+        ImageFolder(folder).image_size(0)
+    with pytest.raises(DataFormatError, match=r"x\.png"):
+        open_dataset(folder)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from datakit import (
+    address_space_limit,
     object_array,
     truncate,
     write_npz_pickle,
     write_official_sketchrnn,
     write_python2_sketchrnn,
+    zip_with_empty_member_name,
 )
 
+from inkrec.data import npy
 from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.data.formats.sketchrnn import (
@@ -159,3 +163,20 @@ def test_stroke3_conversions():
     # points after the last pen lift still form a stroke
     assert len(stroke3_to_strokes(np.array([[1, 1, 1], [1, 1, 0]]))) == 2
     assert strokes_to_stroke3([]).shape == (0, 3)
+
+
+def test_a_member_claiming_10_to_the_12_rows_allocates_nothing(tmp_path: Path):
+    header = npy.header_bytes((10**12, 3), np.int16)
+    f = tmp_path / "huge.npz"
+    with zipfile.ZipFile(f, "w") as zf:
+        zf.writestr("train.npy", header + bytes(60))
+        zf.writestr("train_index.npy", npy.header_bytes((2,), np.int64) + bytes(16))
+    with address_space_limit(), pytest.raises(DataFormatError, match=r"huge\.npz.*train.*promises shape"):
+        load_sketchrnn(f)
+
+
+def test_an_archive_member_without_a_name_is_a_format_error(tmp_path: Path):
+    f = tmp_path / "noname.npz"
+    f.write_bytes(zip_with_empty_member_name(npy.header_bytes((1, 3), np.int16) + bytes(6)))
+    with pytest.raises(DataFormatError, match=r"noname\.npz"):
+        load_sketchrnn(f)

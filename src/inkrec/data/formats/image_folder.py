@@ -29,7 +29,6 @@ import os
 import re
 import threading
 import zipfile
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -40,6 +39,7 @@ from PIL import Image, UnidentifiedImageError
 
 from inkrec.data.sources import FRAMED_SIZE, Source, frame
 from inkrec.data.splits import ordered_writer_test_mask
+from inkrec.data.zips import ZIP_ERRORS
 from inkrec.errors import DataFormatError
 from inkrec.preprocess.batch import resize_bitmaps
 from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image, normalize_ink
@@ -148,11 +148,10 @@ class ImageFolder:
 
     def _zip_names(self) -> tuple[list[str], dict[str, zipfile.ZipInfo]]:
         try:
-            zf = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError) as exc:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+        except ZIP_ERRORS as exc:
             raise DataFormatError(self.path, f"not a readable zip archive: {exc}") from None
-        with zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
         raw = [i.filename.encode("cp437") if not (i.flag_bits & 0x800) else None for i in infos]
         encodings = (self._name_encoding,) if self._name_encoding else _ZIP_NAME_ENCODINGS
         chosen = None
@@ -262,7 +261,7 @@ class ImageFolder:
             with self._lock:
                 zf = self._zipfile()
                 return zf.read(info)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        except ZIP_ERRORS as exc:
             raise DataFormatError(self.name(i), f"corrupt zip member: {exc}") from None
 
     def _zipfile(self) -> zipfile.ZipFile:
@@ -290,7 +289,7 @@ class ImageFolder:
         try:
             with Image.open(src) as im:  # type: ignore[arg-type]
                 return im.size
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
             raise DataFormatError(self.name(i), f"not a readable image: {exc}") from None
 
     def close(self) -> None:

@@ -22,13 +22,10 @@ members cannot be memory-mapped; a category is a few MB); drawings are views int
 from __future__ import annotations
 
 import io
-import lzma
 import pickle
 import pickletools
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ from inkrec.atomic import atomic_output
 from inkrec.data import npy
 from inkrec.data.drawing import as_strokes
 from inkrec.data.sources import StrokeLists, category_files
+from inkrec.data.zips import ZIP_ERRORS
 from inkrec.errors import DataFormatError
 
 NAME = "sketchrnn"
@@ -54,11 +52,6 @@ _LAYOUT_HELP = (
     "integer array of shape (P, 3) with the stroke-3 rows of all drawings concatenated plus "
     f"'<split>_index' with the N+1 start offsets (inkrec's '{LAYOUT}' layout, written by "
     "inkrec.data.formats.sketchrnn.write_sketchrnn), or every drawing under its own key '<split>_<i>'"
-)
-# What a corrupt zip archive raises, from the archive, its decompressors and its name decoding.
-_ZIP_ERRORS = (
-    zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError,
-    NotImplementedError, RuntimeError, struct.error,
 )
 _MAX_MEMBERS = 1 << 16
 
@@ -158,7 +151,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray | list[np.ndarray]]:
                     out[key] = _read_member(path, key, fh, info.file_size)
     except DataFormatError:
         raise
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         if member is None:
             raise DataFormatError(path, f"not a readable .npz file: {exc}") from None
         raise DataFormatError(path, f"corrupt archive member: {exc}", record=member) from None
