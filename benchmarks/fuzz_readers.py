@@ -58,8 +58,26 @@ GIB = 1 << 30
 
 # ------------------------------------------------------------------------------------------ mutations
 
-_INTERESTING = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
-                10**6, 10**9, 10**12, 2**63 - 1, 2**64 - 1]
+_INTERESTING = [
+    0,
+    1,
+    2,
+    0x7F,
+    0x80,
+    0xFF,
+    0x100,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+    10**6,
+    10**9,
+    10**12,
+    2**63 - 1,
+    2**64 - 1,
+]
 
 
 def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
@@ -97,8 +115,17 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
             numbers = [m.span() for m in re.finditer(rb"\d+", text[:200_000])]
             if numbers:
                 a, b = rng.choice(numbers)
-                out[a:b] = rng.choice((b"99999999999999999999999", b"-1", b"1e999", b"NaN", b"0", b"[" * 5000,
-                                       str(rng.choice(_INTERESTING)).encode()))
+                out[a:b] = rng.choice(
+                    (
+                        b"99999999999999999999999",
+                        b"-1",
+                        b"1e999",
+                        b"NaN",
+                        b"0",
+                        b"[" * 5000,
+                        str(rng.choice(_INTERESTING)).encode(),
+                    )
+                )
         elif kind == 9 and others:  # splice from another seed
             other = rng.choice(others)
             if other:
@@ -291,7 +318,9 @@ def seed_image_zip(work: Path) -> list[Path]:
 
 def seed_gnt(work: Path) -> list[Path]:
     hanzi = ImageFolder(DATA / "chinese-mnist")
-    samples = [(hanzi.classes[hanzi.samples[i][1]], hanzi.load_ink(i)[2:60, 5:64]) for i in range(0, 12000, 800)]
+    samples = [
+        (hanzi.classes[hanzi.samples[i][1]], hanzi.load_ink(i)[2:60, 5:64]) for i in range(0, 12000, 800)
+    ]
     gnt.write_gnt(work / "1001-c.gnt", samples)
     return [work / "1001-c.gnt"]
 
@@ -372,8 +401,16 @@ def _signature(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {place}"
 
 
-def fuzz(reader: Reader, seconds: float, *, seed: int = 0, crashes: Path | None = None,
-         memory: int = 2 * GIB, case_timeout: int = 10, case_rss: int = GIB) -> Result:
+def fuzz(
+    reader: Reader,
+    seconds: float,
+    *,
+    seed: int = 0,
+    crashes: Path | None = None,
+    memory: int = 2 * GIB,
+    case_timeout: int = 10,
+    case_rss: int = GIB,
+) -> Result:
     """Run `reader` on mutants of its seeds for `seconds`; crashes are saved under `crashes/<reader>/`.
 
     A case that raises the resident set by more than `case_rss` bytes counts as a crash too: a reader
@@ -389,7 +426,9 @@ def fuzz(reader: Reader, seconds: float, *, seed: int = 0, crashes: Path | None 
         seeds = reader.seeds(work / "seeds")
         blobs = [p.read_bytes() for p in seeds]
         for p in seeds:  # the seeds themselves must read cleanly
-            reader.read(p if reader.place is None else reader.place(_fresh(work / "check"), p, p.read_bytes()))
+            reader.read(
+                p if reader.place is None else reader.place(_fresh(work / "check"), p, p.read_bytes())
+            )
         old_handler = signal.signal(signal.SIGALRM, _raise_hang)
         _reset_peak_rss()
         baseline = _status("VmRSS")
@@ -420,8 +459,13 @@ def fuzz(reader: Reader, seconds: float, *, seed: int = 0, crashes: Path | None 
                     peak = max(peak, case_peak)
                     if case_peak - baseline > case_rss:
                         grew = (case_peak - baseline) >> 20
-                        _record(result, "resident set grew by over " f"{case_rss >> 20} MiB", MemoryError(
-                            f"the resident set grew by {grew} MiB reading this case"), case, crashes)
+                        _record(
+                            result,
+                            f"resident set grew by over {case_rss >> 20} MiB",
+                            MemoryError(f"the resident set grew by {grew} MiB reading this case"),
+                            case,
+                            crashes,
+                        )
                         _reset_peak_rss()
                         baseline = _status("VmRSS")
         finally:
@@ -475,17 +519,39 @@ def main() -> int:
     results = []
     print(f"{'reader':<18} {'cases':>8} {'cases/s':>8} {'refused':>8} {'crashes':>8} {'peak RSS':>9}")
     for name in args.reader or list(READERS):
-        r = fuzz(READERS[name], args.minutes * 60, seed=args.seed, crashes=args.crashes,
-                 memory=int(args.memory * GIB), case_rss=int(args.case_rss * (1 << 20)))
+        r = fuzz(
+            READERS[name],
+            args.minutes * 60,
+            seed=args.seed,
+            crashes=args.crashes,
+            memory=int(args.memory * GIB),
+            case_rss=int(args.case_rss * (1 << 20)),
+        )
         results.append(r)
-        print(f"{r.reader:<18} {r.cases:>8,} {r.cases / r.seconds:>8.0f} {r.refused:>8,} {r.crash_count:>8} "
-              f"{r.peak_rss_mib:>6.0f} MiB", flush=True)
+        print(
+            f"{r.reader:<18} {r.cases:>8,} {r.cases / r.seconds:>8.0f} {r.refused:>8,} {r.crash_count:>8} "
+            f"{r.peak_rss_mib:>6.0f} MiB",
+            flush=True,
+        )
         for signature, saved in r.crashes.items():
             print(f"    {signature}" + (f"  -> {saved}" if saved else ""))
     if args.json:
-        args.json.write_text(json.dumps([{"reader": r.reader, "cases": r.cases, "seconds": round(r.seconds, 1),
-                                          "refused": r.refused, "crashes": r.crashes,
-                                          "peak_rss_mib": round(r.peak_rss_mib)} for r in results], indent=2))
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "reader": r.reader,
+                        "cases": r.cases,
+                        "seconds": round(r.seconds, 1),
+                        "refused": r.refused,
+                        "crashes": r.crashes,
+                        "peak_rss_mib": round(r.peak_rss_mib),
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     return 1 if any(r.crashes for r in results) else 0
 
 

@@ -45,7 +45,10 @@ def test_the_shipped_font_has_every_label_of_the_bundled_models_and_is_small():
 
 
 def test_character_maps_agree_with_fonttools():
-    paths = [fonts.SHIPPED_FONT, *(p for p in map(Path, fonts.LATIN_FONTS + fonts.KNOWN_FONTS) if p.is_file())]
+    paths = [
+        fonts.SHIPPED_FONT,
+        *(p for p in map(Path, fonts.LATIN_FONTS + fonts.KNOWN_FONTS) if p.is_file()),
+    ]
     for path in paths:
         font = TTCollection(str(path)).fonts[0] if path.suffix == ".ttc" else TTFont(str(path))
         cmap = {c for c, glyph in font.getBestCmap().items() if glyph != ".notdef"}

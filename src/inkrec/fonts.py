@@ -97,8 +97,9 @@ def fontconfig_fonts(chars: str) -> list[str]:
         return []
     charset = " ".join(f"{ord(c):x}" for c in chars)
     try:
-        out = subprocess.run([fc_list, f":charset={charset}", "file"], capture_output=True, text=True,
-                             timeout=10, check=False).stdout
+        out = subprocess.run(
+            [fc_list, f":charset={charset}", "file"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     files = {line.rsplit(":", 1)[0].strip() for line in out.splitlines() if line.strip()}

@@ -82,7 +82,9 @@ def zip_with_empty_member_name(data: bytes) -> bytes:
     """A stored zip archive whose one member has an empty name (zipfile itself cannot write one)."""
     crc, size = zlib.crc32(data), len(data)
     local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, size, size, 0, 0) + data
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size, 0, 0, 0, 0, 0, 0, 0)
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size, 0, 0, 0, 0, 0, 0, 0
+    )
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
     return local + central + end
 

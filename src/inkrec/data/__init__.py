@@ -9,7 +9,7 @@ as one list of labelled samples with standard splits.
 - `dataset`: `InkDataset` and `open_dataset` (class maps, splits, per-class caps, batches).
 - `splits`: the standard, random and writer-disjoint cuts as pure functions.
 - `drawing`: one Quick, Draw! drawing (`Drawing`) and its record layout.
-- `npy`: the `.npy` header, read and written in one place.
+- `npy`: the `.npy` header, read and written in one place; `zips`: what a damaged zip archive raises.
 - `download/`: the resumable, verified download `engine` and one catalogue per source (`quickdraw`,
   `mnist`).
 - `convert`, `inspect`: whole-file conversions and looking at data sets, behind the `inkrec data`

@@ -76,17 +76,24 @@ class QuickdrawFormat(str, Enum):
     sketchrnn = "sketchrnn"
 
 
-Retries = Annotated[int, typer.Option("--retries", min=0,
-                                      help="Retries per file on connection errors and 5xx answers.")]
+Retries = Annotated[
+    int, typer.Option("--retries", min=0, help="Retries per file on connection errors and 5xx answers.")
+]
 Timeout = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds without data before a retry.")]
-Force = Annotated[bool, typer.Option("--force", help="Download again even if the manifest says the file is there.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Download again even if the manifest says the file is there.")
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no per-file lines.")]
-Verify = Annotated[bool, typer.Option("--verify/--no-verify",
-                                      help="Check the published md5 (skip only for a mirror you trust).")]
+Verify = Annotated[
+    bool,
+    typer.Option("--verify/--no-verify", help="Check the published md5 (skip only for a mirror you trust)."),
+]
 
 
 @contextmanager
-def _session(quiet: bool, retries: int, timeout: float) -> Iterator[tuple[Fetcher, Callable[[FetchedFile], None]]]:
+def _session(
+    quiet: bool, retries: int, timeout: float
+) -> Iterator[tuple[Fetcher, Callable[[FetchedFile], None]]]:
     """A Fetcher with a progress bar, and a per-file reporter."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -113,23 +120,41 @@ def _session(quiet: bool, retries: int, timeout: float) -> Iterator[tuple[Fetche
         with progress, Fetcher(timeout=timeout, retries=retries, progress=progress, log=log) as fetcher:
             yield fetcher, report
     except KeyboardInterrupt:
-        typer.echo("interrupted; partial downloads are kept as .part files: run the same command to resume",
-                   err=True)
+        typer.echo(
+            "interrupted; partial downloads are kept as .part files: run the same command to resume", err=True
+        )
         raise typer.Exit(130) from None
 
 
 @fetch_app.command("quickdraw")
 def fetch_quickdraw_command(
-    categories: Annotated[str | None, typer.Option(
-        "--categories", "-c", help="Comma-separated names (cat,dog), @FILE (one name a line) or all.")] = None,
-    fmt: Annotated[QuickdrawFormat, typer.Option("--format", "-f", help="File format.")] = QuickdrawFormat.numpy_bitmap,
-    dest: Annotated[Path | None, typer.Option(
-        "--dest", "-d", help="Destination folder (default data/quickdraw/FORMAT).")] = None,
-    max_per_class: Annotated[int | None, typer.Option(
-        "--max-per-class", "-n", min=1, help="Only the first N drawings of each category (partial transfer).")] = None,
+    categories: Annotated[
+        str | None,
+        typer.Option(
+            "--categories", "-c", help="Comma-separated names (cat,dog), @FILE (one name a line) or all."
+        ),
+    ] = None,
+    fmt: Annotated[
+        QuickdrawFormat, typer.Option("--format", "-f", help="File format.")
+    ] = QuickdrawFormat.numpy_bitmap,
+    dest: Annotated[
+        Path | None, typer.Option("--dest", "-d", help="Destination folder (default data/quickdraw/FORMAT).")
+    ] = None,
+    max_per_class: Annotated[
+        int | None,
+        typer.Option(
+            "--max-per-class",
+            "-n",
+            min=1,
+            help="Only the first N drawings of each category (partial transfer).",
+        ),
+    ] = None,
     base_url: Annotated[str, typer.Option("--base-url", help="Bucket root (or a mirror of its layout).")] = (
-        QUICKDRAW_BASE_URL),
-    list_categories: Annotated[bool, typer.Option("--list", help="Print the 345 official categories and exit.")] = False,
+        QUICKDRAW_BASE_URL
+    ),
+    list_categories: Annotated[
+        bool, typer.Option("--list", help="Print the 345 official categories and exit.")
+    ] = False,
     force: Force = False,
     retries: Retries = 5,
     timeout: Timeout = 60.0,
@@ -144,8 +169,16 @@ def fetch_quickdraw_command(
         raise ConfigError("--categories is required (cat,dog | @file | all)")
     dest = dest or Path("data") / "quickdraw" / fmt.value
     with _session(quiet, retries, timeout) as (fetcher, report):
-        files = fetch_quickdraw(categories, fmt.value, dest, max_per_class=max_per_class, base_url=base_url,
-                                fetcher=fetcher, force=force, on_file=report)
+        files = fetch_quickdraw(
+            categories,
+            fmt.value,
+            dest,
+            max_per_class=max_per_class,
+            base_url=base_url,
+            fetcher=fetcher,
+            force=force,
+            on_file=report,
+        )
     if not quiet:
         typer.echo(f"{len(files)} file(s) in {dest}", err=True)
 
@@ -154,10 +187,12 @@ def _idx_command(name: str) -> None:
     src = IDX_SOURCES[name]
 
     def command(
-        dest: Annotated[Path | None, typer.Option(
-            "--dest", "-d", help=f"Destination folder (default data/{name}).")] = None,
-        base_url: Annotated[str | None, typer.Option(
-            "--base-url", help=f"Mirror to use instead of {src.mirrors[0]}")] = None,
+        dest: Annotated[
+            Path | None, typer.Option("--dest", "-d", help=f"Destination folder (default data/{name}).")
+        ] = None,
+        base_url: Annotated[
+            str | None, typer.Option("--base-url", help=f"Mirror to use instead of {src.mirrors[0]}")
+        ] = None,
         verify: Verify = True,
         force: Force = False,
         retries: Retries = 5,
@@ -166,8 +201,9 @@ def _idx_command(name: str) -> None:
     ) -> None:
         dest = dest or Path("data") / name
         with _session(quiet, retries, timeout) as (fetcher, report):
-            files = fetch_idx_dataset(name, dest, base_url=base_url, verify=verify, fetcher=fetcher, force=force,
-                                      on_file=report)
+            files = fetch_idx_dataset(
+                name, dest, base_url=base_url, verify=verify, fetcher=fetcher, force=force, on_file=report
+            )
         if not quiet:
             typer.echo(f"{len(files)} file(s) in {dest}", err=True)
 
@@ -181,15 +217,26 @@ for _name in ("mnist", "fashion-mnist", "kmnist"):
 
 @fetch_app.command("emnist")
 def fetch_emnist_command(
-    dest: Annotated[Path | None, typer.Option(
-        "--dest", "-d", help="Destination folder (default data/emnist).")] = None,
-    split: Annotated[str, typer.Option(
-        "--split", "-s", help=f"Comma-separated splits to extract ({', '.join(EMNIST_SPLITS)}) or all.")] = "balanced",
-    base_url: Annotated[str | None, typer.Option(
-        "--base-url", help=f"Mirror to use instead of {IDX_SOURCES['emnist'].mirrors[0]}")] = None,
+    dest: Annotated[
+        Path | None, typer.Option("--dest", "-d", help="Destination folder (default data/emnist).")
+    ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split", "-s", help=f"Comma-separated splits to extract ({', '.join(EMNIST_SPLITS)}) or all."
+        ),
+    ] = "balanced",
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help=f"Mirror to use instead of {IDX_SOURCES['emnist'].mirrors[0]}"),
+    ] = None,
     verify: Verify = True,
-    keep_archive: Annotated[bool, typer.Option(
-        "--keep-archive/--remove-archive", help="Keep gzip.zip (536 MB) to extract other splits later.")] = True,
+    keep_archive: Annotated[
+        bool,
+        typer.Option(
+            "--keep-archive/--remove-archive", help="Keep gzip.zip (536 MB) to extract other splits later."
+        ),
+    ] = True,
     force: Force = False,
     retries: Retries = 5,
     timeout: Timeout = 60.0,
@@ -199,8 +246,17 @@ def fetch_emnist_command(
     dest = dest or Path("data") / "emnist"
     splits = [s.strip() for s in split.split(",") if s.strip()]
     with _session(quiet, retries, timeout) as (fetcher, report):
-        files = fetch_idx_dataset("emnist", dest, base_url=base_url, verify=verify, fetcher=fetcher,
-                                  force=force, splits=splits, keep_archive=keep_archive, on_file=report)
+        files = fetch_idx_dataset(
+            "emnist",
+            dest,
+            base_url=base_url,
+            verify=verify,
+            fetcher=fetcher,
+            force=force,
+            splits=splits,
+            keep_archive=keep_archive,
+            on_file=report,
+        )
     if not quiet:
         typer.echo(f"{len(files)} file(s) in {dest}", err=True)
 
@@ -215,7 +271,9 @@ def info_command(
         int,
         typer.Option("--sample-limit", min=1, help="Look at most this many samples for the size histogram."),
     ] = 5000,
-    splits: Annotated[bool, typer.Option("--splits", help="Also count the standard train/test split.")] = False,
+    splits: Annotated[
+        bool, typer.Option("--splits", help="Also count the standard train/test split.")
+    ] = False,
 ) -> None:
     """Format, classes, samples per class and image sizes of a data set."""
     with _tracking() as track:
@@ -227,11 +285,15 @@ def info_command(
     table.add_column("")
     table.add_row("format", s.format)
     table.add_row("source", ds.source)
-    table.add_row("kind", ds.kind + (f" ({ds.image_size}x{ds.image_size} as served)" if ds.image_size else ""))
+    table.add_row(
+        "kind", ds.kind + (f" ({ds.image_size}x{ds.image_size} as served)" if ds.image_size else "")
+    )
     table.add_row("samples", f"{len(ds):,}")
     table.add_row("classes", f"{len(ds.classes):,}")
     if len(counts):
-        table.add_row("per class", f"min {counts.min():,}, median {int(np.median(counts)):,}, max {counts.max():,}")
+        table.add_row(
+            "per class", f"min {counts.min():,}, median {int(np.median(counts)):,}, max {counts.max():,}"
+        )
     if ds.writers is not None:
         table.add_row("writers", f"{len(np.unique(ds.writers)):,}")
     if s.split_sizes is not None:
@@ -247,7 +309,8 @@ def info_command(
     out.print(per_class)
 
     sizes = Table(
-        title=f"{s.size_title}s" + (f" ({s.looked_at:,} of {len(ds):,} samples)" if s.looked_at < len(ds) else ""),
+        title=f"{s.size_title}s"
+        + (f" ({s.looked_at:,} of {len(ds):,} samples)" if s.looked_at < len(ds) else ""),
         title_justify="left",
     )
     sizes.add_column(s.size_title + (" (w x h)" if s.size_title == "image size" else ""))
@@ -266,7 +329,9 @@ def show_command(
     n: Annotated[int, typer.Option("--n", "-n", min=1, max=4096, help="How many samples.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Which samples (seeded).")] = 0,
     cell: Annotated[int, typer.Option("--cell", min=8, max=512, help="Pixels per sample in the grid.")] = 64,
-    cols: Annotated[int | None, typer.Option("--cols", min=1, help="Columns (default: a square grid).")] = None,
+    cols: Annotated[
+        int | None, typer.Option("--cols", min=1, help="Columns (default: a square grid).")
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="all, train or test.")] = "all",
 ) -> None:
     """A labelled grid of samples as a PNG, spread over the classes, as models see them."""

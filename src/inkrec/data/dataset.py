@@ -1,8 +1,8 @@
 """The data set object: any supported source as one list of (sample, label) with splits, caps and balance.
 
 `open_dataset(path)` has `inkrec.data.formats` recognise the format and open it, builds the class map
-(category names sorted; `classes=` restricts and orders it), cuts the standard split of `../shared/datasets/README.md` (or a seeded random or
-writer-disjoint one), applies per-class caps, and returns an `InkDataset`. The object holds index arrays
+(category names sorted; `classes=` restricts and orders it), cuts the standard split of
+`../shared/datasets/README.md` (or a seeded random or writer-disjoint one), applies per-class caps, and returns an `InkDataset`. The object holds index arrays
 only: pixels stay in their memory-mapped files and drawings in their text files until asked for, so a
 345-category, 35-million-drawing Quick, Draw! folder opens in seconds and iterates in bounded memory.
 It needs neither torch nor anything beyond the core install; the torch wrapper lives in `inkrec.train`.

@@ -25,7 +25,8 @@ def as_strokes(strokes: Iterable[Any]) -> list[np.ndarray]:
     """
     out: list[np.ndarray] = []
     if isinstance(strokes, (str, bytes)) or not isinstance(strokes, Iterable):
-        raise ValueError("strokes must be a list of strokes [[x...], [y...](, [t...])]")  # noqa: TRY004 (bad data)
+        # ValueError, not TypeError: callers report bad data as DataFormatError
+        raise ValueError("strokes must be a list of strokes [[x...], [y...](, [t...])]")  # noqa: TRY004
     for i, stroke in enumerate(strokes):
         try:
             arr = np.asarray(stroke, dtype=np.float64)

@@ -63,20 +63,34 @@ class Summary:
     looked_at: int = 0  # samples whose size was read
 
 
-def summary(path: Path, *, sample_limit: int = 5000, splits: bool = False, track: Track = _untracked) -> Summary:
+def summary(
+    path: Path, *, sample_limit: int = 5000, splits: bool = False, track: Track = _untracked
+) -> Summary:
     """Format, classes, counts and a size histogram of the data set at `path`."""
     fmt = formats.detect_format(path)
     ds = open_dataset(path)
     split_sizes = None
     if splits:
-        split_sizes = (len(open_dataset(path, split="train", progress=False)),
-                       len(open_dataset(path, split="test", progress=False)))
+        split_sizes = (
+            len(open_dataset(path, split="train", progress=False)),
+            len(open_dataset(path, split="test", progress=False)),
+        )
     title, hist, looked = _size_histogram(ds, Path(path), fmt, sample_limit, track)
-    return Summary(path=Path(path), format=fmt, dataset=ds, counts=ds.class_counts(), split_sizes=split_sizes,
-                   size_title=title, sizes=hist, looked_at=looked)
+    return Summary(
+        path=Path(path),
+        format=fmt,
+        dataset=ds,
+        counts=ds.class_counts(),
+        split_sizes=split_sizes,
+        size_title=title,
+        sizes=hist,
+        looked_at=looked,
+    )
 
 
-def _size_histogram(ds: InkDataset, path: Path, fmt: str, limit: int, track: Track) -> tuple[str, Counter, int]:
+def _size_histogram(
+    ds: InkDataset, path: Path, fmt: str, limit: int, track: Track
+) -> tuple[str, Counter, int]:
     """(title, Counter of sizes, how many samples were looked at)."""
     n = len(ds)
     if fmt == image_folder.NAME:
@@ -92,7 +106,9 @@ def _size_histogram(ds: InkDataset, path: Path, fmt: str, limit: int, track: Tra
         sizes = Counter()
         for f in track(files, "reading record headers"):
             index = gnt.index_gnt(f)
-            sizes.update(f"{w}x{h}" for w, h in zip(index.widths.tolist(), index.heights.tolist(), strict=True))
+            sizes.update(
+                f"{w}x{h}" for w, h in zip(index.widths.tolist(), index.heights.tolist(), strict=True)
+            )
         return "image size", sizes, sum(sizes.values())
     if ds.kind == "bitmap":
         side = ds.image_size
@@ -203,11 +219,19 @@ def grid_image(
     return canvas
 
 
+def show(
+    path: Path,
+    output: Path,
+    *,
+    n: int = 64,
+    seed: int = 0,
+    cell: int = 64,
+    cols: int | None = None,
+    split: str = "all",
+) -> tuple[Image.Image, int, int]:
+    """Write a grid of `n` samples of the data set at `path` to the PNG `output`.
 
-
-def show(path: Path, output: Path, *, n: int = 64, seed: int = 0, cell: int = 64, cols: int | None = None,
-         split: str = "all") -> tuple[Image.Image, int, int]:
-    """Write a grid of `n` samples of the data set at `path` to the PNG `output`; (image, samples, classes)."""
+    Returns (the image, samples shown, classes shown)."""
     if output.suffix.lower() != ".png":
         raise ConfigError(f"--output must be a .png file, got {output}")
     ds = open_dataset(path, split=split)
@@ -238,8 +262,9 @@ class Imported:
     skipped: list[str]
 
 
-def import_images(src: Path, out: Path, *, size: int = 28, strict: bool = False,
-                  track: Track = _untracked) -> Imported:
+def import_images(
+    src: Path, out: Path, *, size: int = 28, strict: bool = False, track: Track = _untracked
+) -> Imported:
     """A folder (or .zip) of pictures, one sub-folder per class -> `<class>.npy` numpy_bitmap files in `out`.
 
     Unreadable pictures are skipped and listed, or stop the import with `strict`.

@@ -70,7 +70,9 @@ def parse_header(data: bytes, name: str | Path) -> NpyHeader:
     """Parse the header at the start of `data`, which must hold all of it (see `header_length`)."""
     total = header_length(data[:PREFIX_BYTES], name)
     if total - PREFIX_BYTES > MAX_HEADER_BYTES:
-        raise DataFormatError(name, f"the .npy header claims {total} bytes; at most {MAX_HEADER_BYTES} are read")
+        raise DataFormatError(
+            name, f"the .npy header claims {total} bytes; at most {MAX_HEADER_BYTES} are read"
+        )
     if len(data) < total:
         raise DataFormatError(name, f"truncated .npy header: {len(data)} of {total} bytes")
     start = 10 if data[6] == 1 else 12
@@ -110,7 +112,9 @@ def read_header(fh: IO[bytes], name: str | Path) -> NpyHeader:
     prefix = fh.read(PREFIX_BYTES)
     total = header_length(prefix, name)
     if total - PREFIX_BYTES > MAX_HEADER_BYTES:
-        raise DataFormatError(name, f"the .npy header claims {total} bytes; at most {MAX_HEADER_BYTES} are read")
+        raise DataFormatError(
+            name, f"the .npy header claims {total} bytes; at most {MAX_HEADER_BYTES} are read"
+        )
     return parse_header(prefix + fh.read(max(0, total - len(prefix))), name)
 
 
@@ -125,15 +129,20 @@ def read_file_header(path: str | Path) -> NpyHeader:
     except OSError as exc:
         raise DataFormatError(path, f"cannot read file: {exc.strerror or exc}") from None
     if header.dtype.hasobject:
-        raise DataFormatError(path, "holds Python objects (a pickled array); inkrec never unpickles data files")
+        raise DataFormatError(
+            path, "holds Python objects (a pickled array); inkrec never unpickles data files"
+        )
     expected = header.offset + header.data_bytes
     if size < expected:
         raise DataFormatError(
             path,
-            f"truncated: header promises shape {header.shape} ({expected} bytes) but the file has {size} bytes",
+            f"truncated: header promises shape {header.shape} ({expected} bytes) "
+            f"but the file has {size} bytes",
         )
     if size > expected:
-        raise DataFormatError(path, f"{size - expected} unexpected bytes after the array of shape {header.shape}")
+        raise DataFormatError(
+            path, f"{size - expected} unexpected bytes after the array of shape {header.shape}"
+        )
     return header
 
 

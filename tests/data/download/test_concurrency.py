@@ -30,12 +30,33 @@ def _sha256(path: Path) -> str:
 def _fetch_process(server, dest: Path, categories: str) -> subprocess.Popen:
     code = "from inkrec.cli import app; app()"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "data", "fetch", "quickdraw", "-c", categories, "--dest", str(dest),
-         "--base-url", server.base_url, "--retries", "2", "--timeout", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            code,
+            "data",
+            "fetch",
+            "quickdraw",
+            "-c",
+            categories,
+            "--dest",
+            str(dest),
+            "--base-url",
+            server.base_url,
+            "--retries",
+            "2",
+            "--timeout",
+            "20",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def test_two_fetch_processes_into_one_folder_both_succeed_with_the_published_bytes(server, quickdraw, tmp_path):
+def test_two_fetch_processes_into_one_folder_both_succeed_with_the_published_bytes(
+    server, quickdraw, tmp_path
+):
     server.slow[CAT] = 0.03  # about 3 s for the 6 MB file: the two transfers overlap
     server.slow["/full/numpy_bitmap/apple.npy"] = 0.03
     procs = [_fetch_process(server, tmp_path, "cat"), _fetch_process(server, tmp_path, "apple,cat")]
@@ -64,13 +85,17 @@ def test_a_damaged_file_is_detected_and_fetched_again(server, fetcher, quickdraw
         fh.seek(5000)
         fh.write(bytes([fh.read(1)[0] ^ 0xFF]))
     assert _sha256(tmp_path / "cat.npy") != _sha256(src)
-    result = runner.invoke(app, ["data", "fetch", "quickdraw", "-c", "cat", "--dest", str(tmp_path),
-                                 "--base-url", server.base_url])
+    result = runner.invoke(
+        app,
+        ["data", "fetch", "quickdraw", "-c", "cat", "--dest", str(tmp_path), "--base-url", server.base_url],
+    )
     assert result.exit_code == 0, result.output
     assert "fetched: cat.npy" in result.stderr and "already there" not in result.stderr
     assert _sha256(tmp_path / "cat.npy") == _sha256(src)
     assert len(server.requests_for(CAT)) == 2
-    again = runner.invoke(app, ["data", "fetch", "quickdraw", "-c", "cat", "--dest", str(tmp_path),
-                                "--base-url", server.base_url])
+    again = runner.invoke(
+        app,
+        ["data", "fetch", "quickdraw", "-c", "cat", "--dest", str(tmp_path), "--base-url", server.base_url],
+    )
     assert again.exit_code == 0 and "already there: cat.npy" in again.stderr
     assert len(server.requests_for(CAT)) == 2

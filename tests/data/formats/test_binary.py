@@ -94,7 +94,6 @@ def test_binary_garbage_and_unwritable_drawings(tmp_path: Path, quickdraw: Path)
         write_binary(tmp_path / "k.bin", [Drawing([[[1], [2]]], key_id="abc")])
 
 
-
 def test_no_temp_files_left_after_writers(tmp_path: Path, quickdraw: Path):
     drawings = list(iter_ndjson(quickdraw / "simplified" / "eye.ndjson"))
     write_binary(tmp_path / "eye.bin", drawings)

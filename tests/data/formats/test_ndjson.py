@@ -79,7 +79,7 @@ def test_write_ndjson_roundtrip_is_atomic(tmp_path: Path, quickdraw: Path):
         ('{"word": "cat", "drawing": "no"}', "must be a list"),
         ("[1, 2, 3]", "expected a JSON object"),
         ('{"drawing": [[[1, 2], [3, 4]]]}\xff', "malformed JSON|UTF-8"),
-        ('{"drawing": [[[1, 1' + "0" * 400 + '], [3, 4]]]}', "stroke 0 is not a rectangular"),  # over float
+        ('{"drawing": [[[1, 1' + "0" * 400 + "], [3, 4]]]}", "stroke 0 is not a rectangular"),  # over float
         ('{"drawing": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ],
 )

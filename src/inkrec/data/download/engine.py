@@ -15,8 +15,9 @@ file is fetched the same careful way:
 `fetch-manifest.json` in the destination records each file's URL, size and sha256 (our own sums where
 the source publishes none), which lets a second run skip what is already there (after checking that the
 file still has that sha256: a damaged file is fetched again) and lets a user check the files later. Its
-updates re-read it under its own lock, so processes fetching into one folder keep each other's entries. A `RecordLimit` ends a transfer after N records (the formats know where records end),
-and `end=` after N bytes. The catalogues (`inkrec.data.download.quickdraw`, `.mnist`) know where each
+updates re-read it under its own lock, so processes fetching into one folder keep each other's entries.
+A `RecordLimit` ends a transfer after N records (the formats know where records end), and `end=` after
+N bytes. The catalogues (`inkrec.data.download.quickdraw`, `.mnist`) know where each
 data set lives and how its files are laid out.
 """
 
@@ -70,8 +71,6 @@ class ChecksumError(FetchError):
 
 class _Retry(Exception):
     """A transfer attempt failed in a way that another attempt may fix."""
-
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,9 +195,16 @@ class Fetcher:
     cannot hang a run, and a rich progress bar per file (bytes, speed, time left) when `progress` is given.
     """
 
-    def __init__(self, *, timeout: float = 60.0, retries: int = 5, backoff: float = 1.0,
-                 progress: _Progress | None = None, client: httpx.Client | None = None,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        timeout: float = 60.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+        progress: _Progress | None = None,
+        client: httpx.Client | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
         if retries < 0:
             raise ConfigError("retries must be >= 0")
         if timeout <= 0:
@@ -227,9 +233,17 @@ class Fetcher:
 
     # -- public ------------------------------------------------------------------------------------
 
-    def fetch(self, url: str, dest: str | Path, *, md5: str | None = None,
-              end: int | None = None, limit: Callable[[], RecordLimit] | None = None,
-              finalize: Callable[[Path, Path], None] | None = None, label: str | None = None) -> Download:
+    def fetch(
+        self,
+        url: str,
+        dest: str | Path,
+        *,
+        md5: str | None = None,
+        end: int | None = None,
+        limit: Callable[[], RecordLimit] | None = None,
+        finalize: Callable[[Path, Path], None] | None = None,
+        label: str | None = None,
+    ) -> Download:
         """Download `url` to `dest`.
 
         `md5`: the published checksum; a mismatch deletes the partial file and raises ChecksumError.
@@ -240,14 +254,29 @@ class Fetcher:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with locked(dest, self.log):
-            return self._fetch_locked(url, dest, md5=md5, end=end, limit=limit, finalize=finalize, label=label)
+            return self._fetch_locked(
+                url, dest, md5=md5, end=end, limit=limit, finalize=finalize, label=label
+            )
 
-    def _fetch_locked(self, url: str, dest: Path, *, md5: str | None, end: int | None,
-                      limit: Callable[[], RecordLimit] | None, finalize: Callable[[Path, Path], None] | None,
-                      label: str | None) -> Download:
+    def _fetch_locked(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        md5: str | None,
+        end: int | None,
+        limit: Callable[[], RecordLimit] | None,
+        finalize: Callable[[Path, Path], None] | None,
+        label: str | None,
+    ) -> Download:
         part = dest.with_name(dest.name + ".part")
-        state = _Attempt(part=part, meta_path=dest.with_name(dest.name + ".part.json"), url=url,
-                         end=end, limit_factory=limit)
+        state = _Attempt(
+            part=part,
+            meta_path=dest.with_name(dest.name + ".part.json"),
+            url=url,
+            end=end,
+            limit_factory=limit,
+        )
         self._check_part_meta(state)
         resumed_from = part.stat().st_size if part.exists() else 0
         task = self._task(label or dest.name)
@@ -266,7 +295,8 @@ class Fetcher:
                         raise FetchError(
                             f"{url}: download failed after {attempts} attempt(s): {_describe(exc)}. "
                             f"{have} bytes are kept in {part}; run the same command again to resume.",
-                            url=url) from None
+                            url=url,
+                        ) from None
                     delay = min(self.backoff * 2 ** (failures - 1), 60.0) * (1 + 0.25 * random.random())
                     self.log(f"{dest.name}: {_describe(exc)}; retrying in {delay:.1f} s from byte {have}")
                     time.sleep(delay)
@@ -277,8 +307,11 @@ class Fetcher:
         if state.total is not None and not state.stopped_early and size != state.total:
             part.unlink()
             state.meta_path.unlink(missing_ok=True)
-            raise FetchError(f"{url}: got {size} bytes, the server announced {state.total}; the partial file "
-                             "was deleted, run the same command again", url=url)
+            raise FetchError(
+                f"{url}: got {size} bytes, the server announced {state.total}; the partial file "
+                "was deleted, run the same command again",
+                url=url,
+            )
         sums = digests(part)
         if md5 is not None and sums["md5"] != md5.lower():
             size = part.stat().st_size
@@ -287,7 +320,9 @@ class Fetcher:
             raise ChecksumError(
                 f"{url}: checksum mismatch: md5 of the {size} downloaded bytes is {sums['md5']}, the source "
                 f"publishes {md5}. The partial file was deleted; the mirror may be corrupt or changed "
-                "(use --no-verify only if you trust it).", url=url)
+                "(use --no-verify only if you trust it).",
+                url=url,
+            )
         if finalize is None:
             os.replace(part, dest)
             size = dest.stat().st_size
@@ -297,9 +332,17 @@ class Fetcher:
             size = dest.stat().st_size
             sums = digests(dest)
         state.meta_path.unlink(missing_ok=True)
-        return Download(path=dest, url=url, bytes=size, sha256=sums["sha256"], md5=sums["md5"],
-                        resumed_from=resumed_from, received=state.received, attempts=attempts,
-                        stopped_early=state.stopped_early)
+        return Download(
+            path=dest,
+            url=url,
+            bytes=size,
+            sha256=sums["sha256"],
+            md5=sums["md5"],
+            resumed_from=resumed_from,
+            received=state.received,
+            attempts=attempts,
+            stopped_early=state.stopped_early,
+        )
 
     def read_prefix(self, url: str, n: int) -> tuple[bytes, int | None]:
         """The first `n` bytes of `url` (one bounded Range request) and the full size if the server says."""
@@ -367,7 +410,9 @@ class Fetcher:
                 start = _content_range_start(r)
                 if start != offset:
                     part.unlink(missing_ok=True)
-                    raise _Retry(f"server answered a range from byte {start}, asked for {offset}; starting over")
+                    raise _Retry(
+                        f"server answered a range from byte {start}, asked for {offset}; starting over"
+                    )
                 mode = "ab"
             else:  # 200: the server ignored the Range (or the file changed): start over
                 if offset:
@@ -378,8 +423,16 @@ class Fetcher:
                     limit = state.limit_factory()
             total = _total_size(r)
             state.total = total
-            want = min(total, end) if (total is not None and end is not None) else (end if end is not None else total)
-            write_json(state.meta_path, {"url": state.url, "validator": _validator(r), "total": total}, sort_keys=True)
+            want = (
+                min(total, end)
+                if (total is not None and end is not None)
+                else (end if end is not None else total)
+            )
+            write_json(
+                state.meta_path,
+                {"url": state.url, "validator": _validator(r), "total": total},
+                sort_keys=True,
+            )
             if self.progress is not None:
                 self.progress.update(task, total=want, completed=offset)
 
@@ -530,14 +583,18 @@ class Manifest:
     def _read(self) -> tuple[dict[str, dict], dict[str, dict]]:
         data = _read_json(self.path) or {}
         files, sources = data.get("files"), data.get("sources")
-        return (dict(files) if isinstance(files, dict) else {}, dict(sources) if isinstance(sources, dict) else {})
+        return (
+            dict(files) if isinstance(files, dict) else {},
+            dict(sources) if isinstance(sources, dict) else {},
+        )
 
     @property
     def files(self) -> dict[str, dict]:
         return self._read()[0]
 
-    def current(self, name: str, *, url: str, max_per_class: int | None = None, md5: str | None = None,
-                dest: Path) -> FetchedFile | None:
+    def current(
+        self, name: str, *, url: str, max_per_class: int | None = None, md5: str | None = None, dest: Path
+    ) -> FetchedFile | None:
         """The recorded entry if `dest/name` is present, is what was asked for and still has the recorded
         size and sha256 (a file that fails is not current, so it is fetched again)."""
         entry = self.files.get(name)
@@ -564,16 +621,22 @@ class Manifest:
                 self._write(files, sources)
 
     def _write(self, files: dict, sources: dict) -> None:
-        write_json(self.path, {"format": MANIFEST_FORMAT, "sources": sources, "files": dict(sorted(files.items()))},
-                   sort_keys=True)
+        write_json(
+            self.path,
+            {"format": MANIFEST_FORMAT, "sources": sources, "files": dict(sorted(files.items()))},
+            sort_keys=True,
+        )
 
 
 def verified_entry(path: Path, entry: dict) -> FetchedFile | None:
-    """The manifest `entry` of `path` as a skipped FetchedFile if the file has its size and sha256, else None."""
+    """The manifest `entry` of `path` as a skipped FetchedFile if the file still has its size and sha256."""
     if path.stat().st_size != entry.get("bytes") or digests(path)["sha256"] != entry.get("sha256"):
         return None
-    return FetchedFile(name=path.name, skipped=True, **{k: v for k, v in entry.items()
-                                                        if k in FetchedFile.__dataclass_fields__ and k != "name"})
+    return FetchedFile(
+        name=path.name,
+        skipped=True,
+        **{k: v for k, v in entry.items() if k in FetchedFile.__dataclass_fields__ and k != "name"},
+    )
 
 
 def now() -> str:

@@ -41,8 +41,12 @@ class IdxSource:
     attribution: str
 
 
-_MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 IDX_SOURCES: dict[str, IdxSource] = {
     # yann.lecun.com publishes no sums; these md5s of the original files are the ones the widely used
@@ -50,12 +54,17 @@ IDX_SOURCES: dict[str, IdxSource] = {
     "mnist": IdxSource(
         name="mnist",
         mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-        files=dict(zip(_MNIST_FILES, (
-            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-            "d53e105ee54ea40749a09fcbcd1e9432",
-            "9fb629c4189551a2d022fa330f9573f3",
-            "ec29112dd5afa0611ce80d1b7f02629c",
-        ))),
+        files=dict(
+            zip(
+                _MNIST_FILES,
+                (
+                    "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                    "d53e105ee54ea40749a09fcbcd1e9432",
+                    "9fb629c4189551a2d022fa330f9573f3",
+                    "ec29112dd5afa0611ce80d1b7f02629c",
+                ),
+            )
+        ),
         license="CC BY-SA 3.0",
         attribution="MNIST database, Yann LeCun and Corinna Cortes (http://yann.lecun.com/exdb/mnist/)",
     ),
@@ -63,12 +72,17 @@ IDX_SOURCES: dict[str, IdxSource] = {
     "fashion-mnist": IdxSource(
         name="fashion-mnist",
         mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        files=dict(zip(_MNIST_FILES, (
-            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-            "25c81989df183df01b3e8a0aad5dffbe",
-            "bef4ecab320f06d8554ea6380940ec79",
-            "bb300cfdad3c16e7a12a480ee83cd310",
-        ))),
+        files=dict(
+            zip(
+                _MNIST_FILES,
+                (
+                    "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                    "25c81989df183df01b3e8a0aad5dffbe",
+                    "bef4ecab320f06d8554ea6380940ec79",
+                    "bb300cfdad3c16e7a12a480ee83cd310",
+                ),
+            )
+        ),
         license="MIT",
         attribution="Fashion-MNIST, Zalando Research (https://github.com/zalandoresearch/fashion-mnist), MIT",
     ),
@@ -77,21 +91,29 @@ IDX_SOURCES: dict[str, IdxSource] = {
     "kmnist": IdxSource(
         name="kmnist",
         mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
-        files=dict(zip(_MNIST_FILES, (
-            "bdb82020997e1d708af4cf47b453dcf7",
-            "e144d726b3acfaa3e44228e80efcd344",
-            "5c965bf0a639b31b8f53240b1b52f4d7",
-            "7320c461ea6c1c855c0b718fb2a4b134",
-        ))),
+        files=dict(
+            zip(
+                _MNIST_FILES,
+                (
+                    "bdb82020997e1d708af4cf47b453dcf7",
+                    "e144d726b3acfaa3e44228e80efcd344",
+                    "5c965bf0a639b31b8f53240b1b52f4d7",
+                    "7320c461ea6c1c855c0b718fb2a4b134",
+                ),
+            )
+        ),
         license="CC BY-SA 4.0",
         attribution='"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL '
-                    "and others), doi:10.20676/00000341, CC BY-SA 4.0",
+        "and others), doi:10.20676/00000341, CC BY-SA 4.0",
     ),
     # NIST ships EMNIST as one zip of gzipped idx files; md5 of gzip.zip as verified by torchvision's
     # EMNIST loader.
     "emnist": IdxSource(
         name="emnist",
-        mirrors=("https://biometrics.nist.gov/cs_links/EMNIST/", "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/"),
+        mirrors=(
+            "https://biometrics.nist.gov/cs_links/EMNIST/",
+            "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/",
+        ),
         files={"gzip.zip": "58c8d27c78d21e728a6bc7b3cc06412e"},
         license="NIST public data (see https://www.nist.gov/itl/products-and-services/emnist-dataset)",
         attribution="EMNIST, Cohen, Afshar, Tapson and van Schaik (2017), NIST Special Database 19",
@@ -102,8 +124,11 @@ EMNIST_SPLITS = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")
 
 def emnist_members(split: str) -> list[str]:
     """The idx members of NIST's gzip.zip that make up one EMNIST split."""
-    return [f"gzip/emnist-{split}-{part}-{kind}-ubyte.gz" for part in ("train", "test")
-            for kind in ("images-idx3", "labels-idx1")]
+    return [
+        f"gzip/emnist-{split}-{part}-{kind}-ubyte.gz"
+        for part in ("train", "test")
+        for kind in ("images-idx3", "labels-idx1")
+    ]
 
 
 def emnist_mapping_member(split: str) -> str:
@@ -115,10 +140,18 @@ def emnist_mapping_member(split: str) -> str:
 # MNIST family
 
 
-def fetch_idx_dataset(name: str, dest: str | Path, *, base_url: str | None = None, verify: bool = True,
-                      fetcher: Fetcher | None = None, force: bool = False, splits: Iterable[str] | None = None,
-                      keep_archive: bool = True,
-                      on_file: Callable[[FetchedFile], None] | None = None) -> list[FetchedFile]:
+def fetch_idx_dataset(
+    name: str,
+    dest: str | Path,
+    *,
+    base_url: str | None = None,
+    verify: bool = True,
+    fetcher: Fetcher | None = None,
+    force: bool = False,
+    splits: Iterable[str] | None = None,
+    keep_archive: bool = True,
+    on_file: Callable[[FetchedFile], None] | None = None,
+) -> list[FetchedFile]:
     """Fetch MNIST, Fashion-MNIST, Kuzushiji-MNIST (idx .gz files) or EMNIST (one zip, then extracted).
 
     `base_url` replaces the official mirrors. `verify=False` skips the published md5s (a mirror that
@@ -161,8 +194,17 @@ def fetch_idx_dataset(name: str, dest: str | Path, *, base_url: str | None = Non
     return out
 
 
-def _fetch_from_mirrors(f: Fetcher, manifest: Manifest, src: IdxSource, fname: str, md5: str | None,
-                        mirrors: tuple[str, ...], dest: Path, force: bool, published: str | None) -> FetchedFile:
+def _fetch_from_mirrors(
+    f: Fetcher,
+    manifest: Manifest,
+    src: IdxSource,
+    fname: str,
+    md5: str | None,
+    mirrors: tuple[str, ...],
+    dest: Path,
+    force: bool,
+    published: str | None,
+) -> FetchedFile:
     with locked(dest / fname, f.log):  # another process may be fetching this very file
         errors: list[str] = []
         for mirror in mirrors:
@@ -184,8 +226,16 @@ def _fetch_from_mirrors(f: Fetcher, manifest: Manifest, src: IdxSource, fname: s
                 checksum = "md5 verified (published)"
             else:
                 checksum = "md5 not verified (--no-verify)" if published else "none published"
-            got = FetchedFile(name=fname, url=url, bytes=dl.bytes, sha256=dl.sha256, md5=dl.md5, source=src.name,
-                              checksum=checksum, fetched_at=now())
+            got = FetchedFile(
+                name=fname,
+                url=url,
+                bytes=dl.bytes,
+                sha256=dl.sha256,
+                md5=dl.md5,
+                source=src.name,
+                checksum=checksum,
+                fetched_at=now(),
+            )
             manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
             return got
     raise FetchError(f"{src.name}: could not fetch {fname}:\n  " + "\n  ".join(errors))
@@ -198,8 +248,17 @@ def _adopt_verified(path: Path, url: str, md5: str | None, src: IdxSource) -> Fe
     d = digests(path)
     if d["md5"] != md5:
         return None
-    return FetchedFile(name=path.name, url=url, bytes=path.stat().st_size, sha256=d["sha256"], md5=d["md5"],
-                       source=src.name, checksum="md5 verified (published)", fetched_at=now(), skipped=True)
+    return FetchedFile(
+        name=path.name,
+        url=url,
+        bytes=path.stat().st_size,
+        sha256=d["sha256"],
+        md5=d["md5"],
+        source=src.name,
+        checksum="md5 verified (published)",
+        fetched_at=now(),
+        skipped=True,
+    )
 
 
 def _emnist_splits(splits: Iterable[str] | None) -> list[str]:
@@ -208,7 +267,9 @@ def _emnist_splits(splits: Iterable[str] | None) -> list[str]:
         return list(EMNIST_SPLITS)
     bad = [s for s in chosen if s not in EMNIST_SPLITS]
     if bad:
-        raise ConfigError(f"unknown EMNIST split(s) {', '.join(bad)}; choose from {', '.join(EMNIST_SPLITS)} or all")
+        raise ConfigError(
+            f"unknown EMNIST split(s) {', '.join(bad)}; choose from {', '.join(EMNIST_SPLITS)} or all"
+        )
     return chosen
 
 
@@ -221,8 +282,9 @@ def _extracted_entry(manifest: Manifest, dest: Path, name: str) -> FetchedFile |
     return verified_entry(path, entry)
 
 
-def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Manifest, src: IdxSource,
-                    force: bool) -> Iterator[FetchedFile]:
+def _extract_emnist(
+    archive: Path, dest: Path, splits: list[str], manifest: Manifest, src: IdxSource, force: bool
+) -> Iterator[FetchedFile]:
     """Extract the idx files of the chosen splits from NIST's gzip.zip, each atomically."""
     try:
         zf = zipfile.ZipFile(archive)
@@ -243,8 +305,9 @@ def _extract_emnist(archive: Path, dest: Path, splits: list[str], manifest: Mani
                 yield got
 
 
-def _extract_member(zf: zipfile.ZipFile, member: str, archive: Path, target: Path, manifest: Manifest,
-                    src: IdxSource) -> FetchedFile:
+def _extract_member(
+    zf: zipfile.ZipFile, member: str, archive: Path, target: Path, manifest: Manifest, src: IdxSource
+) -> FetchedFile:
     sha = hashlib.sha256()
     try:
         with zf.open(member) as src_fh, atomic_output(target) as out:
@@ -255,10 +318,15 @@ def _extract_member(zf: zipfile.ZipFile, member: str, archive: Path, target: Pat
         raise DataFormatError(archive, f"corrupt member {member}: {exc}") from None
     archive_entry = manifest.files.get(archive.name, {})
     verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
-    got = FetchedFile(name=target.name, url=f"{archive_entry.get('url', archive.name)}#{member}",
-                      bytes=target.stat().st_size, sha256=sha.hexdigest(), source=src.name,
-                      checksum="in an archive whose md5 was verified" if verified else "none published",
-                      extracted_from=archive.name, fetched_at=now())
+    got = FetchedFile(
+        name=target.name,
+        url=f"{archive_entry.get('url', archive.name)}#{member}",
+        bytes=target.stat().st_size,
+        sha256=sha.hexdigest(),
+        source=src.name,
+        checksum="in an archive whose md5 was verified" if verified else "none published",
+        extracted_from=archive.name,
+        fetched_at=now(),
+    )
     manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
     return got
-

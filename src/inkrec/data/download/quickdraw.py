@@ -55,7 +55,11 @@ QUICKDRAW_ATTRIBUTION = "Quick, Draw! data set, Google (https://quickdraw.withgo
 
 def quickdraw_categories() -> list[str]:
     """The 345 official Quick, Draw! category names, in the order of the data set's `categories.txt`."""
-    text = resources.files("inkrec.data.download").joinpath("quickdraw_categories.txt").read_text(encoding="utf-8")
+    text = (
+        resources.files("inkrec.data.download")
+        .joinpath("quickdraw_categories.txt")
+        .read_text(encoding="utf-8")
+    )
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -99,8 +103,11 @@ def resolve_categories(spec: str | Iterable[str], *, strict: bool = True) -> lis
             close = difflib.get_close_matches(n.lower(), list(by_lower), n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(repr(by_lower[c]) for c in close)}?)" if close else ""
             hints.append(f"{n!r}{hint}")
-        raise ConfigError("not a Quick, Draw! category: " + "; ".join(hints)
-                          + ". The 345 official names are listed by `inkrec data fetch quickdraw --list`.")
+        raise ConfigError(
+            "not a Quick, Draw! category: "
+            + "; ".join(hints)
+            + ". The 345 official names are listed by `inkrec data fetch quickdraw --list`."
+        )
     return out
 
 
@@ -110,21 +117,32 @@ def quickdraw_url(base_url: str, fmt: str, category: str) -> str:
     return f"{base_url.rstrip('/')}/{QUICKDRAW_FOLDERS[fmt]}/{quote(category)}{QUICKDRAW_FORMATS[fmt]}"
 
 
-def fetch_quickdraw(categories: str | Iterable[str], fmt: str, dest: str | Path, *,
-                    max_per_class: int | None = None, base_url: str = QUICKDRAW_BASE_URL,
-                    fetcher: Fetcher | None = None, force: bool = False,
-                    on_file: Callable[[FetchedFile], None] | None = None) -> list[FetchedFile]:
+def fetch_quickdraw(
+    categories: str | Iterable[str],
+    fmt: str,
+    dest: str | Path,
+    *,
+    max_per_class: int | None = None,
+    base_url: str = QUICKDRAW_BASE_URL,
+    fetcher: Fetcher | None = None,
+    force: bool = False,
+    on_file: Callable[[FetchedFile], None] | None = None,
+) -> list[FetchedFile]:
     """Fetch Quick, Draw! category files into `dest/<category><ext>` (the layout the readers open).
 
     A failing category does not stop the others; the failures are raised together at the end.
     """
     if fmt not in QUICKDRAW_FORMATS:
-        raise ConfigError(f"unknown Quick, Draw! format {fmt!r}; choose one of {', '.join(QUICKDRAW_FORMATS)}")
+        raise ConfigError(
+            f"unknown Quick, Draw! format {fmt!r}; choose one of {', '.join(QUICKDRAW_FORMATS)}"
+        )
     if max_per_class is not None and max_per_class < 1:
         raise ConfigError("--max-per-class must be at least 1")
     if max_per_class is not None and fmt == "sketchrnn":
-        raise ConfigError("sketch-rnn .npz files are zip archives, fetched whole: drop --max-per-class "
-                          "(open_dataset's max_per_class caps them when they are read)")
+        raise ConfigError(
+            "sketch-rnn .npz files are zip archives, fetched whole: drop --max-per-class "
+            "(open_dataset's max_per_class caps them when they are read)"
+        )
     strict = base_url.rstrip("/") == QUICKDRAW_BASE_URL
     names = resolve_categories(categories, strict=strict)
     dest = Path(dest)
@@ -138,16 +156,27 @@ def fetch_quickdraw(categories: str | Iterable[str], fmt: str, dest: str | Path,
             url = quickdraw_url(base_url, fmt, category)
             try:
                 with locked(dest / name, f.log):  # another process may be fetching this very file
-                    got = None if force else manifest.current(name, url=url, max_per_class=max_per_class,
-                                                              dest=dest)
+                    got = (
+                        None
+                        if force
+                        else manifest.current(name, url=url, max_per_class=max_per_class, dest=dest)
+                    )
                     if got is None:
                         got = _fetch_quickdraw_file(f, url, dest / name, fmt, max_per_class)
-                        manifest.add(got, source="quickdraw", license=QUICKDRAW_LICENSE,
-                                     attribution=QUICKDRAW_ATTRIBUTION)
+                        manifest.add(
+                            got,
+                            source="quickdraw",
+                            license=QUICKDRAW_LICENSE,
+                            attribution=QUICKDRAW_ATTRIBUTION,
+                        )
             except FetchError as exc:
                 if exc.status == 404:
-                    exc = FetchError(f"category {category!r} ({fmt}) not found at {url} (HTTP 404)"
-                                     + _category_hint(category), url=url, status=404)
+                    exc = FetchError(
+                        f"category {category!r} ({fmt}) not found at {url} (HTTP 404)"
+                        + _category_hint(category),
+                        url=url,
+                        status=404,
+                    )
                 failed.append((category, exc))
                 continue
             except InkrecError as exc:
@@ -172,7 +201,9 @@ def _category_hint(category: str) -> str:
     return "; not an official category" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
 
 
-def _fetch_quickdraw_file(f: Fetcher, url: str, dest: Path, fmt: str, max_per_class: int | None) -> FetchedFile:
+def _fetch_quickdraw_file(
+    f: Fetcher, url: str, dest: Path, fmt: str, max_per_class: int | None
+) -> FetchedFile:
     if max_per_class is None:
         dl = f.fetch(url, dest)
     elif fmt == "numpy_bitmap":
@@ -181,8 +212,15 @@ def _fetch_quickdraw_file(f: Fetcher, url: str, dest: Path, fmt: str, max_per_cl
         dl = f.fetch(url, dest, limit=lambda: binary.RecordLimit(max_per_class))
     else:
         dl = f.fetch(url, dest, limit=lambda: ndjson.LineLimit(max_per_class))
-    return FetchedFile(name=dest.name, url=url, bytes=dl.bytes, sha256=dl.sha256, source="quickdraw",
-                       max_per_class=max_per_class, fetched_at=now())
+    return FetchedFile(
+        name=dest.name,
+        url=url,
+        bytes=dl.bytes,
+        sha256=dl.sha256,
+        source="quickdraw",
+        max_per_class=max_per_class,
+        fetched_at=now(),
+    )
 
 
 def _fetch_npy_rows(f: Fetcher, url: str, dest: Path, n: int) -> Download:
@@ -205,7 +243,9 @@ def _fetch_npy_rows(f: Fetcher, url: str, dest: Path, n: int) -> Download:
     rows = min(n, shape[0])
     end = header.offset + rows * row_bytes
     if total is not None and total < end:
-        raise DataFormatError(url, f"truncated: header says {shape[0]} rows but the file has only {total} bytes")
+        raise DataFormatError(
+            url, f"truncated: header says {shape[0]} rows but the file has only {total} bytes"
+        )
 
     def finalize(part: Path, final: Path) -> None:
         size = part.stat().st_size

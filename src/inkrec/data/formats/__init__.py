@@ -48,7 +48,9 @@ def detect_format(path: str | Path) -> str:
     found = [m.NAME for m in _of_kind("files") if any(m.recognizes(f) for f in files)]
     if len(found) > 1:
         raise DataFormatError(
-            p, f"holds files of several formats ({', '.join(found)}); point at one file or a folder of one format"
+            p,
+            f"holds files of several formats ({', '.join(found)}); "
+            "point at one file or a folder of one format",
         )
     if found:
         return found[0]
@@ -77,4 +79,6 @@ def open_source(path: str | Path, fmt: str | None = None, *, classes=None, progr
 def files_of_format(folder: Path, fmt: str) -> list[Path]:
     """The files of `fmt` in `folder`, sorted by name (hidden files skipped)."""
     m = FORMATS[fmt]
-    return sorted(c for c in folder.iterdir() if c.is_file() and not c.name.startswith(".") and m.recognizes(c))
+    return sorted(
+        c for c in folder.iterdir() if c.is_file() and not c.name.startswith(".") and m.recognizes(c)
+    )

@@ -233,7 +233,9 @@ def write_binary(path: str | Path, drawings: Iterable[Drawing | Mapping[str, Any
                     d = parse_drawing(d)
                 fh.write(_pack(d))
             except ValueError as exc:
-                raise DataFormatError(path, f"cannot write drawing in binary format: {exc}", record=n) from None
+                raise DataFormatError(
+                    path, f"cannot write drawing in binary format: {exc}", record=n
+                ) from None
             n += 1
     return n
 

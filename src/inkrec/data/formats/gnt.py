@@ -291,5 +291,7 @@ def open_source(path: Path, *, classes=None, progress: bool = True) -> GntRecord
     if path.is_file():
         files = [path]
     else:
-        files = sorted(c for c in path.iterdir() if c.is_file() and not c.name.startswith(".") and recognizes(c))
+        files = sorted(
+            c for c in path.iterdir() if c.is_file() and not c.name.startswith(".") and recognizes(c)
+        )
     return GntRecords(files, path=path, progress=progress)

@@ -263,7 +263,9 @@ def open_source(path: Path, *, classes=None, progress: bool = True) -> BitmapArr
             raise DataFormatError(pair.labels, f"labels must be integers, not {lab.dtype}")
         lab = np.asarray(lab).astype(np.int64).reshape(-1)
         if len(lab) != len(images):
-            raise DataFormatError(pair.labels, f"{len(lab)} labels for {len(images)} images in {pair.images.name}")
+            raise DataFormatError(
+                pair.labels, f"{len(lab)} labels for {len(images)} images in {pair.images.name}"
+            )
         arrays.append(images)
         labels.append(lab)
         test.append(np.full(len(lab), pair.split == "test"))

@@ -289,7 +289,13 @@ class ImageFolder:
         try:
             with Image.open(src) as im:  # type: ignore[arg-type]
                 return im.size
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            OSError,
+            ValueError,
+            SyntaxError,
+        ) as exc:
             raise DataFormatError(self.name(i), f"not a readable image: {exc}") from None
 
     def close(self) -> None:

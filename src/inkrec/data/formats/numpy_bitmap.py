@@ -42,14 +42,20 @@ def load_bitmaps(path: str | Path, *, side: int | None = None) -> np.ndarray:
         raise DataFormatError(path, f"shape is {shape}, expected (N, {(side or BITMAP_SIDE) ** 2})")
     width = shape[1]
     if side is not None and width != side * side:
-        raise DataFormatError(path, f"shape is {shape}, expected (N, {side * side}) for {side}x{side} bitmaps")
+        raise DataFormatError(
+            path, f"shape is {shape}, expected (N, {side * side}) for {side}x{side} bitmaps"
+        )
     if side is None and (width == 0 or round(width**0.5) ** 2 != width):
         raise DataFormatError(path, f"shape is {shape}: rows are not square bitmaps")
     if shape[0] == 0:
         return np.zeros(shape, dtype=np.uint8)
     try:
         return np.memmap(
-            path, dtype=np.uint8, mode="r", offset=header.offset, shape=shape,
+            path,
+            dtype=np.uint8,
+            mode="r",
+            offset=header.offset,
+            shape=shape,
             order="F" if header.fortran_order else "C",
         )
     except (ValueError, OSError) as exc:

@@ -90,7 +90,9 @@ def load_sketchrnn(path: str | Path) -> dict[str, list[np.ndarray]]:
         data = _check_stroke3(path, key, a)
         index = arrays[idx_key]
         if isinstance(index, list) or index.dtype.kind not in "iu" or index.ndim != 1 or len(index) < 1:
-            raise DataFormatError(path, f"{idx_key!r} must be a 1-D integer array of N+1 offsets", record=idx_key)
+            raise DataFormatError(
+                path, f"{idx_key!r} must be a 1-D integer array of N+1 offsets", record=idx_key
+            )
         index = index.astype(np.int64)
         if index[0] != 0 or index[-1] != len(data) or np.any(np.diff(index) < 0):
             raise DataFormatError(
@@ -105,7 +107,9 @@ def load_sketchrnn(path: str | Path) -> dict[str, list[np.ndarray]]:
             raise DataFormatError(path, f"split {split!r} is stored in two layouts")
         order = sorted(items)
         if order != list(range(len(order))):
-            raise DataFormatError(path, f"split {split!r}: per-drawing keys must be numbered 0..N-1 without gaps")
+            raise DataFormatError(
+                path, f"split {split!r}: per-drawing keys must be numbered 0..N-1 without gaps"
+            )
         out[split] = [items[i] for i in order]
     if not out:
         raise DataFormatError(path, "holds no stroke-3 splits")
@@ -210,10 +214,14 @@ _OPCODES: dict[bytes, tuple[int, int]] = {
 }  # fmt: skip
 _OPCODE_TABLE: list[tuple[int, int] | None] = [_OPCODES.get(bytes([b])) for b in range(256)]
 _FIXED_SKIPS = [1 + spec[1] if spec is not None and spec[0] == _FIXED else 0 for spec in _OPCODE_TABLE]
-_OPCODE_NAMES = {op[0]: name for name, op in ((o.name, o.code.encode("latin-1")) for o in pickletools.opcodes)}
+_OPCODE_NAMES = {
+    op[0]: name for name, op in ((o.name, o.code.encode("latin-1")) for o in pickletools.opcodes)
+}
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
 # The type codes a numeric array (or the object array holding them) pickles its dtype as.
-_DTYPES = {code: np.dtype(code) for code in ("b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8")}
+_DTYPES = {
+    code: np.dtype(code) for code in ("b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8")
+}
 _DTYPES.update({"O4": np.dtype(object), "O8": np.dtype(object)})  # pointers of 32- and 64-bit builds
 
 
@@ -240,7 +248,9 @@ class _PickledArray:
             if len(shape) != 1:
                 raise pickle.UnpicklingError(f"an object array of drawings must be 1-D, not shape {shape}")
             if type(raw) is not list or len(raw) != count:
-                raise pickle.UnpicklingError(f"an object array of shape {shape} needs a list of {count} items")
+                raise pickle.UnpicklingError(
+                    f"an object array of shape {shape} needs a list of {count} items"
+                )
             if not all(type(item) is _PickledArray and type(item.array) is np.ndarray for item in raw):
                 raise pickle.UnpicklingError("the items of an object array must be numeric arrays")
             self.array = [item.array for item in raw]
@@ -248,8 +258,10 @@ class _PickledArray:
         if type(raw) is str:  # written by Python 2, read as latin-1 text
             raw = raw.encode("latin-1")
         if type(raw) is not bytes or len(raw) != count * dtype.dtype.itemsize:
-            raise pickle.UnpicklingError(f"an array of shape {shape} and dtype {dtype.dtype} needs "
-                                         f"{count * dtype.dtype.itemsize} bytes of data")
+            raise pickle.UnpicklingError(
+                f"an array of shape {shape} and dtype {dtype.dtype} needs "
+                f"{count * dtype.dtype.itemsize} bytes of data"
+            )
         self.array = np.frombuffer(raw, dtype=dtype.dtype).reshape(shape, order="F" if fortran else "C")
 
 
@@ -312,7 +324,9 @@ def _check_opcodes(payload: bytes) -> None:
         if kind == _COUNTED:
             length = int.from_bytes(payload[i : i + size], "little", signed=size == 4)
             if length < 0 or i + size + length > n:
-                raise pickle.UnpicklingError(f"{_OPCODE_NAMES[op]} of {length} bytes runs past the pickle's end")
+                raise pickle.UnpicklingError(
+                    f"{_OPCODE_NAMES[op]} of {length} bytes runs past the pickle's end"
+                )
             i += size + length
         elif kind == _LINES:
             for _ in range(size):
@@ -348,12 +362,16 @@ def _unpickle_arrays(payload: bytes, header: npy.NpyHeader, path: Path, key: str
     except pickle.UnpicklingError as exc:
         raise DataFormatError(path, f"refused pickled data: {exc}", record=key) from None
     except Exception as exc:  # noqa: BLE001  whatever a corrupt pickle makes the unpickler raise
-        raise DataFormatError(path, f"corrupt pickled data: {type(exc).__name__}: {exc}", record=key) from None
+        raise DataFormatError(
+            path, f"corrupt pickled data: {type(exc).__name__}: {exc}", record=key
+        ) from None
     if not isinstance(result, _PickledArray) or not isinstance(result.array, list):
         raise DataFormatError(path, "a pickled member must be an object array of numeric arrays", record=key)
     if (len(result.array),) != header.shape:
         raise DataFormatError(
-            path, f"header promises shape {header.shape}, the pickle holds {len(result.array)} items", record=key
+            path,
+            f"header promises shape {header.shape}, the pickle holds {len(result.array)} items",
+            record=key,
         )
     return result.array
 
@@ -361,7 +379,9 @@ def _unpickle_arrays(payload: bytes, header: npy.NpyHeader, path: Path, key: str
 # ------------------------------------------------------------------------------------------ writing
 
 
-def write_sketchrnn(path: str | Path, splits: Mapping[str, Sequence[np.ndarray]], *, compress: bool = True) -> None:
+def write_sketchrnn(
+    path: str | Path, splits: Mapping[str, Sequence[np.ndarray]], *, compress: bool = True
+) -> None:
     """Write ``{split: [ (n, 3) stroke-3 arrays ]}`` in the ``inkrec-sketchrnn/1`` layout, atomically.
 
     Rows are stored as int16 (as sketch-rnn does) when every value is an integer in range, else float32.
