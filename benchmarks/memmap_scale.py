@@ -62,7 +62,7 @@ def build(real_dir: Path, out_dir: Path, n_drawings: int, n_classes: int) -> tup
     """Write `n_classes` .npy category files with `n_drawings` rows in all; return (rows, bytes)."""
     from tqdm import tqdm
 
-    from inkrec.data.quickdraw import load_bitmaps
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
 
     real_files = sorted(real_dir.glob("*.npy"))
     if not real_files:

@@ -55,7 +55,8 @@ def pillow_rasterize(strokes, size: int, supersample: int = 1) -> np.ndarray:
 
 
 def load(quickdraw: Path):
-    from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
+    from inkrec.data.formats.ndjson import iter_ndjson
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
 
     everything = [
         d.strokes for p in sorted((quickdraw / "simplified").glob("*.ndjson")) for d in iter_ndjson(p)

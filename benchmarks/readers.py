@@ -32,16 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.idx import load_idx  # noqa: E402
-from inkrec.data.image_folder import ImageFolder  # noqa: E402
-from inkrec.data.quickdraw import (  # noqa: E402
-    iter_binary,
-    iter_ndjson,
-    ndjson_offsets,
-    read_ndjson_at,
-    write_binary,
-)
-from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input  # noqa: E402
+from inkrec.data.formats.binary import iter_binary, write_binary
+from inkrec.data.formats.idx import load_idx
+from inkrec.data.formats.image_folder import ImageFolder
+from inkrec.data.formats.ndjson import iter_ndjson, ndjson_offsets, read_ndjson_at
+from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 
 
 def best_of(fn, repeat: int) -> tuple[float, int]:

@@ -1,7 +1,9 @@
 """Pictures of results: one matplotlib set-up and one way to save a figure or a grey image as a PNG.
 
 matplotlib belongs to the training extra, so it is imported when a figure is first made, not when this
-module is; the serving install never draws figures. Everything is written atomically.
+module is; the serving install never draws figures. The set-up adds a font that draws Chinese class names
+(`inkrec.fonts`) as a fallback after the default family, so reports of Chinese data sets name their
+classes. Everything is written atomically.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from inkrec import fonts
 from inkrec.atomic import write_bytes_atomic
 
 
@@ -22,7 +25,22 @@ def pyplot():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt  # after the backend is chosen
 
+    _add_label_font(matplotlib)
     return plt
+
+
+def _add_label_font(matplotlib) -> None:
+    """Make a CJK font the fallback family: matplotlib draws each glyph in the first family that has it."""
+    path = fonts.cjk_font()
+    if path is None:
+        return
+    from matplotlib import font_manager  # optional extra (train), imported with matplotlib above
+
+    font_manager.fontManager.addfont(str(path))
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    family = list(matplotlib.rcParams["font.family"])
+    if name not in family:
+        matplotlib.rcParams["font.family"] = [*family, name]
 
 
 def save_figure(fig, path: str | Path, dpi: int = 100) -> None:

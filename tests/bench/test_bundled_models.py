@@ -101,7 +101,7 @@ def test_card_figures_are_those_of_the_eval_json(tmp_path: Path) -> None:
 
 def test_onnx_runs_on_a_real_digit(datasets: Path) -> None:
     """One real t10k digit through onnxruntime gives a confident, right answer (labels in the right order)."""
-    from inkrec.data.idx import load_idx
+    from inkrec.data.formats.idx import load_idx
     from inkrec.evaluate.predict import load_model
 
     model = load_model(MODELS / "digits.onnx")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from inkrec.cli import app
-from inkrec.data import convert as ink_cli
+from inkrec.data import convert
 from inkrec.data.drawing import Drawing
-from inkrec.data.quickdraw import iter_ndjson, load_bitmaps, write_binary, write_ndjson
+from inkrec.data.formats.binary import write_binary
+from inkrec.data.formats.ndjson import iter_ndjson, write_ndjson
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.preprocess.raster import rasterize_many
 from inkrec.preprocess.simplify import simplify
 
@@ -59,8 +60,8 @@ def test_rasterize_binary_raw_and_sizes(quickdraw, tmp_path, monkeypatch):
     expected = rasterize_many([d.strokes for d in simplified], 28).reshape(len(simplified), -1)
     binary = tmp_path / "train.bin"
     write_binary(binary, simplified)
-    monkeypatch.setattr(ink_cli, "CHUNK", 7)  # several chunks and a partial one
-    n, raw_seen = ink_cli.rasterize_file(binary, tmp_path / "bin.npy")
+    monkeypatch.setattr(convert, "CHUNK", 7)  # several chunks and a partial one
+    n, raw_seen = convert.rasterize_file(binary, tmp_path / "bin.npy")
     assert (n, raw_seen) == (len(simplified), False)
     assert np.array_equal(np.load(tmp_path / "bin.npy", allow_pickle=False), expected)
 
@@ -103,19 +104,3 @@ def test_refusals_name_the_file_and_record_and_leave_no_output(quickdraw, tmp_pa
     ):
         result = _run(*args)
         assert result.exit_code == 2, (args, result.output)
-
-
-@pytest.mark.parametrize("rows", [0, 1, 123456789012])
-def test_npy_header_is_readable(tmp_path, rows):
-    header = ink_cli._npy_header(rows, 784)
-    assert len(header) == ink_cli._NPY_HEADER_LEN
-    path = tmp_path / "h.npy"
-    path.write_bytes(header + bytes(784 * min(rows, 1)))
-    if rows <= 1:
-        assert np.load(path, allow_pickle=False).shape == (rows, 784)
-    else:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        assert version == (1, 0)
-        assert (shape, fortran, dtype) == ((rows, 784), False, np.dtype(np.uint8))

@@ -48,7 +48,7 @@ def drawing_png(bitmaps: Path, tmp_path_factory) -> Path:
     import numpy as np
     from PIL import Image
 
-    from inkrec.data.quickdraw import load_bitmaps
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
 
     pixels = np.asarray(load_bitmaps(bitmaps / "fish.npy")[5]).reshape(28, 28)
     path = tmp_path_factory.mktemp("img") / "fish.png"

@@ -150,7 +150,7 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 @pytest.fixture(scope="module")
 def digit_png(mnist, tmp_path_factory) -> Path:
     """A real t10k seven, written as a person's picture: dark ink on white, enlarged."""
-    from inkrec.data.idx import load_idx
+    from inkrec.data.formats.idx import load_idx
 
     images = load_idx(mnist / "t10k-images-idx3-ubyte.gz")
     labels = load_idx(mnist / "t10k-labels-idx1-ubyte.gz")

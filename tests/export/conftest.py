@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from inkrec.data.quickdraw import load_bitmaps
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.export.onnx import build_metadata, export_model
 from inkrec.preprocess.raster import RASTER_PARAMS
 

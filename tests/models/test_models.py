@@ -58,7 +58,7 @@ def test_unknown_model_option_is_refused():
 
 
 def test_stroke_sequences_from_real_drawings(quickdraw):
-    from inkrec.data.quickdraw import iter_ndjson
+    from inkrec.data.formats.ndjson import iter_ndjson
 
     drawings = [d for _, d in zip(range(20), iter_ndjson(quickdraw / "simplified" / "cat.ndjson"))]
     seqs = [strokes_to_sequence(d.strokes) for d in drawings]
@@ -133,7 +133,7 @@ def test_stroke_rnn_ignores_padding():
 
 def test_raw_and_simplified_drawings_encode_alike(quickdraw):
     """The same drawing from the raw and the simplified files gives the stroke model the same input."""
-    from inkrec.data.quickdraw import iter_ndjson
+    from inkrec.data.formats.ndjson import iter_ndjson
     from inkrec.preprocess.strokes import encode
 
     raw = {d.key_id: d for d in iter_ndjson(quickdraw / "raw" / "cat.ndjson")}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkrec.data.quickdraw import iter_ndjson
+from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.preprocess.raster import rasterize_many
 from inkrec.preprocess.simplify import simplify
 

@@ -11,7 +11,8 @@ import pytest
 from datakit import draw_on_paper, png_header_only
 from PIL import Image, ImageFilter
 
-from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
+from inkrec.data.formats.ndjson import iter_ndjson
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.errors import DataFormatError
 from inkrec.preprocess.pictures import (
     decode_image,

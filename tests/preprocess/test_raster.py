@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkrec.data.quickdraw import iter_ndjson, load_bitmaps
+from inkrec.data.formats.ndjson import iter_ndjson
+from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.preprocess.raster import RASTER_PARAMS, pack_drawings, rasterize, rasterize_many, rasterize_packed
 from inkrec.preprocess.stats import ink_statistics
 

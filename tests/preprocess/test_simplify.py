@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkrec.data.quickdraw import iter_ndjson
+from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.preprocess.simplify import EmptyDrawingError, simplify
 
 

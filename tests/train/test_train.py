@@ -107,7 +107,7 @@ def test_stroke_models_and_on_the_fly_rasterizing(simplified, tmp_path):
 
 
 def test_bitmap_augmentation_is_repeatable_and_keeps_the_ink(bitmaps):
-    from inkrec.data.quickdraw import load_bitmaps
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
     from inkrec.train.augment import augment_bitmaps
 
     x = torch.from_numpy(np.array(load_bitmaps(bitmaps / "apple.npy")[:64])).float().div(255).view(64, 1, 28, 28)
@@ -121,7 +121,7 @@ def test_bitmap_augmentation_is_repeatable_and_keeps_the_ink(bitmaps):
 
 
 def test_stroke_augmentation_stays_in_the_simplified_space(simplified):
-    from inkrec.data.quickdraw import iter_ndjson
+    from inkrec.data.formats.ndjson import iter_ndjson
     from inkrec.train.augment import augment_strokes
 
     rng = np.random.default_rng(0)

@@ -169,7 +169,7 @@ def test_touch_and_pen_input(page, server, quickdraw):
 def test_upload_a_picture(page, server, quickdraw, labels):
     """When the model runs on the server, the upload tab sends the file to POST /v1/predict and shows the
     server's guesses (in-browser reading is test_static_site.py's)."""
-    from inkrec.data.quickdraw import load_bitmaps
+    from inkrec.data.formats.numpy_bitmap import load_bitmaps
 
     row = np.asarray(load_bitmaps(quickdraw / "numpy_bitmap" / "eye.npy")[-1]).reshape(28, 28)
     # A person's upload: big, dark ink on white paper.

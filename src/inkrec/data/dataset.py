@@ -1,8 +1,8 @@
 """The data set object: any supported source as one list of (sample, label) with splits, caps and balance.
 
-`open_dataset(path)` recognises the format, builds the class map (category names sorted; `classes=`
-restricts and orders it), cuts the standard split of `../shared/datasets/README.md` (or a seeded random or
-writer-disjoint one), applies per-class caps, and returns an `InkDataset`. The object holds index arrays
+`open_dataset(path)` has `inkrec.data.formats` recognise the format and open it, builds the class map
+(category names sorted; `classes=` restricts and orders it), cuts the standard split of
+`../shared/datasets/README.md` (or a seeded random or writer-disjoint one), applies per-class caps, and returns an `InkDataset`. The object holds index arrays
 only: pixels stay in their memory-mapped files and drawings in their text files until asked for, so a
 345-category, 35-million-drawing Quick, Draw! folder opens in seconds and iterates in bounded memory.
 It needs neither torch nor anything beyond the core install; the torch wrapper lives in `inkrec.train`.
@@ -10,16 +10,14 @@ It needs neither torch nor anything beyond the core install; the torch wrapper l
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from inkrec.data import detect, splits
-from inkrec.data.sources import BITMAP, BitmapArrays, Source
-from inkrec.errors import ConfigError, DataFormatError
+from inkrec.data import formats, splits
+from inkrec.data.sources import BITMAP, BitmapArrays, Source, unknown_classes_message
+from inkrec.errors import ConfigError
 
 SPLITS = ("all", "train", "test")
 SPLIT_MODES = ("standard", "random", "writer")
@@ -264,8 +262,7 @@ def open_dataset(
             raise ConfigError("classes= is empty")
 
     path = Path(path).expanduser()
-    fmt = detect.detect_format(path)
-    source = _open_source(path, fmt, classes, progress=progress)
+    source = formats.open_source(path, classes=classes, progress=progress)
 
     # Class map: source class ids -> labels in the requested order.
     names = source.class_names
@@ -275,7 +272,7 @@ def open_dataset(
         known = set(names)
         unknown = [c for c in classes if c not in known]
         if unknown:
-            raise ConfigError(_unknown_classes_message(unknown, names, path))
+            raise ConfigError(unknown_classes_message(unknown, names, path))
         wanted = list(classes)
     remap = np.full(len(names), -1, dtype=np.int64)
     index_of = {n: i for i, n in enumerate(names)}
@@ -301,15 +298,6 @@ def open_dataset(
     return InkDataset(source, rows, labels, wanted, split=split, split_mode=split_mode)
 
 
-def _unknown_classes_message(unknown: list[str], names: list[str], path: Path) -> str:
-    parts = []
-    for c in unknown:
-        close = difflib.get_close_matches(c, names, n=3)
-        parts.append(f"{c!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
-    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
-    return f"unknown class {', '.join(parts)} in {path}; it has: {shown}"
-
-
 def _test_mask(source: Source, split_mode, test_fraction, seed, wanted, all_labels, selected) -> np.ndarray:
     if split_mode == "standard" and source.standard_test is not None:
         return source.standard_test
@@ -324,194 +312,3 @@ def _test_mask(source: Source, split_mode, test_fraction, seed, wanted, all_labe
             "(image file names like writer012_03.png, or one .gnt file per writer)"
         )
     return splits.writer_test_mask(source.writers, test_fraction, seed)
-
-
-# ============================================================================ sources per format
-
-
-def _open_source(path: Path, fmt: str, classes, *, progress: bool) -> Source:
-    if fmt == detect.NUMPY_BITMAP:
-        return _numpy_bitmap_source(path, classes)
-    if fmt in (detect.NDJSON, detect.BINARY):
-        return _stroke_file_source(path, fmt, classes, progress=progress)
-    if fmt == detect.SKETCHRNN:
-        return _sketchrnn_source(path, classes)
-    if fmt == detect.IDX:
-        return _idx_source(path)
-    if fmt == detect.IMAGE_FOLDER:
-        from inkrec.data.sources import ImageFiles
-
-        return ImageFiles(path)
-    if fmt == detect.GNT:
-        from inkrec.data.sources import GntRecords
-
-        files = [path] if path.is_file() else detect.files_of_format(path, fmt)
-        return GntRecords(files, path=path, progress=progress)
-    raise DataFormatError(path, f"no data set reader for format {fmt}")  # pragma: no cover
-
-
-def _category_files(path: Path, fmt: str, classes) -> tuple[list[Path], list[str], list[str]]:
-    """Per-category files (a folder's, or the one file) and their category names, restricted to `classes`
-    before any file is opened; also all category names (for the unknown-class message)."""
-    files = [path] if path.is_file() else detect.files_of_format(path, fmt)
-    if not files:
-        raise DataFormatError(path, f"no {fmt} files found")
-    by_name = {}
-    for f in files:
-        by_name.setdefault(f.stem, f)
-    all_names = sorted(by_name)
-    names = all_names if classes is None else [c for c in all_names if c in set(classes)]
-    if classes is not None and len(names) < len(classes):
-        unknown = [c for c in classes if c not in by_name]
-        raise ConfigError(_unknown_classes_message(unknown, all_names, path))
-    return [by_name[n] for n in names], names, all_names
-
-
-def _numpy_bitmap_source(path: Path, classes) -> BitmapArrays:
-    files, names, _ = _category_files(path, detect.NUMPY_BITMAP, classes)
-    arrays = _open_bitmap_files(files)
-    sizes = np.asarray([len(a) for a in arrays], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
-    return BitmapArrays(
-        arrays,
-        np.repeat(np.arange(len(files), dtype=np.int64), sizes),
-        names,
-        name="quickdraw-bitmap",
-        path=path,
-        standard_test=splits.head_tail_test_mask(starts, sizes),
-        reopen=_BitmapReopener(files),
-    )
-
-
-class _BitmapReopener:
-    """Picklable: maps the same .npy files again in another process."""
-
-    def __init__(self, files: list[Path]):
-        self.files = [str(f) for f in files]
-
-    def __call__(self):
-        return _open_bitmap_files([Path(f) for f in self.files])
-
-
-def _open_bitmap_files(files: list[Path]) -> list[np.ndarray]:
-    from inkrec.data.quickdraw import load_bitmaps
-
-    arrays = []
-    for f in files:
-        a = load_bitmaps(f)
-        side = round(np.sqrt(a.shape[1]))
-        if side * side != a.shape[1]:
-            raise DataFormatError(f, f"rows of {a.shape[1]} pixels are not square bitmaps")
-        arrays.append(a.reshape(len(a), side, side))
-    return arrays
-
-
-def _stroke_file_source(path: Path, fmt: str, classes, *, progress: bool) -> Source:
-    from inkrec.data.sources import IndexedRecords
-
-    files, names, _ = _category_files(path, fmt, classes)
-    return IndexedRecords(files, names, fmt=fmt, path=path, progress=progress)
-
-
-def _sketchrnn_source(path: Path, classes) -> Source:
-    from inkrec.data.quickdraw import load_sketchrnn, stroke3_to_strokes
-    from inkrec.data.sources import StrokeLists
-
-    files, names, _ = _category_files(path, detect.SKETCHRNN, classes)
-    drawings, labels, test = [], [], []
-    for c, f in enumerate(files):
-        parts = load_sketchrnn(f)
-        for part in ("train", "valid", "test"):
-            for a in parts.get(part, []):
-                drawings.append(stroke3_to_strokes(a))
-                labels.append(c)
-                test.append(part == "test")
-    standard = np.asarray(test, dtype=bool) if any(test) and not all(test) else None
-    return StrokeLists(drawings, labels, names, name="sketchrnn", path=path, standard_test=standard)
-
-
-# ---------------------------------------------------------------------------- idx
-
-
-def _idx_source(path: Path) -> BitmapArrays:
-    """An MNIST-family data set: its train pair then its t10k/test pair, concatenated virtually."""
-    from inkrec.data import idx
-
-    folder = path.parent if path.is_file() else path
-    pairs = _idx_pairs(path)
-    arrays, labels, test = [], [], []
-    for pair in pairs:
-        images = idx.load_idx(pair.images, transpose=idx.is_emnist(pair.images))
-        if images.ndim != 3:
-            raise DataFormatError(pair.images, f"expected (n, rows, cols) images, found shape {images.shape}")
-        lab = np.asarray(idx.load_idx(pair.labels)).astype(np.int64).reshape(-1)
-        if len(lab) != len(images):
-            raise DataFormatError(
-                pair.labels, f"{len(lab)} labels for {len(images)} images in {pair.images.name}"
-            )
-        arrays.append(images)
-        labels.append(lab)
-        test.append(np.full(len(lab), pair.split == "test"))
-    raw_labels = np.concatenate(labels)
-    names_by_label = idx.class_names(folder, pairs[0].prefix, raw_labels)
-    ids = sorted(names_by_label)  # label order (EMNIST's mapping order, "0".."9" for MNIST)
-    lut = np.full(max(ids) + 1, -1, dtype=np.int64)
-    lut[ids] = np.arange(len(ids))
-    is_test = np.concatenate(test)
-    return BitmapArrays(
-        arrays,
-        lut[raw_labels],
-        _unique_names([names_by_label[v] for v in ids], ids),
-        name="idx",
-        path=path,
-        standard_test=is_test if is_test.any() and not is_test.all() else None,
-        reopen=_IdxReopener([p.images for p in pairs]),
-    )
-
-
-def _unique_names(names: list[str], ids: list[int]) -> list[str]:
-    """Class names must be unique; a mapping that repeats one gets the label number appended."""
-    seen = {n: names.count(n) for n in names}
-    return [n if seen[n] == 1 else f"{n} ({i})" for n, i in zip(names, ids)]
-
-
-def _idx_set_name(prefix: str) -> str:
-    """`emnist-balanced-train` -> `emnist-balanced`; `train`, `t10k` -> `` (plain MNIST names)."""
-    return re.sub(r"[-_.]?(train|t10k|test)$", "", prefix, flags=re.IGNORECASE)
-
-
-def _idx_pairs(path: Path):
-    """The idx pairs of one data set at `path` (a folder, or one of its images files), train first."""
-    from inkrec.data import idx
-
-    folder = path.parent if path.is_file() else path
-    pairs = idx.find_idx_pairs(folder)
-    if not pairs:
-        raise DataFormatError(path, "no idx images files with matching labels files")
-    sets = sorted({_idx_set_name(p.prefix) for p in pairs})
-    if path.is_file():
-        chosen = next((p for p in pairs if p.images.name == path.name or p.labels.name == path.name), None)
-        if chosen is None:
-            raise DataFormatError(path, "is not an idx images file with a labels file next to it")
-        wanted = _idx_set_name(chosen.prefix)
-    elif len(sets) > 1:
-        raise ConfigError(
-            f"{path} holds several idx data sets ({', '.join(s or '(plain MNIST names)' for s in sets)}); "
-            "point at the train-images file of the one you want"
-        )
-    else:
-        wanted = sets[0]
-    chosen_pairs = [p for p in pairs if _idx_set_name(p.prefix) == wanted]
-    return sorted(chosen_pairs, key=lambda p: p.split != "train")
-
-
-class _IdxReopener:
-    """Picklable: loads (maps, or decompresses) the same idx images files again in another process."""
-
-    def __init__(self, images_files: list[Path]):
-        self.images_files = [str(f) for f in images_files]
-
-    def __call__(self):
-        from inkrec.data import idx
-
-        return [idx.load_idx(f, transpose=idx.is_emnist(f)) for f in self.images_files]

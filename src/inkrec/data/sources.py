@@ -1,39 +1,45 @@
-"""Where a data set's samples live: one class per storage layout, all seen as one numbered list of samples.
+"""Where a data set's samples live: the `Source` interface and the storage layouts several formats share.
 
 A source numbers every sample of a data set 0..n-1 in file order ("global rows") and knows each row's
 class, its standard test flag and (where the data has one) its writer. It fetches one sample or a batch
-of them without ever holding the whole data set in memory:
+of them without ever holding the whole data set in memory. The layouts here are shared by formats; a
+layout only one format has lives in that format's module (`inkrec.data.formats.image_folder.ImageFiles`,
+`inkrec.data.formats.gnt.GntRecords`):
 
 - `BitmapArrays`: uint8 bitmaps in per-file arrays, memory-mapped where the file allows (numpy_bitmap
   .npy, uncompressed idx), concatenated virtually; batches are gathered file by file, with positional
   reads straight from the page cache into the batch, so the resident set stays bounded however large
   the files are.
-- `IndexedRecords`: byte offsets of every ndjson line or .bin record, found in one streaming pass; a
-  sample is one seek and one parse.
-- `ImageFiles`: an `ImageFolder` (folder or .zip); a sample is one decode.
-- `GntRecords`: byte offsets of CASIA .gnt records; a sample is one seek and one parse.
-- `StrokeLists`: sketch-rnn .npz, small enough to live in memory.
+- `IndexedRecords`: drawings in per-category files (ndjson lines, .bin records) found by byte offsets
+  recorded in one streaming pass; a sample is one seek and one parse by the format's reader.
+- `StrokeLists`: drawings small enough to live in memory (sketch-rnn .npz).
 
-Parsing is the readers' job (`inkrec.data.quickdraw`, `idx`, `image_folder`, `gnt`, `images`); sources only
-decide which bytes to hand them.
+Parsing is the formats' job (`inkrec.data.formats`); sources only decide which bytes to hand them.
 """
 
 from __future__ import annotations
 
+import difflib
 import errno
 import mmap
 import os
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from inkrec.errors import DataFormatError
+from inkrec.data.splits import head_tail_test_mask
+from inkrec.errors import ConfigError, DataFormatError
 from inkrec.preprocess.batch import rasterize_drawings, resize_bitmaps
 from inkrec.preprocess.pictures import to_model_input
 from inkrec.preprocess.spec import InputSpec
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
 
 BITMAP = "bitmap"
 STROKES = "strokes"
@@ -116,14 +122,14 @@ _DEFAULT_READ_MODE = "pread" if hasattr(os, "preadv") else "mmap"
 def _raise_open_file_limit() -> bool:
     """Raise the soft limit of open files to the hard limit (a data set of hundreds of category files,
     opened for train and test, can pass a soft limit of 1024); True if it was raised."""
+    if resource is None:
+        return False
     try:
-        import resource
-
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if hard == resource.RLIM_INFINITY or hard > soft:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
             return True
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         pass
     return False
 
@@ -346,55 +352,54 @@ class BitmapArrays(Source):
 
 
 class IndexedRecords(Source):
-    """Quick, Draw! ndjson (simplified or raw) or binary .bin files, one per category, read by offset.
+    """Drawings in per-category files (Quick, Draw! ndjson or .bin), read by byte offset.
 
-    One streaming pass per file records the byte offset of every drawing (the readers' `ndjson_offsets` /
-    `binary_offsets`); the index costs 4-8 bytes per drawing, the drawings stay on disk, and a batch is
-    one `read_*_at` call per file touched.
+    One streaming pass per file (the format's `offsets` function) records the byte offset of every
+    drawing; the index costs 4-8 bytes per drawing, the drawings stay on disk, and a batch is one
+    `read_at` call per file touched. Both functions are module-level, so a pickled source (a DataLoader
+    worker) carries them by name.
     """
 
     kind = STROKES
     name = "quickdraw-strokes"
 
     def __init__(
-        self, files: Sequence[Path], class_names: list[str], *, fmt: str, path: str | Path, progress=True
+        self,
+        files: Sequence[Path],
+        class_names: list[str],
+        *,
+        fmt: str,
+        path: str | Path,
+        offsets: Callable[[Path], np.ndarray],
+        read_at: Callable[[Path, Iterable[int]], list],
+        progress: bool = True,
     ):
         self.fmt = fmt
         self.path = str(path)
         self.files = [Path(f) for f in files]
         self.class_names = list(class_names)
-        offsets_fn, _ = self._reader()
-        offsets, sizes = [], []
-        for p in _progress(self.files, progress, f"indexing {fmt}"):
-            o = np.asarray(offsets_fn(p), dtype=np.int64)
-            offsets.append(_compact(o))
+        self._read_at = read_at
+        index, sizes = [], []
+        for p in indexing_progress(self.files, progress, f"indexing {fmt}"):
+            o = np.asarray(offsets(p), dtype=np.int64)
+            index.append(compact_offsets(o))
             sizes.append(len(o))
-        self._offsets = offsets
+        self._offsets = index
         self.file_sizes = np.asarray(sizes, dtype=np.int64)
         self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
         self.labels = np.repeat(np.arange(len(self.files), dtype=np.int64), self.file_sizes)
-        from inkrec.data.splits import head_tail_test_mask
-
         self.standard_test = head_tail_test_mask(self.file_starts, self.file_sizes)
         self.raw = bool(len(self.labels)) and self.drawing(0).has_time
-
-    def _reader(self):
-        from inkrec.data import quickdraw
-
-        if self.fmt == "binary":
-            return quickdraw.binary_offsets, quickdraw.read_binary_at
-        return quickdraw.ndjson_offsets, quickdraw.read_ndjson_at
 
     def drawings(self, rows) -> list:
         """`Drawing`s of the given global rows, in that order (one reader call per file touched)."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        _, read_at = self._reader()
         out: list = [None] * len(rows)
         files = np.searchsorted(self.file_starts, rows, side="right") - 1
         for f in np.unique(files):
             pos = np.flatnonzero(files == f)
             local = rows[pos] - self.file_starts[f]
-            for p, d in zip(pos, read_at(self.files[f], self._offsets[f][local].tolist())):
+            for p, d in zip(pos, self._read_at(self.files[f], self._offsets[f][local].tolist())):
                 out[p] = d
         return out
 
@@ -439,7 +444,7 @@ def rasterize_strokes(drawings: list[list[np.ndarray]], size: int | None, *, raw
     return rasterize_drawings(drawings, InputSpec(size=int(size or 28)), raw=raw)
 
 
-# --------------------------------------------------------------------------------------------- images
+# --------------------------------------------------------------------------------------------- pictures
 
 
 # Pictures of differing sizes (CASIA PNG conversions, .gnt characters) are framed to this square size.
@@ -452,138 +457,10 @@ def frame(ink: np.ndarray, size: int) -> np.ndarray:
     return to_model_input(ink, size, line_diameter=None)
 
 
-class ImageFiles(Source):
-    """A class-per-folder image collection (folder or .zip), decoded and normalised per sample.
-
-    Collections whose images all have one square size (Chinese MNIST: 64x64) keep it; others are framed
-    to `FRAMED_SIZE`. Split folders (`Train/`, `Test/`) give the standard split; else writers in the file
-    names (first 80% of writers train); else none (seeded random).
-    """
-
-    name = "image-folder"
-
-    def __init__(self, path: str | Path):
-        from inkrec.data.image_folder import ImageFolder
-
-        self.path = str(path)
-        self.folder = ImageFolder(path)
-        self.class_names = list(self.folder.classes)
-        self.labels = np.asarray([label for _, label in self.folder.samples], dtype=np.int64)
-        self.writers = self.folder.writers
-        folder_splits = getattr(self.folder, "splits", None)
-        if folder_splits is not None and len(set(folder_splits)) > 1:
-            self.standard_test = np.asarray([s != "train" for s in folder_splits], dtype=bool)
-        elif self.writers is not None and len(np.unique(self.writers)) >= 2:
-            from inkrec.data.splits import ordered_writer_test_mask
-
-            self.standard_test = ordered_writer_test_mask(self.writers)
-        else:
-            self.standard_test = None
-        self.image_size = self._common_size()
-
-    def _common_size(self) -> int:
-        """The images' side if a sample of headers shows one square size, else FRAMED_SIZE."""
-        n = len(self.labels)
-        probe = np.unique(np.linspace(0, n - 1, min(n, 32)).round().astype(int))
-        sizes = {tuple(self.folder.image_size(int(i))) for i in probe}
-        if len(sizes) == 1:
-            ((w, h),) = sizes
-            if w == h:
-                return int(w)
-        return FRAMED_SIZE
-
-    def sample(self, row: int) -> np.ndarray:
-        img = self.folder.load_ink(int(row))
-        if img.shape != (self.image_size, self.image_size):
-            img = frame(img, self.image_size)
-        return img
-
-    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
-        rows = np.asarray(rows).reshape(-1)
-        s = self.image_size
-        out = np.empty((len(rows), s, s), dtype=np.uint8)
-
-        def one(i: int) -> None:
-            out[i] = self.sample(rows[i])
-
-        workers = min(self.decode_threads, len(rows) // 16)
-        if workers > 1:
-            # Pillow decodes and numpy reduces with the GIL released: threads use the other cores.
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(one, range(len(rows))))
-        else:
-            for i in range(len(rows)):
-                one(i)
-        if size is not None and size != s:
-            out = resize_bitmaps(out, size)
-        return out
-
-    # Threads decoding one batch (1 = none).
-    decode_threads = min(4, os.cpu_count() or 1)
-
-
-class GntRecords(Source):
-    """CASIA HWDB .gnt files (one per writer), indexed by record offsets; characters framed to
-    `FRAMED_SIZE`. Writers come from the file names (`1001-c.gnt` is writer 1001)."""
-
-    name = "gnt"
-
-    def __init__(self, files: Sequence[Path], *, path: str | Path, progress: bool = True):
-        from inkrec.data import gnt
-        from inkrec.data.splits import ordered_writer_test_mask
-
-        self.path = str(path)
-        self.files = [Path(f) for f in files]
-        if not self.files:
-            raise DataFormatError(path, "no .gnt files found")
-        offsets, tags, sizes = [], [], []
-        for p in _progress(self.files, progress, "indexing .gnt"):
-            index = gnt.index_gnt(p)
-            offsets.append(_compact(index.offsets))
-            tags.extend(index.labels)
-            sizes.append(len(index))
-        self._offsets = offsets
-        self.file_sizes = np.asarray(sizes, dtype=np.int64)
-        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
-        self.class_names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
-        self.class_names = [str(c) for c in self.class_names]
-        self.labels = inverse.reshape(-1).astype(np.int64)
-        file_writers = [gnt.gnt_writer(p) for p in self.files]
-        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
-            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
-        else:
-            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
-        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
-        self.image_size = FRAMED_SIZE
-
-    def _read(self, rows) -> list[np.ndarray]:
-        from inkrec.data import gnt
-
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        out: list = [None] * len(rows)
-        files = np.searchsorted(self.file_starts, rows, side="right") - 1
-        for f in np.unique(files):
-            pos = np.flatnonzero(files == f)
-            local = rows[pos] - self.file_starts[f]
-            for p, (_, bitmap) in zip(pos, gnt.read_gnt_at(self.files[f], self._offsets[f][local].tolist())):
-                out[p] = frame(bitmap, self.image_size)
-        return out
-
-    def sample(self, row: int) -> np.ndarray:
-        return self._read([row])[0]
-
-    def bitmaps(self, rows: np.ndarray, size: int | None = None) -> np.ndarray:
-        imgs = self._read(rows)
-        out = np.stack(imgs) if imgs else np.zeros((0, self.image_size, self.image_size), np.uint8)
-        if size is not None and size != self.image_size:
-            out = resize_bitmaps(out, size)
-        return out
-
-
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _compact(a: np.ndarray) -> np.ndarray:
+def compact_offsets(a: np.ndarray) -> np.ndarray:
     """Offsets below 4 GiB fit uint32: halves the index of a 35-million-drawing data set."""
     a = np.asarray(a)
     if len(a) == 0 or int(a.max()) < 2**32:
@@ -591,11 +468,47 @@ def _compact(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _progress(files: Sequence[Path], enabled: bool, desc: str, min_bytes: int = 256 << 20):
+def indexing_progress(files: Sequence[Path], enabled: bool, desc: str, min_bytes: int = 256 << 20):
     """Files wrapped in a progress bar when indexing them takes long enough to be worth one."""
     files = list(files)
     if not enabled or sum(f.stat().st_size for f in files) < min_bytes:
         return files
-    from tqdm import tqdm
-
     return tqdm(files, desc=desc, unit="file", leave=False)
+
+
+def category_files(path: Path, suffixes: Iterable[str], classes) -> tuple[list[Path], list[str]]:
+    """Per-category files (a folder's files with one of `suffixes`, or the one file `path`) and their
+    category names (file stems, sorted), restricted to `classes` before any file is opened."""
+    suffixes = {s.lower() for s in suffixes}
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(
+            c
+            for c in path.iterdir()
+            if c.is_file() and not c.name.startswith(".") and c.suffix.lower() in suffixes
+        )
+    if not files:
+        raise DataFormatError(path, f"no {'/'.join(sorted(suffixes))} files found")
+    by_name: dict[str, Path] = {}
+    for f in files:
+        by_name.setdefault(f.stem, f)
+    all_names = sorted(by_name)
+    if classes is None:
+        names = all_names
+    else:
+        wanted = set(classes)
+        names = [c for c in all_names if c in wanted]
+        unknown = [c for c in classes if c not in by_name]
+        if unknown:
+            raise ConfigError(unknown_classes_message(unknown, all_names, path))
+    return [by_name[n] for n in names], names
+
+
+def unknown_classes_message(unknown: list[str], names: list[str], path: Path) -> str:
+    parts = []
+    for c in unknown:
+        close = difflib.get_close_matches(c, names, n=3)
+        parts.append(f"{c!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    return f"unknown class {', '.join(parts)} in {path}; it has: {shown}"
