@@ -89,5 +89,14 @@ if all doodles; then
   build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-30}" --patience 0 --val-fraction 0 \
     --teacher "$WORK/doodles-teacher" ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
+echo "== speed: onnxruntime and the page (headless Chromium)"
+"$PY" benchmarks/model_time.py --threads 1 --out "$WORK/model_time.json"
+pages=()
+for id in doodles digits hanzi-numerals; do
+  all "$id" || continue
+  "$PY" benchmarks/browser.py --model "models/$id.onnx" --json "$WORK/browser-$id.json"
+  pages+=("$WORK/browser-$id.json")
+done
+"$PY" scripts/model_card.py models/*.onnx --refresh --model-time "$WORK/model_time.json" --browser "${pages[@]}"
 echo "bundled models:"
 ls -l models/*.onnx

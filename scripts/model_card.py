@@ -61,12 +61,15 @@ def test_scores(eval_json: dict) -> dict:
     return out
 
 
-def stamp_metadata(onnx_path: Path, scores: dict | None = None, training: dict | None = None) -> dict:
+def stamp_metadata(onnx_path: Path, scores: dict | None = None, training: dict | None = None,
+                   speed: dict | None = None) -> dict:
     """Put the measured test scores and the training recipe (when given) and the data's current terms
     (licences, attribution, citation) into the ONNX's inkrec metadata; the graph and weights stay as they are."""
     model, meta = read_model_metadata(onnx_path)
     if scores is not None:
         meta["metrics"] = {**(meta.get("metrics") or {}), "test": scores, "training": training or {}}
+    if speed is not None:
+        meta["metrics"] = {**(meta.get("metrics") or {}), "speed": speed}
     data = meta.get("dataset") or {}
     terms = md.dataset_terms(data.get("source"), data.get("path"))
     if terms["license"]:  # a data set inkrec knows: its terms as they stand now
@@ -93,9 +96,17 @@ def training_summary(run_dir: Path) -> dict:
         "val_fraction",
         "patience",
         "seed",
+        "pen",
+        "distill_weight",
+        "distill_temperature",
     )
+    teachers = []
+    for teacher in config.get("teacher") or []:
+        tconf = json.loads((Path(teacher) / "config.json").read_text(encoding="utf-8"))
+        teachers.append({k: tconf.get(k) for k in ("model", "model_kwargs", "epochs", "augment", "seed")})
     return {
         **{k: config.get(k) for k in keys},
+        "teachers": teachers,
         "epochs_run": len(metrics.get("history") or []),
         "best_epoch": (metrics.get("best") or {}).get("epoch"),
         "train_samples_per_epoch": (metrics.get("history") or [{}])[0].get("samples"),
@@ -106,6 +117,62 @@ def training_summary(run_dir: Path) -> dict:
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * float(v):.2f}%"
+
+
+def measured_speed(model_time: Path | None, browser: list[Path]) -> dict:
+    """{model id: speed figures} from the benchmarks' JSON: the server's median (onnxruntime, one thread) and
+    the page's (onnxruntime-web in headless Chromium, one thread, cross-origin isolated) with the course CNN
+    timed in the same page and run as the reference."""
+    speeds: dict[str, dict] = {}
+    if model_time is not None:
+        for row in json.loads(model_time.read_text(encoding="utf-8"))["results"]:
+            speeds.setdefault(row["model"], {})["onnxruntime_ms"] = row["as shipped"]["median_ms"]
+    for path in browser:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        row = next(r for r in doc["rows"] if r["setup"] == "isolated, 1 thread")
+        speeds.setdefault(doc["model"], {}).update(
+            page_ms=round(row["infer_median_ms"], 3), course_cnn_page_ms=round(row["course_median_ms"], 3))
+    for figures in speeds.values():
+        figures["how"] = (
+            "Measured by `benchmarks/model_time.py` (onnxruntime, one drawing at a time, one thread) and "
+            "`benchmarks/browser.py` (the drawing page in headless Chromium, wasm, one thread) on a 2-core CPU."
+        )
+    return speeds
+
+
+def _pen(tr: dict) -> str:
+    return f", pen-width variation on {tr['pen']:.0%} of the drawings" if tr.get("pen") else ""
+
+
+def _distillation(tr: dict) -> str:
+    """The distillation part of the recipe: which teachers, how their answers were weighed."""
+    teachers = tr.get("teachers") or []
+    if not teachers:
+        return ""
+    names = "; ".join(
+        f"`{t.get('model')}` ({', '.join(f'{k}={v}' for k, v in (t.get('model_kwargs') or {}).items()) or 'defaults'}, "
+        f"{t.get('epochs')} epochs, {t.get('augment')} augmentation, seed {t.get('seed')})"
+        for t in teachers
+    )
+    return (
+        f" It learnt from {len(teachers)} wider teacher{'s' if len(teachers) > 1 else ''} trained first on the same "
+        f"data ({names}) by knowledge distillation: the loss weighs the teachers' averaged answers at "
+        f"temperature {tr.get('distill_temperature')} by {tr.get('distill_weight')} and the labels by the rest."
+    )
+
+
+def _speed(meta: dict) -> list[str]:
+    """The measured speed section, when `--speed` gave figures."""
+    speed = (meta.get("metrics") or {}).get("speed")
+    if not speed:
+        return []
+    rows = ["## Speed", "", speed.get("how", ""), "", "| where | median ms per drawing |", "|---|---|"]
+    for key, label in (("onnxruntime_ms", "server (onnxruntime, one thread)"),
+                       ("page_ms", "page (onnxruntime-web, wasm, headless Chromium)"),
+                       ("course_cnn_page_ms", "the course CNN in the same page and run")):
+        if speed.get(key) is not None:
+            rows.append(f"| {label} | {speed[key]:.3f} |")
+    return [*rows, ""]
 
 
 def card(meta: dict, onnx_path: Path, params: int | None) -> str:
@@ -166,10 +233,11 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"(a {tr.get('val_fraction')} share of the training split held out for validation), batch "
             f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
             f"{tr.get('schedule')} schedule with warm-up, label smoothing {tr.get('label_smoothing')}, "
-            f"{tr.get('augment')} augmentation, seed {tr.get('seed')}; {tr.get('train_seconds')} s of training "
-            f"steps on {tr.get('device')}."
+            f"{tr.get('augment')} augmentation{_pen(tr)}, seed {tr.get('seed')}; {tr.get('train_seconds')} s of "
+            f"training steps on {tr.get('device')}.{_distillation(tr)}"
         ),
         "",
+        *_speed(meta),
         "## Licence and attribution",
         "",
         f"- Weights: {meta.get('weights_license') or 'not stated'}.",
@@ -234,12 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("onnx", type=Path, nargs="+", help="the exported bundled model(s), models/<id>.onnx")
     ap.add_argument("--eval", type=Path, help="`inkrec eval --split test --json` of that file")
     ap.add_argument("--run", type=Path, help="the training run directory it was exported from")
+    ap.add_argument("--model-time", type=Path, help="benchmarks/model_time.py's JSON (onnxruntime speed)")
+    ap.add_argument("--browser", type=Path, nargs="*", default=[],
+                    help="benchmarks/browser.py --json output(s), one per model (speed in the page)")
     ap.add_argument("--refresh", action="store_true",
                     help="only bring the data's terms in the metadata and the card(s) up to date")
     args = ap.parse_args(argv)
+    speeds = measured_speed(args.model_time, args.browser)
     if args.refresh:
         for path in args.onnx:
-            meta = stamp_metadata(path)
+            meta = stamp_metadata(path, speed=speeds.get(path.stem))
             write_bytes_atomic(path.with_suffix(".md"), card(meta, path, count_params(path)).encode("utf-8"))
             print(f"{meta['id']}: card {path.with_suffix('.md')} ({meta.get('weights_license')})")
         write_bytes_atomic(args.onnx[0].parent / "README.md", index(args.onnx[0].parent).encode("utf-8"))
@@ -248,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("give one model with --eval and --run (or --refresh)")
     args.onnx = args.onnx[0]
     scores = test_scores(json.loads(args.eval.read_text(encoding="utf-8")))
-    meta = stamp_metadata(args.onnx, scores, training_summary(args.run))
+    meta = stamp_metadata(args.onnx, scores, training_summary(args.run), speeds.get(args.onnx.stem))
     text = card(meta, args.onnx, count_params(args.onnx))
     write_bytes_atomic(args.onnx.with_suffix(".md"), text.encode("utf-8"))
     write_bytes_atomic(args.onnx.parent / "README.md", index(args.onnx.parent).encode("utf-8"))

@@ -1,13 +1,15 @@
-"""Shared test fixtures: where the real data lives."""
+"""Shared test fixtures: where the real data lives; `datakit` (small hand-made files) beside this file."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import datakit as a plain module
 
 
 def _datasets_dir() -> Path:
