@@ -16,6 +16,7 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
+from datakit import png_header_only
 from inkrec.page import page_files
 from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
 from inkrec.preprocess.raster import rasterize
@@ -190,20 +191,6 @@ def test_model_defaults_to_first_and_top_k_is_clipped(client, served_models):
 # ---------------------------------------------------------------- bad input: clear 4xx, server keeps serving
 
 
-def forged_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height pixels (a decompression bomb's header)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 def real_huge_png(side: int = 20000) -> bytes:
     """A genuine, valid side x side greyscale PNG (all white) that is small on disk: deflate of blank rows."""
     row = b"\0" + b"\xff" * side
@@ -232,7 +219,7 @@ def test_bad_requests_get_clear_4xx_and_the_server_keeps_serving(client, server,
         (dict(files={"file": ("a.png", ok_png[:40], "image/png")}), 422, "bad_image"),
         (dict(files={"file": ("a.png", b"\x89PNG not really", "image/png")}), 422, "bad_image"),
         (dict(files={"file": ("a.png", b"", "image/png")}), 422, "bad_image"),
-        (dict(files={"file": ("a.png", forged_png(20000, 20000), "image/png")}), 413, "image_too_large"),
+        (dict(files={"file": ("a.png", png_header_only(20000, 20000), "image/png")}), 413, "image_too_large"),
         (dict(files={"file": ("a.png", huge_png, "image/png")}), 413, "image_too_large"),
         (dict(files={"file": ("a.png", ok_png, "image/png")}), 422, "empty_drawing"),  # blank paper
         (dict(data={"model": "doodles"}, files={"other": ("a", b"x")}), 422, "invalid_request"),

@@ -351,6 +351,15 @@ class BitmapArrays(Source):
 # --------------------------------------------------------------------------------------------- records
 
 
+def rows_by_file(file_starts: np.ndarray, rows: np.ndarray):
+    """For each file that global `rows` touch: (file index, positions in `rows`, rows within that file), so a
+    reader can fetch all of one file's records in one call."""
+    files = np.searchsorted(file_starts, rows, side="right") - 1
+    for f in np.unique(files):
+        pos = np.flatnonzero(files == f)
+        yield int(f), pos, rows[pos] - file_starts[f]
+
+
 class IndexedRecords(Source):
     """Drawings in per-category files (Quick, Draw! ndjson or .bin), read by byte offset.
 
@@ -395,10 +404,7 @@ class IndexedRecords(Source):
         """`Drawing`s of the given global rows, in that order (one reader call per file touched)."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         out: list = [None] * len(rows)
-        files = np.searchsorted(self.file_starts, rows, side="right") - 1
-        for f in np.unique(files):
-            pos = np.flatnonzero(files == f)
-            local = rows[pos] - self.file_starts[f]
+        for f, pos, local in rows_by_file(self.file_starts, rows):
             for p, d in zip(pos, self._read_at(self.files[f], self._offsets[f][local].tolist())):
                 out[p] = d
         return out

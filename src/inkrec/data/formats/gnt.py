@@ -24,7 +24,7 @@ from typing import IO
 import numpy as np
 
 from inkrec.atomic import atomic_output
-from inkrec.data.sources import FRAMED_SIZE, Source, compact_offsets, frame, indexing_progress
+from inkrec.data.sources import FRAMED_SIZE, Source, compact_offsets, frame, indexing_progress, rows_by_file
 from inkrec.data.splits import ordered_writer_test_mask
 from inkrec.errors import DataFormatError
 from inkrec.preprocess.batch import resize_bitmaps
@@ -267,10 +267,7 @@ class GntRecords(Source):
     def _read(self, rows) -> list[np.ndarray]:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         out: list = [None] * len(rows)
-        files = np.searchsorted(self.file_starts, rows, side="right") - 1
-        for f in np.unique(files):
-            pos = np.flatnonzero(files == f)
-            local = rows[pos] - self.file_starts[f]
+        for f, pos, local in rows_by_file(self.file_starts, rows):
             for p, (_, bitmap) in zip(pos, read_gnt_at(self.files[f], self._offsets[f][local].tolist())):
                 out[p] = frame(bitmap, self.image_size)
         return out
