@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import draw_on_paper
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
+from datakit import draw_on_paper
 from inkrec import fonts
 from inkrec.cli import app
 from inkrec.data.dataset import open_dataset

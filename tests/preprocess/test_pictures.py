@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import draw_on_paper, png_header_only
 from PIL import Image, ImageFilter
 
+from datakit import draw_on_paper, png_header_only
 from inkrec.data.formats.ndjson import iter_ndjson
 from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.errors import DataFormatError

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import write_official_sketchrnn
 from typer.testing import CliRunner
 
+from datakit import write_official_sketchrnn
 from inkrec.cli import app
 from inkrec.data.dataset import open_dataset
 from inkrec.data.download.engine import MANIFEST_NAME, FetchError

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import pack_binary_record, truncate
 
+from datakit import pack_binary_record, truncate
 from inkrec.data.drawing import Drawing
 from inkrec.data.formats.binary import binary_offsets, iter_binary, read_binary_at, write_binary
 from inkrec.data.formats.ndjson import iter_ndjson, write_ndjson

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import address_space_limit, pack_gnt_record, truncate
 
+from datakit import address_space_limit, pack_gnt_record, truncate
 from inkrec.data.formats.gnt import (
     decode_tag,
     encode_tag,

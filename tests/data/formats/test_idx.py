@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import address_space_limit, truncate
 
+from datakit import address_space_limit, truncate
 from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.idx import class_names, find_idx_pairs, fix_emnist, is_emnist, load_idx, write_idx
 from inkrec.errors import DataFormatError

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import png_header_only, truncate
 from PIL import Image
 
+from datakit import png_header_only, truncate
 from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.image_folder import ImageFolder, writer_of
 from inkrec.errors import DataFormatError

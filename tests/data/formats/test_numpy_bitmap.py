@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datakit import truncate
 
+from datakit import truncate
 from inkrec.data.formats.numpy_bitmap import load_bitmaps
 from inkrec.errors import DataFormatError
 

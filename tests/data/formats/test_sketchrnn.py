@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from datakit import (
     address_space_limit,
     object_array,
@@ -18,7 +19,6 @@ from datakit import (
     write_python2_sketchrnn,
     zip_with_empty_member_name,
 )
-
 from inkrec.data import npy
 from inkrec.data.dataset import open_dataset
 from inkrec.data.formats.ndjson import iter_ndjson
