@@ -62,6 +62,12 @@ class InkDataset:
         return self._source.path
 
     @property
+    def has_standard_split(self) -> bool:
+        """Whether the format defines a fixed train/test cut (Quick, Draw! files, MNIST's t10k, Chinese MNIST's
+        writers, Train/Test folders); others get a seeded random cut."""
+        return self._source.standard_test is not None
+
+    @property
     def image_size(self) -> int | None:
         return self._source.image_size if self.kind == BITMAP else None
 

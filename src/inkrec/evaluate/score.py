@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from inkrec.data.dataset import InkDataset, open_dataset
+from inkrec.data.dataset import open_dataset
 from inkrec.evaluate.metrics import summarize
 from inkrec.evaluate.predict import LoadedModel, load_model, predict_dataset
 from inkrec.evaluate.report import write_report
@@ -29,19 +29,12 @@ class SplitChoice:
     reason: str
 
 
-def has_standard_split(dataset: InkDataset) -> bool:
-    """Whether the data set's format defines a fixed train/test cut (Quick, Draw! files, MNIST's t10k,
-    Chinese MNIST's writers, Train/Test folders); others get a seeded random cut, which no model card uses."""
-    # InkDataset keeps the cut on its source; it offers no public accessor for it.
-    return getattr(dataset._source, "standard_test", None) is not None  # noqa: SLF001
-
-
 def choose_split(data: str | Path, split: str | None, *, max_per_class: int | None = None) -> SplitChoice:
     """`split` as asked; by default the standard test split, or everything where there is no standard cut."""
     if split is not None:
         return SplitChoice(split, "as asked with --split")
     whole = open_dataset(data, split="all", max_per_class=max_per_class, progress=False)
-    if has_standard_split(whole):
+    if whole.has_standard_split:
         return SplitChoice("test", "by default, the data set's standard test split")
     return SplitChoice("all", "by default the whole data set, as its format defines no standard train/test split")
 
