@@ -7,7 +7,7 @@ card, the ONNX metadata (`metrics.test`, which `GET /v1/models` shows) and what 
     python scripts/model_card.py models/doodles.onnx --eval runs/bundled/doodles.test.json \
         --run runs/bundled/doodles
 
-Licences, attribution and citations come from `inkrec.runtime.metadata.dataset_terms`; after they change,
+Licences, attribution and citations come from `inkrec.data.terms.dataset_terms`; after they change,
 `python scripts/model_card.py --refresh models/*.onnx` writes them into the files' metadata (the weights and
 the measured figures stay as they are) and rewrites the cards.
 """
@@ -22,8 +22,8 @@ import numpy as np
 import onnx
 
 from inkrec.atomic import write_bytes_atomic
+from inkrec.data.terms import dataset_terms
 from inkrec.export.model_file import read_model_metadata, write_model
-from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def stamp_metadata(onnx_path: Path, scores: dict | None = None, training: dict |
     if speed is not None:
         meta["metrics"] = {**(meta.get("metrics") or {}), "speed": speed}
     data = meta.get("dataset") or {}
-    terms = md.dataset_terms(data.get("source"), data.get("path"))
+    terms = dataset_terms(data.get("source"), data.get("path"))
     if terms["license"]:  # a data set inkrec knows: its terms as they stand now
         for key in ("license", "attribution", "citation", "weights_license"):
             meta[key] = terms[key]

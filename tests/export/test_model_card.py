@@ -9,8 +9,8 @@ from pathlib import Path
 import onnx
 import pytest
 
+from inkrec.data.terms import dataset_terms
 from inkrec.export.onnx import build_metadata
-from inkrec.runtime.metadata import dataset_terms
 from inkrec.runtime.onnx_model import read_metadata
 
 REPO = Path(__file__).resolve().parents[2]

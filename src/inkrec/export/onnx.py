@@ -20,6 +20,7 @@ import torch
 
 from inkrec import __version__
 from inkrec.data.dataset import open_dataset
+from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.model_file import write_with_metadata
 from inkrec.export.quantize import quantize_int8
@@ -36,7 +37,7 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
     if not md.valid_id(model_id):
         raise ConfigError(f"model id {model_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     data = run_meta.get("data") or {}
-    terms = md.dataset_terms(data.get("source"), str(data.get("path") or ""))
+    terms = dataset_terms(data.get("source"), str(data.get("path") or ""))
     inp = dict(run_meta.get("input") or {})
     if inp.get("kind") not in ("bitmap", "strokes"):
         raise ConfigError(f"run input kind {inp.get('kind')!r} is neither 'bitmap' nor 'strokes'")

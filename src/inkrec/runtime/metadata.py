@@ -15,7 +15,8 @@ Layout (JSON under the `metadata_props` key `inkrec`)::
      "metrics": {...}, "license": "...", "attribution": "...", "citation": "...", "weights_license": "...",
      "model": "seed-cnn", "quantized": null}
 
-`license` is the training data's licence, `weights_license` the terms of the model's own weights.
+`license` is the training data's licence, `weights_license` the terms of the model's own weights (both from
+`inkrec.data.terms`).
 """
 
 from __future__ import annotations
@@ -30,75 +31,6 @@ from inkrec.errors import DataFormatError
 METADATA_KEY = "inkrec"
 FORMAT = "inkrec-onnx/1"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-# Who made the data, under which terms, how to cite it, and so under which terms the weights trained on it are
-# given: the first matching entry wins, matched against the data set's source and path as the run recorded
-# them. Weights learned from a data set are treated as an adaptation of it: they carry the data's licence
-# (share-alike included), and where the data's publisher states no licence, no more than its publisher allows.
-_DATASET_TERMS: list[tuple[tuple[str, ...], dict[str, str]]] = [
-    (
-        ("quickdraw", "quick-draw", "quick_draw", "sketchrnn"),
-        {
-            "name": "Quick, Draw!",
-            "license": "CC BY 4.0",
-            "attribution": "Quick, Draw! data set by Google (https://quickdraw.withgoogle.com/data), "
-            "licensed under CC BY 4.0.",
-            "citation": "Google Creative Lab, \"The Quick, Draw! Dataset\", "
-            "https://github.com/googlecreativelab/quickdraw-dataset (2017), CC BY 4.0.",
-            "weights_license": "CC BY 4.0 (as the Quick, Draw! data: credit Google's Quick, Draw! data set)",
-        },
-    ),
-    (
-        ("chinese-mnist", "chinese_mnist"),
-        {
-            "name": "Chinese MNIST",
-            "license": "no licence stated by its publisher; attribution requested",
-            "attribution": "Chinese MNIST: handwritten Chinese numerals collected at Newcastle University "
-            "(K. Nazarpour and M. Chen), published by Gabriel Preda.",
-            "citation": "Gabriel Preda, \"Chinese MNIST\" (2020), data collected in a project at Newcastle "
-            "University by K. Nazarpour and M. Chen.",
-            "weights_license": "no licence beyond the data's: its publisher states none, so the weights are "
-            "for research and demonstration, crediting the data's makers; ask them before other use",
-        },
-    ),
-    (
-        ("emnist",),
-        {
-            "name": "EMNIST",
-            "license": "NIST public data (NIST Special Database 19)",
-            "attribution": "EMNIST by Gregory Cohen, Saeed Afshar, Jonathan Tapson and André van Schaik "
-            "(Western Sydney University), derived from NIST Special Database 19.",
-            "citation": "G. Cohen, S. Afshar, J. Tapson, A. van Schaik, \"EMNIST: an extension of MNIST to "
-            "handwritten letters\", arXiv:1702.05373 (2017).",
-            "weights_license": "as the data: NIST public data, crediting EMNIST's authors",
-        },
-    ),
-    (
-        ("mnist",),
-        {
-            "name": "MNIST",
-            "license": "CC BY-SA 3.0",
-            "attribution": "MNIST handwritten digits by Yann LeCun and Corinna Cortes "
-            "(with Christopher J.C. Burges), available under CC BY-SA 3.0.",
-            "citation": "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, \"Gradient-based learning applied to "
-            "document recognition\", Proceedings of the IEEE 86(11):2278-2324 (1998).",
-            "weights_license": "CC BY-SA 3.0 (as the MNIST data, share-alike: credit MNIST's makers, and share "
-            "adaptations under the same licence)",
-        },
-    ),
-]
-
-
-def dataset_terms(source: str | None, path: str | None) -> dict[str, str]:
-    """Name, licence, attribution, citation and the weights' licence for the data a model was trained on
-    (empty strings if the data set is not one inkrec knows)."""
-    hay = f"{source or ''} {path or ''}".lower()
-    for needles, terms in _DATASET_TERMS:
-        if any(n in hay for n in needles):
-            return dict(terms)
-    return {"name": Path(path).name if path else (source or ""), "license": "", "attribution": "",
-            "citation": "", "weights_license": ""}
-
 
 def valid_id(model_id: str) -> bool:
     """Model ids appear in URLs and JSON: letters, digits, '.', '_' and '-' only."""

@@ -26,6 +26,7 @@ from inkrec.data.download.engine import (
     now,
     verified_entry,
 )
+from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
 
 
@@ -39,6 +40,12 @@ class IdxSource:
     files: dict[str, str | None]
     license: str
     attribution: str
+
+
+def _terms(name: str) -> dict[str, str]:
+    """A catalogue entry's licence and attribution: those of `inkrec.data.terms`."""
+    terms = dataset_terms(name, None)
+    return {"license": terms["license"], "attribution": terms["attribution"]}
 
 
 _MNIST_FILES = (
@@ -65,8 +72,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
                 ),
             )
         ),
-        license="CC BY-SA 3.0",
-        attribution="MNIST database, Yann LeCun and Corinna Cortes (http://yann.lecun.com/exdb/mnist/)",
+        **_terms("mnist"),
     ),
     # md5s as published in the "Get the Data" table of github.com/zalandoresearch/fashion-mnist README.
     "fashion-mnist": IdxSource(
@@ -83,8 +89,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
                 ),
             )
         ),
-        license="MIT",
-        attribution="Fashion-MNIST, Zalando Research (https://github.com/zalandoresearch/fashion-mnist), MIT",
+        **_terms("fashion-mnist"),
     ),
     # Kuzushiji-MNIST in MNIST format from ROIS-DS CODH (github.com/rois-codh/kmnist); md5s of the
     # published files as verified by torchvision's KMNIST loader.
@@ -102,9 +107,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
                 ),
             )
         ),
-        license="CC BY-SA 4.0",
-        attribution='"KMNIST Dataset" (created by CODH), adapted from "Kuzushiji Dataset" (created by NIJL '
-        "and others), doi:10.20676/00000341, CC BY-SA 4.0",
+        **_terms("kmnist"),
     ),
     # NIST ships EMNIST as one zip of gzipped idx files; md5 of gzip.zip as verified by torchvision's
     # EMNIST loader.
@@ -115,8 +118,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
             "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/",
         ),
         files={"gzip.zip": "58c8d27c78d21e728a6bc7b3cc06412e"},
-        license="NIST public data (see https://www.nist.gov/itl/products-and-services/emnist-dataset)",
-        attribution="EMNIST, Cohen, Afshar, Tapson and van Schaik (2017), NIST Special Database 19",
+        **_terms("emnist"),
     ),
 }
 EMNIST_SPLITS = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")

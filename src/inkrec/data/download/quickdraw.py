@@ -30,6 +30,7 @@ from inkrec.data.download.engine import (
     now,
 )
 from inkrec.data.formats import binary, ndjson
+from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError, InkrecError
 
 QUICKDRAW_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset"
@@ -49,8 +50,8 @@ QUICKDRAW_FOLDERS: dict[str, str] = {
     "binary": "full/binary",
     "sketchrnn": "sketchrnn",
 }
-QUICKDRAW_LICENSE = "CC BY 4.0"
-QUICKDRAW_ATTRIBUTION = "Quick, Draw! data set, Google (https://quickdraw.withgoogle.com/data), CC BY 4.0"
+QUICKDRAW_LICENSE = dataset_terms("quickdraw", None)["license"]
+QUICKDRAW_ATTRIBUTION = dataset_terms("quickdraw", None)["attribution"]
 
 
 def quickdraw_categories() -> list[str]:
