@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, sketchrnn
+from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, pot, sketchrnn
 from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import InkrecError
 
@@ -316,6 +316,20 @@ def seed_image_zip(work: Path) -> list[Path]:
     return [path]
 
 
+def seed_pot(work: Path) -> list[Path]:
+    """The first 40 real characters of CASIA writer 1043, byte for byte."""
+    real = DATA / "casia-olhwdb" / "1043-c.pot"
+    end = int(pot.index_pot(real).offsets[40])
+    (work / "1043-c.pot").write_bytes(real.read_bytes()[:end])
+    return [work / "1043-c.pot"]
+
+
+def read_pot(path: Path) -> None:
+    list(pot.iter_pot(path))
+    pot.read_pot_at(path, pot.index_pot(path).offsets)
+    _drain(pot.open_source(path, progress=False), "bitmap")
+
+
 def seed_gnt(work: Path) -> list[Path]:
     hanzi = ImageFolder(DATA / "chinese-mnist")
     samples = [
@@ -343,6 +357,7 @@ READERS = {r.name: r for r in (
     Reader("image_folder", seed_pictures, read_image_folder, place=place_picture),
     Reader("image_zip", seed_image_zip, read_image_folder, container=_rezip),
     Reader("gnt", seed_gnt, read_gnt),
+    Reader("pot", seed_pot, read_pot),
 )}  # fmt: skip
 
 
