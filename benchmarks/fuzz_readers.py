@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, pot, sketchrnn
+from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, pot, sketchrnn, tegaki
 from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import InkrecError
 
@@ -330,6 +330,22 @@ def read_pot(path: Path) -> None:
     _drain(pot.open_source(path, progress=False), "bitmap")
 
 
+def seed_tegaki(work: Path) -> list[Path]:
+    """A real single-character file and the real Traditional Chinese collection."""
+    out = []
+    for src in (DATA / "tegaki" / "tegaki-lab" / "train" / "japanese-native1" / "s1",
+                DATA / "tegaki" / "traditional-chinese" / "train"):
+        first = sorted(src.glob("*.xml"))[0]
+        out.append(work / f"{src.name}-{first.name}")
+        out[-1].write_bytes(first.read_bytes())
+    return out
+
+
+def read_tegaki(path: Path) -> None:
+    list(tegaki.iter_tegaki(path))
+    _drain(tegaki.open_source(path, progress=False), "bitmap")
+
+
 def seed_gnt(work: Path) -> list[Path]:
     hanzi = ImageFolder(DATA / "chinese-mnist")
     samples = [
@@ -358,6 +374,7 @@ READERS = {r.name: r for r in (
     Reader("image_zip", seed_image_zip, read_image_folder, container=_rezip),
     Reader("gnt", seed_gnt, read_gnt),
     Reader("pot", seed_pot, read_pot),
+    Reader("tegaki", seed_tegaki, read_tegaki),
 )}  # fmt: skip
 
 
