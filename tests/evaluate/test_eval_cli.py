@@ -45,7 +45,7 @@ def test_json_fields(evaluated, bitmaps):
     test = open_dataset(bitmaps, split="test")
     expected_n = int(sum((test.labels == test.classes.index(c)).sum() for c in CLASSES))
     assert m["n"] == expected_n
-    for key in ("top1", "top3", "top5", "map3"):
+    for key in ("top1", "top3", "top5", "top10", "map3"):
         assert 0.0 <= m[key] <= 1.0
     assert m["top1"] <= m["map3"] <= m["top3"]
     assert m["top3"] == pytest.approx(1.0)  # three classes: the truth is always among three guesses

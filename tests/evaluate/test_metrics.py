@@ -136,7 +136,7 @@ def test_summarize_fields(random_case):
     assert out["n"] == 2000
     for key in ("top1", "top3", "top5", "map3", "ece"):
         assert 0.0 <= out[key] <= 1.0
-    assert out["top1"] <= out["map3"] <= out["top3"] <= out["top5"]
+    assert out["top1"] <= out["map3"] <= out["top3"] <= out["top5"] <= out["top10"]
     assert set(out["per_class"]) == set(classes)
     assert out["per_class"]["class 3"]["support"] == int((y == 3).sum())
     assert out["macro"]["f1"] == pytest.approx(skm.f1_score(y, p.argmax(1), average="macro"))

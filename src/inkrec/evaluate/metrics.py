@@ -195,6 +195,7 @@ def summarize(
         "top1": top_k_accuracy(y, p, 1),
         "top3": top_k_accuracy(y, p, 3),
         "top5": top_k_accuracy(y, p, 5),
+        "top10": top_k_accuracy(y, p, 10),  # the candidate bar of a handwriting keyboard
         "map3": map_at_k(y, p, 3),
         "macro": macro,
         "ece": expected_calibration_error(y, p, n_bins),

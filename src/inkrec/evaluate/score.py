@@ -18,7 +18,7 @@ from inkrec.evaluate.predict import LoadedModel, load_model, predict_dataset
 from inkrec.evaluate.report import write_report
 from inkrec.jsonio import read_json, write_json
 
-HEADLINE = ("top1", "top3", "top5", "map3", "n")
+HEADLINE = ("top1", "top3", "top5", "top10", "map3", "n")
 
 
 @dataclass(frozen=True)
