@@ -57,6 +57,9 @@ def eval_command(
     max_per_class: Annotated[
         int | None, typer.Option("--max-per-class", min=1, help="Cap samples per class.")
     ] = None,
+    restrict: Annotated[bool, typer.Option(
+        "--restrict", help="Score among the data set's labels only (default: over the model's whole vocabulary)."
+    )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
@@ -68,6 +71,7 @@ def eval_command(
         report_dir=report,
         batch_size=batch_size,
         max_per_class=max_per_class,
+        restrict=restrict,
         progress=not quiet,
     )
     _print_summary(result, json_out, report)

@@ -147,6 +147,14 @@ class Predictions:
         """uint8 (k, H, W) pictures of the given prediction rows, for the failure gallery."""
         return self.dataset.bitmaps(self.indices[np.asarray(rows)], size=size)
 
+    def restricted(self) -> Predictions:
+        """The same predictions with the model's other classes ruled out: probabilities renormalised over the
+        labels the data set has (a model of thousands of characters scored as a chooser among a test's few)."""
+        present = np.isin(np.asarray(self.classes, dtype=object), list(self.dataset.classes))
+        probs = np.where(present[None, :], self.probs, 0.0).astype(np.float32)
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
+        return Predictions(self.y_true, probs, self.classes, self.indices, self.dataset)
+
 
 def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray):
     """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says."""

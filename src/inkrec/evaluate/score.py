@@ -91,6 +91,7 @@ def score_model(
     report_dir: str | Path | None = None,
     batch_size: int = 512,
     max_per_class: int | None = None,
+    restrict: bool = False,
     progress: bool = True,
 ) -> dict:
     """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON."""
@@ -98,6 +99,8 @@ def score_model(
     choice = choose_split(data, split, max_per_class=max_per_class)
     dataset = open_dataset(data, split=choice.split, max_per_class=max_per_class)
     preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress)
+    if restrict:
+        preds = preds.restricted()
     scores = summarize(preds.y_true, preds.probs, preds.classes)
     overlap = training_overlap(loaded, data, choice.split)
     result = {
@@ -109,6 +112,7 @@ def score_model(
         "split_reason": choice.reason,
         "warnings": [overlap] if overlap else [],
         "dataset_classes": len(dataset.classes),
+        "scored_over": "the data set's labels" if restrict else "the model's whole vocabulary",
         **{k: v for k, v in scores.items() if k not in HEADLINE},
     }
     if json_out:
