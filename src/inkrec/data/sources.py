@@ -23,6 +23,7 @@ import difflib
 import errno
 import mmap
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from inkrec.data.splits import head_tail_test_mask
+from inkrec.data.splits import head_tail_test_mask, ordered_writer_test_mask
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.preprocess.batch import rasterize_drawings, resize_bitmaps
 from inkrec.preprocess.pictures import to_model_input
@@ -358,6 +359,55 @@ def rows_by_file(file_starts: np.ndarray, rows: np.ndarray):
     for f in np.unique(files):
         pos = np.flatnonzero(files == f)
         yield int(f), pos, rows[pos] - file_starts[f]
+
+
+class WriterFiles(Source):
+    """Records in one file per writer (CASIA's `1001-c.gnt`, `1043-c.pot`), indexed by byte offset.
+
+    `_index` reads each file's record offsets and labels once (`index_file(path)` returns an object with
+    `offsets` and `labels`); writers come from the file names, and the standard split is writer-disjoint (the
+    first 80% of writers train: CASIA's official 1001-1240 / 1241-1300 cut).
+    """
+
+    def _index(self, files: Sequence[Path], index_file: Callable, *, path: str | Path, what: str,
+               progress: bool) -> None:
+        self.path = str(path)
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise DataFormatError(path, f"no {what} files found")
+        offsets, tags, sizes = [], [], []
+        for p in indexing_progress(self.files, progress, f"indexing {what}"):
+            index = index_file(p)
+            offsets.append(compact_offsets(index.offsets))
+            tags.extend(index.labels)
+            sizes.append(len(index.offsets))
+        self._offsets = offsets
+        self.file_sizes = np.asarray(sizes, dtype=np.int64)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
+        names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
+        self.class_names = [str(c) for c in names]
+        self.labels = inverse.reshape(-1).astype(np.int64)
+        file_writers = [file_writer(p) for p in self.files]
+        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
+            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
+        else:
+            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
+        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
+
+    def records(self, rows, read_at: Callable[[Path, list[int]], list]) -> list:
+        """`read_at`'s records for the given global rows, in that order (one call per file touched)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out: list = [None] * len(rows)
+        for f, pos, local in rows_by_file(self.file_starts, rows):
+            for p, record in zip(pos, read_at(self.files[f], self._offsets[f][local].tolist())):
+                out[p] = record
+        return out
+
+
+def file_writer(path: str | Path) -> int | None:
+    """The writer number in a CASIA file name (``1001-c.gnt`` -> 1001), or None."""
+    m = re.match(r"^(\d+)", Path(path).stem)
+    return int(m.group(1)) if m else None
 
 
 class IndexedRecords(Source):

@@ -24,8 +24,7 @@ from typing import IO
 import numpy as np
 
 from inkrec.atomic import atomic_output
-from inkrec.data.sources import FRAMED_SIZE, Source, compact_offsets, frame, indexing_progress, rows_by_file
-from inkrec.data.splits import ordered_writer_test_mask
+from inkrec.data.sources import FRAMED_SIZE, WriterFiles, file_writer, frame
 from inkrec.errors import DataFormatError
 from inkrec.preprocess.batch import resize_bitmaps
 
@@ -224,53 +223,24 @@ def write_gnt(path: str | Path, samples: Iterable[tuple[str, np.ndarray]], *, in
     return n
 
 
-def gnt_writer(path: str | Path) -> int | None:
-    """The writer number in a CASIA file name (``1001-c.gnt`` -> 1001), or None."""
-    m = re.match(r"^(\d+)", Path(path).stem)
-    return int(m.group(1)) if m else None
+gnt_writer = file_writer  # the writer of a CASIA file name, by its .gnt name
 
 
 # ------------------------------------------------------------------------------------------ data set
 
 
-class GntRecords(Source):
+class GntRecords(WriterFiles):
     """CASIA HWDB .gnt files (one per writer), indexed by record offsets; characters framed to
     `FRAMED_SIZE`. Writers come from the file names (`1001-c.gnt` is writer 1001)."""
 
     name = "gnt"
 
     def __init__(self, files: Sequence[Path], *, path: str | Path, progress: bool = True):
-        self.path = str(path)
-        self.files = [Path(f) for f in files]
-        if not self.files:
-            raise DataFormatError(path, "no .gnt files found")
-        offsets, tags, sizes = [], [], []
-        for p in indexing_progress(self.files, progress, "indexing .gnt"):
-            index = index_gnt(p)
-            offsets.append(compact_offsets(index.offsets))
-            tags.extend(index.labels)
-            sizes.append(len(index))
-        self._offsets = offsets
-        self.file_sizes = np.asarray(sizes, dtype=np.int64)
-        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
-        self.class_names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
-        self.class_names = [str(c) for c in self.class_names]
-        self.labels = inverse.reshape(-1).astype(np.int64)
-        file_writers = [gnt_writer(p) for p in self.files]
-        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
-            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
-        else:
-            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
-        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
+        self._index(files, index_gnt, path=path, what=".gnt", progress=progress)
         self.image_size = FRAMED_SIZE
 
     def _read(self, rows) -> list[np.ndarray]:
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        out: list = [None] * len(rows)
-        for f, pos, local in rows_by_file(self.file_starts, rows):
-            for p, (_, bitmap) in zip(pos, read_gnt_at(self.files[f], self._offsets[f][local].tolist())):
-                out[p] = frame(bitmap, self.image_size)
-        return out
+        return [frame(bitmap, self.image_size) for _, bitmap in self.records(rows, read_gnt_at)]
 
     def sample(self, row: int) -> np.ndarray:
         return self._read([row])[0]

@@ -25,16 +25,8 @@ import numpy as np
 
 from inkrec.atomic import atomic_output
 from inkrec.data.drawing import Drawing
-from inkrec.data.formats.gnt import decode_tag, gnt_writer
-from inkrec.data.sources import (
-    STROKES,
-    Source,
-    compact_offsets,
-    indexing_progress,
-    rasterize_strokes,
-    rows_by_file,
-)
-from inkrec.data.splits import ordered_writer_test_mask
+from inkrec.data.formats.gnt import decode_tag
+from inkrec.data.sources import STROKES, WriterFiles, rasterize_strokes
 from inkrec.errors import DataFormatError
 from inkrec.preprocess.strokes import normalize_strokes
 
@@ -184,7 +176,7 @@ def write_pot(path: str | Path, drawings: Iterable[Drawing]) -> int:
 # ------------------------------------------------------------------------------------------ data set
 
 
-class PotRecords(Source):
+class PotRecords(WriterFiles):
     """CASIA OLHWDB .pot files (one per writer), indexed by record offsets; drawings in the simplified
     0-255 space. Writers come from the file names (`1043-c.pot` is writer 1043)."""
 
@@ -192,38 +184,14 @@ class PotRecords(Source):
     name = "pot"
 
     def __init__(self, files: Sequence[Path], *, path: str | Path, progress: bool = True):
-        self.path = str(path)
-        self.files = [Path(f) for f in files]
-        if not self.files:
-            raise DataFormatError(path, "no .pot files found")
-        offsets, tags, sizes = [], [], []
-        for p in indexing_progress(self.files, progress, "indexing .pot"):
-            index = index_pot(p)
-            offsets.append(compact_offsets(index.offsets))
-            tags.extend(index.labels)
-            sizes.append(len(index))
-        self._offsets = offsets
-        self.file_sizes = np.asarray(sizes, dtype=np.int64)
-        self.file_starts = np.concatenate([[0], np.cumsum(self.file_sizes)])[:-1].astype(np.int64)
-        names, inverse = np.unique(np.asarray(tags, dtype=object).astype(str), return_inverse=True)
-        self.class_names = [str(c) for c in names]
-        self.labels = inverse.reshape(-1).astype(np.int64)
-        file_writers = [gnt_writer(p) for p in self.files]
-        if all(w is not None for w in file_writers) and len(set(file_writers)) >= 2:
-            self.writers = np.repeat(np.asarray(file_writers, dtype=np.int64), self.file_sizes)
-        else:
-            self.writers = np.repeat(np.asarray([p.stem for p in self.files]), self.file_sizes)
-        self.standard_test = ordered_writer_test_mask(self.writers) if len(self.files) >= 2 else None
+        self._index(files, index_pot, path=path, what=".pot", progress=progress)
         self.raw = False
 
     def drawings(self, rows) -> list[Drawing]:
         """The Drawings of the given global rows, in that order, in the simplified 0-255 space."""
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        out: list = [None] * len(rows)
-        for f, pos, local in rows_by_file(self.file_starts, rows):
-            for p, d in zip(pos, read_pot_at(self.files[f], self._offsets[f][local].tolist())):
-                d.strokes = normalize_strokes(d.strokes)
-                out[p] = d
+        out = self.records(rows, read_pot_at)
+        for d in out:
+            d.strokes = normalize_strokes(d.strokes)
         return out
 
     def drawing(self, row: int) -> Drawing:
