@@ -93,7 +93,9 @@ def parse_header(data: bytes, name: str | Path) -> NpyHeader:
         raise DataFormatError(name, f"corrupt .npy header: fortran_order {fortran!r}")
     try:
         dtype = np.lib.format.descr_to_dtype(descr)
-    except (TypeError, ValueError, KeyError, IndexError, RecursionError, MemoryError, OverflowError) as exc:
+    # numpy's dtype-string parser raises SyntaxError for some strings (',i8'), not only ValueError
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError, MemoryError, OverflowError,
+            SyntaxError) as exc:
         raise DataFormatError(name, f"corrupt .npy header: dtype {str(descr)[:100]!r}: {exc}") from None
     return NpyHeader(shape=shape, dtype=dtype, fortran_order=fortran, offset=total)
 
