@@ -33,6 +33,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_latency import free_port, stop  # the latency benchmark's server helpers
+
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 SERVE_CMD = [sys.executable, "-c", "from inkrec.cli import app; app()", "serve"]
@@ -299,22 +302,6 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout_s: float = 180) -> f
     if not wait_until(up, timeout_s, 0.1):
         raise SystemExit(f"server on port {port} did not come up in {timeout_s:.0f} s")
     return time.monotonic() - t0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main() -> None:

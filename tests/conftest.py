@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from inkrec import fonts
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import datakit as a plain module
 
@@ -39,3 +41,12 @@ def chinese_mnist(datasets: Path) -> Path:
 @pytest.fixture(scope="session")
 def mnist(datasets: Path) -> Path:
     return datasets / "mnist"
+
+
+@pytest.fixture
+def no_system_fonts(monkeypatch):
+    """A machine without any font installed: only the font shipped with inkrec is found."""
+    monkeypatch.delenv("INKREC_FONT", raising=False)
+    monkeypatch.setattr(fonts, "LATIN_FONTS", ())
+    monkeypatch.setattr(fonts, "KNOWN_FONTS", ())
+    monkeypatch.setattr(fonts, "fontconfig_fonts", lambda chars: [])

@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import onnx
-import pytest
 from fontTools.ttLib import TTCollection, TTFont
 
 from inkrec import fonts
@@ -17,14 +16,6 @@ from inkrec.figures import pyplot
 REPO = Path(__file__).resolve().parents[1]
 
 CHINESE_MNIST = "零一二三四五六七八九十百千万亿"
-
-
-@pytest.fixture
-def no_system_fonts(monkeypatch):
-    monkeypatch.delenv("INKREC_FONT", raising=False)
-    monkeypatch.setattr(fonts, "LATIN_FONTS", ())
-    monkeypatch.setattr(fonts, "KNOWN_FONTS", ())
-    monkeypatch.setattr(fonts, "fontconfig_fonts", lambda chars: [])
 
 
 def test_without_system_fonts_the_shipped_font_draws_our_labels(no_system_fonts):

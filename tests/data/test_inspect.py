@@ -104,15 +104,6 @@ def test_show_rejects_bad_output(tmp_path: Path, quickdraw: Path):
     assert r.exit_code == 2 and ".png" in r.output
 
 
-@pytest.fixture
-def no_system_fonts(monkeypatch):
-    """A machine without any font installed: only the font shipped with inkrec is found."""
-    monkeypatch.delenv("INKREC_FONT", raising=False)
-    monkeypatch.setattr(fonts, "LATIN_FONTS", ())
-    monkeypatch.setattr(fonts, "KNOWN_FONTS", ())
-    monkeypatch.setattr(fonts, "fontconfig_fonts", lambda chars: [])
-
-
 def test_labels_in_any_script(no_system_fonts):
     assert label_text("house plant") == ("house plant", fonts.SHIPPED_FONT)
     assert label_text("万") == ("万", fonts.SHIPPED_FONT)
