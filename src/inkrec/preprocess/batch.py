@@ -15,7 +15,7 @@ from PIL import Image
 from inkrec.preprocess.pictures import normalize_ink, to_model_input
 from inkrec.preprocess.raster import rasterize_many
 from inkrec.preprocess.simplify import simplify
-from inkrec.preprocess.spec import STROKES, InputSpec
+from inkrec.preprocess.spec import InputSpec
 from inkrec.preprocess.strokes import MAX_POINTS, encode_batch, pad_sequences, strokes_to_sequence
 
 _RASTER_KEYS = ("line_diameter", "padding")
@@ -46,23 +46,19 @@ def rasterize_drawings(drawings: Sequence, spec: InputSpec, *, raw: bool = False
     return rasterize_many(drawings, int(spec.size), **spec.params_for(_RASTER_KEYS))
 
 
-def stroke_batch(drawings: Sequence, spec: InputSpec | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _max_points(spec: InputSpec) -> int:
+    return int(spec.preprocessing.get("max_points") or MAX_POINTS)
+
+
+def stroke_batch(drawings: Sequence, spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
     """Drawings in any coordinate space, raw or simplified -> (float32 (N, T, 3), int64 lengths (N,))."""
-    max_points = int((spec.preprocessing.get("max_points") if spec else None) or MAX_POINTS)
-    return encode_batch(drawings, max_points)
+    return encode_batch(drawings, _max_points(spec))
 
 
 def simplified_stroke_batch(drawings: Sequence, spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
     """Drawings already in the simplified 0-255 space -> the stroke models' batch (no re-canonicalising)."""
-    max_points = int(spec.preprocessing.get("max_points") or MAX_POINTS)
+    max_points = _max_points(spec)
     return pad_sequences([strokes_to_sequence(d, max_points) for d in drawings])
-
-
-def drawings_batch(drawings: Sequence, spec: InputSpec) -> tuple[np.ndarray, ...]:
-    """Simplified drawings -> the model's inputs: (bitmaps,) for bitmap models, (sequences, lengths) else."""
-    if spec.kind == STROKES:
-        return simplified_stroke_batch(drawings, spec)
-    return (bitmap_batch(rasterize_drawings(drawings, spec), spec),)
 
 
 def picture_bitmap(grey: np.ndarray, spec: InputSpec) -> np.ndarray:
