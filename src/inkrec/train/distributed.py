@@ -60,6 +60,13 @@ def setup(requested_device: str) -> DistInfo:
     return DistInfo(rank, world, local_rank, local_world, device)
 
 
+def barrier(info: DistInfo) -> None:
+    """Wait for every process. Before `teardown`: a process that destroys the group while another (rank 0
+    writing the run's files) still uses it can abort in the collective library's threads."""
+    if info.enabled and dist.is_initialized():
+        dist.barrier()
+
+
 def teardown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -192,7 +192,9 @@ def train(config: TrainConfig | dict, *, on_epoch: Callable[[dict], None] | None
     cfg = config if isinstance(config, TrainConfig) else make_config(**config)
     info = D.setup(cfg.device)
     try:
-        return _train(cfg, info, on_epoch)
+        result = _train(cfg, info, on_epoch)
+        D.barrier(info)  # every process has finished before any takes the process group down
+        return result
     finally:
         D.teardown(info)
 
