@@ -25,9 +25,10 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from inkrec.data.dataset import open_dataset
+from inkrec.data.synth import SynthSpec, is_synth
 from inkrec.errors import ConfigError
 from inkrec.preprocess.raster import rasterize_many
-from inkrec.preprocess.spec import InputSpec
+from inkrec.preprocess.spec import InputSpec, recorded_preprocessing
 from inkrec.preprocess.strokes import canonical_strokes, encode
 from inkrec.train.augment import augment_strokes
 
@@ -100,6 +101,30 @@ class RasterizedStrokes(BatchSource):
     def inputs(self, idx, strength, rng):
         batch = [augment_strokes(self.drawings[i], strength, rng) for i in idx]
         return (torch.from_numpy(rasterize_many(batch, size=self.size)).unsqueeze(1),)
+
+
+class SynthesizedSamples(BatchSource):
+    """Samples made by a synthesizer as they are asked for. Training (`fixed` False) gets new samples every
+    epoch: each batch's seeds come from the batch's generator, itself seeded by (seed, epoch, rank, batch).
+    Validation and test (`fixed`) keep theirs: sample i always has the seed (`base`, i)."""
+
+    bitmap_augment = True
+
+    def __init__(self, synth, labels: np.ndarray, size: int, preprocessing: dict, *, fixed: bool, base: int = 0):
+        self.synth = synth
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.size = size
+        self.preprocessing = preprocessing
+        self.fixed = fixed
+        self.base = base
+
+    def inputs(self, idx, strength, rng):
+        if self.fixed:
+            seeds = (np.int64(self.base) << np.int64(32)) + np.asarray(idx, dtype=np.int64)
+        else:
+            seeds = rng.integers(0, 2**62, len(idx), dtype=np.int64)
+        pixels = self.synth.bitmaps(self.labels[idx], seeds, self.size, preprocessing=self.preprocessing)
+        return (torch.from_numpy(pixels).unsqueeze(1),)
 
 
 class StrokeSequences(BatchSource):
@@ -188,8 +213,43 @@ def make_source(dataset, positions: np.ndarray, input_kind: str, size: int, *, a
     return _bitmap_source(dataset, positions, resize)
 
 
+def synth_splits(cfg, input_kind: str) -> Splits:
+    """A synthetic data set's splits: training samples new every epoch, validation and test fixed."""
+    spec = SynthSpec.parse(cfg.data)
+    if input_kind != "bitmap":
+        raise ConfigError(f"{cfg.data} makes bitmaps; train a bitmap model on it")
+    synth = spec.synthesizer
+    size = int(cfg.size or 64)
+    prep = recorded_preprocessing("bitmap")
+    n_classes = len(synth.classes)
+
+    def fixed(per_class: int, base: int) -> SynthesizedSamples | None:
+        if per_class == 0:
+            return None
+        labels = np.tile(np.arange(n_classes), per_class)
+        return SynthesizedSamples(synth, labels, size, prep, fixed=True, base=base)
+
+    train = SynthesizedSamples(synth, np.repeat(np.arange(n_classes), spec.class_repeats()), size, prep, fixed=False)
+    val = fixed(spec.val_per_class, mix_base(cfg.seed, 1))
+    test = fixed(spec.test_per_class, mix_base(cfg.seed, 2)) if cfg.evaluate_test else None
+    data = {
+        "path": str(cfg.data), "source": "synth", "kind": "bitmap", "n_train": len(train),
+        "n_val": len(val) if val else 0, "n_test": len(test) if test else 0, "split_mode": "synthetic",
+        "unwritable": len(synth.unwritable), "vocabulary": spec.charset,
+    }
+    inp = InputSpec(kind="bitmap", size=size).as_input()
+    return Splits(list(synth.classes), inp, data, train, val, test, info={"vocabulary": spec.charset})
+
+
+def mix_base(seed: int, part: int) -> int:
+    """A 31-bit seed base for the fixed samples of one split."""
+    return int(np.random.SeedSequence([seed, part, 0x5E7]).generate_state(1)[0] >> 1)
+
+
 def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True) -> Splits:
     """Open the training (and test) split of `cfg.data` and cut the validation split from training."""
+    if is_synth(cfg.data):
+        return synth_splits(cfg, input_kind)
     common = dict(split_mode=cfg.split_mode, seed=cfg.seed, max_per_class=cfg.max_per_class, classes=cfg.classes)
     train_ds = open_dataset(cfg.data, split="train", progress=progress, **common)
     if len(train_ds) == 0:

@@ -1,0 +1,85 @@
+"""Characters drawn by handwriting-style (Kai) fonts, warped like paper and pen warp them.
+
+Stroke medians exist for 9,574 characters; Big5's rarer ~6,000 exist only as glyphs. Kai fonts are the
+closest printed style to handwriting (brush-written regular script), and Debian ships several that cover
+GB2312 level 1 and all of Big5. A glyph is drawn large, distorted by a random smooth mesh warp (an elastic
+distortion: Pillow's MESH transform, one C call) and a global affine, and then framed as any picture of a
+character is (`inkrec.preprocess.pictures.to_model_input`: cropped to the ink, strokes brought to the
+rasterizer's line width), so a font sample reaches the model exactly as an uploaded photo would.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from inkrec.fonts import covers
+
+# Debian's Kai fonts (package: file, face index); the regular weights only: bold samples are too heavy.
+KAI_FONTS: tuple[tuple[str, int], ...] = (
+    ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),  # fonts-arphic-ukai
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf", 0),  # fonts-lxgw-wenkai
+    ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Light.ttf", 0),
+    ("/usr/share/fonts/truetype/cns11643/TW-Kai-98_1.ttf", 0),  # fonts-cns11643-kai
+    ("/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf", 0),  # fonts-arphic-gkai00mp
+    ("/usr/share/fonts/truetype/arphic-bkai00mp/bkai00mp.ttf", 0),  # fonts-arphic-bkai00mp
+)
+RENDER = 96  # glyphs are drawn on a RENDER x RENDER canvas
+_MESH = 4  # cells per side of the elastic warp's mesh
+
+
+@dataclass(frozen=True)
+class GlyphSet:
+    """The installed Kai fonts and, per character, which of them draw it."""
+
+    paths: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def installed(cls, extra: tuple[str, ...] = ()) -> GlyphSet:
+        env = tuple(p for p in os.environ.get("INKREC_SYNTH_FONTS", "").split(os.pathsep) if p)
+        found = [(p, 0) for p in (*extra, *env) if os.path.isfile(p)]
+        found += [(p, i) for p, i in KAI_FONTS if os.path.isfile(p)]
+        return cls(tuple(dict.fromkeys(found)))
+
+    def fonts_for(self, char: str) -> list[int]:
+        """Indices (into `paths`) of the fonts that have a glyph for `char`."""
+        return [i for i, (p, _) in enumerate(self.paths) if covers(p, {ord(char)})]
+
+    def render(self, char: str, font: int, rng: np.random.Generator) -> np.ndarray:
+        """uint8 (RENDER, RENDER) white glyph on black, warped."""
+        path, index = self.paths[font]
+        f = _font(path, index, int(RENDER * rng.uniform(0.62, 0.8)))
+        img = Image.new("L", (RENDER, RENDER), 0)
+        ImageDraw.Draw(img).text((RENDER / 2, RENDER / 2), char, fill=255, font=f, anchor="mm")
+        return np.asarray(_warp(img, rng))
+
+
+@cache
+def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index)
+
+
+def _warp(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """An elastic mesh warp combined with rotation, shear and aspect: each mesh cell's source corners are
+    the regular grid under a random affine, jittered smoothly."""
+    n = _MESH
+    side = RENDER
+    rot = rng.normal(0, 0.07)
+    shear = rng.normal(0, 0.15)
+    asp = float(np.exp(rng.normal(0, 0.12)))
+    a = np.array([[np.cos(rot) * asp, -np.sin(rot) + shear], [np.sin(rot) * asp, np.cos(rot) / asp]])
+    grid = np.linspace(0, side, n + 1)
+    gx, gy = np.meshgrid(grid, grid)
+    pts = np.stack([gx - side / 2, gy - side / 2], axis=-1) @ np.linalg.inv(a).T + side / 2
+    pts += rng.normal(0, side * 0.035, size=pts.shape)
+    mesh = []
+    for i in range(n):
+        for j in range(n):
+            box = (int(grid[j]), int(grid[i]), int(grid[j + 1]), int(grid[i + 1]))
+            quad = (*pts[i, j], *pts[i + 1, j], *pts[i + 1, j + 1], *pts[i, j + 1])
+            mesh.append((box, tuple(float(v) for v in quad)))
+    return img.transform((side, side), Image.Transform.MESH, mesh, resample=Image.Resampling.BILINEAR)

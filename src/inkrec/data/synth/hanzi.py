@@ -1,0 +1,153 @@
+"""Synthetic Chinese handwriting for every character of a vocabulary: ink from stroke medians, pictures from
+Kai fonts, deterministic by seed.
+
+A class with stroke medians is written as ink (`inkrec.data.synth.ink`) most of the time and drawn from a font
+otherwise (`font_share`); a class without medians (most of Big5's rarer characters) is drawn from fonts only.
+Samples are addressed by (class, seed): training asks for new seeds every epoch, a validation set keeps its
+seeds, and ``inkrec data synth hanzi`` writes the same samples to files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from inkrec.data.charsets import charset
+from inkrec.data.synth.glyphs import GlyphSet
+from inkrec.data.synth.ink import SPACING, Style, buffers, synth_batch
+from inkrec.data.synth.strokebank import StrokeBank, load_strokes
+from inkrec.errors import ConfigError
+from inkrec.preprocess.pictures import QUICKDRAW_FRAME, to_model_input
+from inkrec.preprocess.raster import rasterize_packed
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass
+class HanziSynth:
+    """The synthesizer of one vocabulary (`classes`, in label order)."""
+
+    classes: tuple[str, ...]
+    bank: StrokeBank
+    glyphs: GlyphSet
+    font_share: float = 0.25
+    style: Style = field(default_factory=Style)
+
+    @classmethod
+    def open(cls, charset_name: str = "zh", *, strokes: str | None = None, font_share: float = 0.25,
+             style: Mapping | None = None) -> HanziSynth:
+        if not 0.0 <= font_share <= 1.0:
+            raise ConfigError(f"the share of font samples must be in [0, 1], got {font_share}")
+        try:
+            st = Style(**dict(style or {}))
+        except TypeError as e:
+            raise ConfigError(f"unknown handwriting style setting: {e}") from e
+        synth = cls(tuple(charset(charset_name)), load_strokes(strokes), GlyphSet.installed(), font_share, st)
+        missing = synth.unwritable
+        if len(missing) == len(synth.classes):
+            raise ConfigError(
+                "no class of the vocabulary can be synthesized: neither stroke medians nor Kai fonts cover it "
+                "(install fonts-arphic-ukai, fonts-lxgw-wenkai or fonts-cns11643-kai)"
+            )
+        return synth
+
+    @cached_property
+    def bank_index(self) -> np.ndarray:
+        """Per class, its index in the stroke bank, or -1."""
+        index = self.bank.index
+        return np.array([index.get(c, -1) for c in self.classes], dtype=np.int64)
+
+    @cached_property
+    def fonts(self) -> list[list[int]]:
+        """Per class, the fonts that draw it."""
+        return [self.glyphs.fonts_for(c) for c in self.classes]
+
+    @cached_property
+    def unwritable(self) -> list[str]:
+        """Classes with neither medians nor a font: they cannot be synthesized."""
+        return [c for c, b, f in zip(self.classes, self.bank_index, self.fonts) if b < 0 and not f]
+
+    @cached_property
+    def _max_points(self) -> int:
+        """A bound on the points of one synthetic sample (longest character, with ligatures and drift)."""
+        pts, so, co = self.bank.points, self.bank.stroke_off, self.bank.char_off
+        seg = np.hypot(*np.diff(pts, axis=0).T)
+        seg[so[1:-1] - 1] = 0.0  # no length between strokes
+        per_stroke = np.add.reduceat(np.append(seg, 0.0), so[:-1])
+        per_char = np.add.reduceat(per_stroke, co[:-1])
+        strokes = np.diff(co)
+        return int((per_char * 1.6 / SPACING + strokes * (4 + 1450 / (2 * SPACING))).max()) + 64
+
+    def use_font(self, labels: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """Which samples are drawn from a font (decided by the sample's seed, so it is reproducible)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        u = ((np.asarray(seeds, dtype=np.uint64) * _GOLDEN) >> np.uint64(11)).astype(np.float64) / 2.0**53
+        has_ink = self.bank_index[labels] >= 0
+        has_font = np.array([bool(self.fonts[i]) for i in labels], dtype=bool)
+        return has_font & (~has_ink | (u < self.font_share))
+
+    def ink(self, labels: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Ink samples of classes `labels`, packed (xs, ys, stroke offsets, drawing offsets) in the simplified
+        0-255 space; classes without medians give empty drawings."""
+        labels = np.asarray(labels, dtype=np.int64)
+        chars = self.bank_index[labels]
+        xs, ys, s_off, d_off = buffers(self._max_points, len(labels))
+        ok = chars >= 0
+        sub = np.flatnonzero(ok)
+        sxs, sys_, ss, sd = buffers(self._max_points, len(sub))
+        p, k = synth_batch(self.bank.points, self.bank.stroke_off, self.bank.char_off, chars[sub],
+                           np.asarray(seeds, dtype=np.int64)[sub], self.style.as_array(), sxs, sys_, ss, sd)
+        if len(sub) == len(labels):
+            return sxs[:p], sys_[:p], ss[: k + 1], sd
+        # spread back with empty drawings where a class has no medians
+        counts = np.zeros(len(labels), dtype=np.int64)
+        counts[sub] = np.diff(sd)
+        d_off[0] = 0
+        np.cumsum(counts, out=d_off[1:])
+        return sxs[:p], sys_[:p], ss[: k + 1], d_off
+
+    def drawings(self, labels: np.ndarray, seeds: np.ndarray) -> list[list[np.ndarray]]:
+        """Ink samples as drawings: lists of (2, n) strokes, rounded to 0.1 unit."""
+        xs, ys, s_off, d_off = self.ink(labels, seeds)
+        out = []
+        for d in range(len(labels)):
+            out.append([
+                np.round(np.stack([xs[s_off[s] : s_off[s + 1]], ys[s_off[s] : s_off[s + 1]]]), 1)
+                for s in range(d_off[d], d_off[d + 1])
+            ])
+        return out
+
+    def pictures(self, labels: np.ndarray, seeds: np.ndarray) -> list[np.ndarray]:
+        """Font samples: uint8 white-on-black glyph pictures (None where no font draws the class)."""
+        out = []
+        for label, seed in zip(labels, seeds):
+            fonts = self.fonts[int(label)]
+            if not fonts:
+                out.append(None)
+                continue
+            rng = np.random.default_rng(int(seed))
+            out.append(self.glyphs.render(self.classes[int(label)], fonts[int(rng.integers(len(fonts)))], rng))
+        return out
+
+    def bitmaps(self, labels: Sequence[int], seeds: Sequence[int], size: int, *,
+                preprocessing: Mapping | None = None) -> np.ndarray:
+        """uint8 (N, size, size) model inputs: ink rasterized and fonts framed, as the model's
+        `preprocessing` (line diameter, padding) says."""
+        labels = np.asarray(labels, dtype=np.int64)
+        seeds = np.asarray(seeds, dtype=np.int64)
+        params = dict(preprocessing or {})
+        line = float(params.get("line_diameter", QUICKDRAW_FRAME["line_diameter"]))
+        pad = float(params.get("padding", QUICKDRAW_FRAME["padding"]))
+        font = self.use_font(labels, seeds)
+        out = np.zeros((len(labels), size, size), dtype=np.uint8)
+        ink_at = np.flatnonzero(~font)
+        if len(ink_at):
+            xs, ys, s_off, d_off = self.ink(labels[ink_at], seeds[ink_at])
+            out[ink_at] = rasterize_packed(xs, ys, s_off, d_off, size, line_diameter=line, padding=pad)
+        font_at = np.flatnonzero(font)
+        for i, pic in zip(font_at, self.pictures(labels[font_at], seeds[font_at])):
+            out[i] = to_model_input(pic, size, canvas=QUICKDRAW_FRAME["canvas"], line_diameter=line, padding=pad)
+        return out
