@@ -2,10 +2,11 @@
 
 Stroke medians exist for 9,574 characters; Big5's rarer ~6,000 exist only as glyphs. Kai fonts are the
 closest printed style to handwriting (brush-written regular script), and Debian ships several that cover
-GB2312 level 1 and all of Big5. A glyph is drawn large, distorted by a random smooth mesh warp (an elastic
-distortion: Pillow's MESH transform, one C call) and a global affine, and then framed as any picture of a
-character is (`inkrec.preprocess.pictures.to_model_input`: cropped to the ink, strokes brought to the
-rasterizer's line width), so a font sample reaches the model exactly as an uploaded photo would.
+GB2312 level 1 and all of Big5. A glyph is drawn large and framed as any picture of a character is
+(`inkrec.preprocess.pictures.to_model_input`: cropped to the ink, strokes brought to the rasterizer's line
+width), so a font sample is made like an uploaded photo; each sample then gets its own random smooth mesh warp
+(an elastic distortion: Pillow's MESH transform, one C call) and a global affine. Framing costs ~10 ms, the
+warp ~0.1 ms, so the synthesizer frames each (character, font) once and warps the framed glyph per sample.
 """
 
 from __future__ import annotations
@@ -49,25 +50,25 @@ class GlyphSet:
         """Indices (into `paths`) of the fonts that have a glyph for `char`."""
         return [i for i, (p, _) in enumerate(self.paths) if covers(p, {ord(char)})]
 
-    def render(self, char: str, font: int, rng: np.random.Generator) -> np.ndarray:
-        """uint8 (RENDER, RENDER) white glyph on black, warped."""
+    def render(self, char: str, font: int) -> np.ndarray:
+        """uint8 (RENDER, RENDER) white glyph on black."""
         path, index = self.paths[font]
-        f = _font(path, index, int(RENDER * rng.uniform(0.62, 0.8)))
         img = Image.new("L", (RENDER, RENDER), 0)
-        ImageDraw.Draw(img).text((RENDER / 2, RENDER / 2), char, fill=255, font=f, anchor="mm")
-        return np.asarray(_warp(img, rng))
+        ImageDraw.Draw(img).text((RENDER / 2, RENDER / 2), char, fill=255, font=_font(path, index), anchor="mm")
+        return np.asarray(img)
 
 
 @cache
-def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size, index=index)
+def _font(path: str, index: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, int(RENDER * 0.75), index=index)
 
 
-def _warp(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """An elastic mesh warp combined with rotation, shear and aspect: each mesh cell's source corners are
-    the regular grid under a random affine, jittered smoothly."""
+def warp(picture: np.ndarray, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    """An elastic mesh warp combined with rotation, shear and aspect (each mesh cell's source corners are the
+    regular grid under a random affine, jittered smoothly), resized to `size`: uint8 (size, size)."""
+    img = Image.fromarray(picture)
     n = _MESH
-    side = RENDER
+    side = img.size[0]
     rot = rng.normal(0, 0.07)
     shear = rng.normal(0, 0.15)
     asp = float(np.exp(rng.normal(0, 0.12)))
@@ -82,4 +83,7 @@ def _warp(img: Image.Image, rng: np.random.Generator) -> Image.Image:
             box = (int(grid[j]), int(grid[i]), int(grid[j + 1]), int(grid[i + 1]))
             quad = (*pts[i, j], *pts[i + 1, j], *pts[i + 1, j + 1], *pts[i, j + 1])
             mesh.append((box, tuple(float(v) for v in quad)))
-    return img.transform((side, side), Image.Transform.MESH, mesh, resample=Image.Resampling.BILINEAR)
+    out = img.transform((side, side), Image.Transform.MESH, mesh, resample=Image.Resampling.BILINEAR)
+    if size is not None and size != side:
+        out = out.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(out)

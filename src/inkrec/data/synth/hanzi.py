@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from inkrec.data.charsets import charset
-from inkrec.data.synth.glyphs import GlyphSet
+from inkrec.data.synth.glyphs import GlyphSet, warp
 from inkrec.data.synth.ink import SPACING, Style, buffers, synth_batch
 from inkrec.data.synth.strokebank import StrokeBank, load_strokes
 from inkrec.errors import ConfigError
@@ -35,6 +35,7 @@ class HanziSynth:
     glyphs: GlyphSet
     font_share: float = 0.25
     style: Style = field(default_factory=Style)
+    _glyphs: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, charset_name: str = "zh", *, strokes: str | None = None, font_share: float = 0.25,
@@ -120,16 +121,26 @@ class HanziSynth:
             ])
         return out
 
-    def pictures(self, labels: np.ndarray, seeds: np.ndarray) -> list[np.ndarray]:
-        """Font samples: uint8 white-on-black glyph pictures (None where no font draws the class)."""
-        out = []
-        for label, seed in zip(labels, seeds):
+    def framed_glyph(self, label: int, font: int, size: int, line: float, pad: float) -> np.ndarray:
+        """The class's glyph in `font`, framed as a picture at twice `size` (cached: framing is the slow part)."""
+        key = (label, font, size, line, pad)
+        glyph = self._glyphs.get(key)
+        if glyph is None:
+            picture = self.glyphs.render(self.classes[label], font)
+            glyph = to_model_input(picture, 2 * size, canvas=QUICKDRAW_FRAME["canvas"], line_diameter=line,
+                                   padding=pad)
+            self._glyphs[key] = glyph
+        return glyph
+
+    def font_bitmaps(self, labels: np.ndarray, seeds: np.ndarray, size: int, line: float, pad: float) -> np.ndarray:
+        """Font samples: uint8 (N, size, size) framed glyphs, each warped by its own seed."""
+        out = np.zeros((len(labels), size, size), dtype=np.uint8)
+        for i, (label, seed) in enumerate(zip(labels, seeds)):
             fonts = self.fonts[int(label)]
-            if not fonts:
-                out.append(None)
-                continue
-            rng = np.random.default_rng(int(seed))
-            out.append(self.glyphs.render(self.classes[int(label)], fonts[int(rng.integers(len(fonts)))], rng))
+            if fonts:
+                rng = np.random.default_rng(int(seed))
+                glyph = self.framed_glyph(int(label), fonts[int(rng.integers(len(fonts)))], size, line, pad)
+                out[i] = warp(glyph, rng, size)
         return out
 
     def bitmaps(self, labels: Sequence[int], seeds: Sequence[int], size: int, *,
@@ -148,6 +159,6 @@ class HanziSynth:
             xs, ys, s_off, d_off = self.ink(labels[ink_at], seeds[ink_at])
             out[ink_at] = rasterize_packed(xs, ys, s_off, d_off, size, line_diameter=line, padding=pad)
         font_at = np.flatnonzero(font)
-        for i, pic in zip(font_at, self.pictures(labels[font_at], seeds[font_at])):
-            out[i] = to_model_input(pic, size, canvas=QUICKDRAW_FRAME["canvas"], line_diameter=line, padding=pad)
+        if len(font_at):
+            out[font_at] = self.font_bitmaps(labels[font_at], seeds[font_at], size, line, pad)
         return out
