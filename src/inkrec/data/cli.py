@@ -2,7 +2,8 @@
 
 - ``fetch quickdraw | mnist | fashion-mnist | kmnist | emnist``: downloads (`inkrec.data.download`);
 - ``info | show | import-images``: looking at a data set (`inkrec.data.inspect`);
-- ``simplify | rasterize``: whole Quick, Draw! files through the ink preprocessing (`inkrec.data.convert`).
+- ``simplify | rasterize``: whole Quick, Draw! files through the ink preprocessing (`inkrec.data.convert`);
+- ``synth hanzi``: synthetic Chinese handwriting written to files (`inkrec.data.synth`).
 
 Commands parse options, show progress and print one line per result. Errors a user can act on are raised
 as `InkrecError`; the root command prints them (`error: ...`, exit status 2).
@@ -29,9 +30,12 @@ from rich.progress import (
 from rich.table import Table
 
 from inkrec.data import convert, inspect
+from inkrec.data.charsets import CHARSETS
 from inkrec.data.download.engine import FetchedFile, Fetcher
 from inkrec.data.download.mnist import EMNIST_SPLITS, IDX_SOURCES, fetch_idx_dataset
 from inkrec.data.download.quickdraw import QUICKDRAW_BASE_URL, fetch_quickdraw, quickdraw_categories
+from inkrec.data.synth.hanzi import HanziSynth
+from inkrec.data.synth.writer import write_synth
 from inkrec.errors import ConfigError
 
 data_app = typer.Typer(help="Fetch, inspect, convert and preprocess data sets.", no_args_is_help=True)
@@ -383,3 +387,48 @@ def rasterize_command(
         n, raw = convert.rasterize_file(src, out, size=size, progress=progress)
     note = " (raw drawings were simplified first)" if raw else ""
     _console.print(f"wrote {n} bitmaps of {size}x{size} to {out}{note}")
+
+
+synth_app = typer.Typer(help="Write synthetic data sets (the samples `inkrec train --data synth:...` learns from).",
+                        no_args_is_help=True)
+data_app.add_typer(synth_app, name="synth")
+
+
+@synth_app.command("hanzi")
+def synth_hanzi_command(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder to write (one file per character).")],
+    charset_name: Annotated[str, typer.Option("--charset", help=f"Vocabulary: {', '.join(CHARSETS)}.")] = "zh",
+    per_class: Annotated[int, typer.Option("--per-class", help="Samples of every character.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="ndjson: ink (simplified strokes); npy: bitmaps.")] = "ndjson",
+    size: Annotated[int, typer.Option("--size", help="Bitmap side in pixels (npy).")] = 64,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed writes the same samples.")] = 0,
+    chars: Annotated[str | None, typer.Option("--chars", help="Only these characters (of the vocabulary).")] = None,
+    fonts: Annotated[float, typer.Option("--fonts", help="Share of font samples where medians exist (npy).")] = 0.25,
+    strokes: Annotated[str | None, typer.Option("--strokes", help="hanzi-writer-data folder, .tgz or packed .npz.")] = None,
+) -> None:
+    """Synthesize Chinese handwriting: stroke medians written as many writers would (cursive included) and Kai
+    fonts warped, for every character of a vocabulary."""
+    synth = HanziSynth.open(charset_name, strokes=strokes, font_share=fonts)
+    labels = None
+    if chars:
+        index = {c: i for i, c in enumerate(synth.classes)}
+        unknown = [c for c in chars if c not in index]
+        if unknown:
+            raise ConfigError(f"not in the vocabulary {charset_name!r}: {''.join(unknown)}")
+        labels = [index[c] for c in dict.fromkeys(chars)]
+    with _progress() as progress:
+        task = progress.add_task("synthesizing", total=len(labels or synth.classes))
+
+        def advance(items):
+            for item in items:
+                yield item
+                progress.advance(task)
+
+        report = write_synth(synth, out, per_class=per_class, fmt=fmt, size=size, seed=seed, classes=labels,
+                             progress=advance)
+    _console.print(f"wrote {report.samples} samples of {report.written} characters to {out}"
+                   + (f"; {report.kept} already there" if report.kept else ""))
+    if report.skipped:
+        what = "without stroke medians (fonts only; use --format npy)" if fmt == "ndjson" else "with no source"
+        _console.print(f"skipped {len(report.skipped)} characters {what}: {''.join(report.skipped[:20])}"
+                       + ("..." if len(report.skipped) > 20 else ""))

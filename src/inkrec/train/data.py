@@ -235,10 +235,10 @@ def synth_splits(cfg, input_kind: str) -> Splits:
     data = {
         "path": str(cfg.data), "source": "synth", "kind": "bitmap", "n_train": len(train),
         "n_val": len(val) if val else 0, "n_test": len(test) if test else 0, "split_mode": "synthetic",
-        "unwritable": len(synth.unwritable), "vocabulary": spec.charset,
+        "unwritable": len(synth.unwritable), "vocabulary": spec.vocabulary,
     }
     inp = InputSpec(kind="bitmap", size=size).as_input()
-    return Splits(list(synth.classes), inp, data, train, val, test, info={"vocabulary": spec.charset})
+    return Splits(list(synth.classes), inp, data, train, val, test, info={"vocabulary": spec.vocabulary})
 
 
 def mix_base(seed: int, part: int) -> int:

@@ -3,7 +3,8 @@
 ``synth:hanzi?charset=zh&per_class=8`` is a data set to `inkrec train --data` (and `inkrec data synth hanzi`
 writes the same samples to files). Options, all optional:
 
-- ``charset``: the vocabulary (`inkrec.data.charsets`; default ``zh``);
+- ``charset``: the vocabulary (`inkrec.data.charsets`; default ``zh``), or ``chars``: the characters
+  themselves, in label order (a vocabulary of one's own: ``chars=零一二三``);
 - ``per_class``: training samples of a class per epoch (default 8), times ``boost`` for common characters;
 - ``boost``: ``A,B``: GB2312 level-1 classes get A times, other Big5 common ones B times the samples
   (default ``3,2``): people write common characters far more often, so a model should know them best;
@@ -41,6 +42,7 @@ class SynthSpec:
 
     name: str
     charset: str = "zh"
+    chars: str | None = None
     per_class: int = 8
     boost: tuple[int, int] = (3, 2)
     val_per_class: int = 1
@@ -68,7 +70,7 @@ class SynthSpec:
                 elif key == "boost":
                     a, b = (int(v) for v in value.split(","))
                     kw[key] = (a, b)
-                elif key in ("charset", "strokes"):
+                elif key in ("charset", "strokes", "chars"):
                     kw[key] = value
                 elif key in _STYLE_KEYS:
                     style[key] = float(value)
@@ -78,13 +80,21 @@ class SynthSpec:
             raise ConfigError(f"cannot read the options of {text!r}: {e}") from e
         spec = cls(name, style=tuple(sorted(style.items())), **kw)
         charset(spec.charset)  # a clear error for an unknown vocabulary
+        if spec.chars is not None and (len(set(spec.chars)) != len(spec.chars) or len(spec.chars) < 2):
+            raise ConfigError(f"{text!r}: chars must be two or more different characters")
         if spec.per_class < 1 or min(spec.boost) < 1 or spec.val_per_class < 0 or spec.test_per_class < 0:
             raise ConfigError(f"{text!r}: per_class and boost must be at least 1, val/test_per_class at least 0")
         return spec
 
     @cached_property
     def synthesizer(self) -> HanziSynth:
-        return HanziSynth.open(self.charset, strokes=self.strokes, font_share=self.fonts, style=dict(self.style))
+        return HanziSynth.open(self.chars or self.charset, strokes=self.strokes, font_share=self.fonts,
+                               style=dict(self.style))
+
+    @property
+    def vocabulary(self) -> str:
+        """The vocabulary's name, or its characters for a vocabulary of one's own."""
+        return self.charset if self.chars is None else self.chars
 
     def class_repeats(self) -> np.ndarray:
         """Training samples per class per epoch."""
@@ -92,6 +102,6 @@ class SynthSpec:
         frequent = set(charset("big5-common"))
         a, b = self.boost
         return np.array(
-            [self.per_class * (a if c in common else b if c in frequent else 1) for c in charset(self.charset)],
+            [self.per_class * (a if c in common else b if c in frequent else 1) for c in self.synthesizer.classes],
             dtype=np.int64,
         )

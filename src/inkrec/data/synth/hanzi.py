@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from inkrec.data.charsets import charset
+from inkrec.data.charsets import CHARSETS, charset
 from inkrec.data.synth.glyphs import GlyphSet, warp
 from inkrec.data.synth.ink import SPACING, Style, buffers, synth_batch
 from inkrec.data.synth.strokebank import StrokeBank, load_strokes
@@ -26,9 +26,16 @@ from inkrec.preprocess.raster import rasterize_packed
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+def _seed32(seeds: np.ndarray) -> np.ndarray:
+    """64-bit sample seeds mixed down to the 32 bits numba's generator takes (every bit counts)."""
+    mixed = np.asarray(seeds, dtype=np.int64).astype(np.uint64) * _GOLDEN
+    return (mixed >> np.uint64(32)).astype(np.int64)
+
+
 @dataclass
 class HanziSynth:
-    """The synthesizer of one vocabulary (`classes`, in label order)."""
+    """The synthesizer of one vocabulary (`classes`, in label order): a named one (`inkrec.data.charsets`) or
+    any string of characters."""
 
     classes: tuple[str, ...]
     bank: StrokeBank
@@ -38,7 +45,7 @@ class HanziSynth:
     _glyphs: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, charset_name: str = "zh", *, strokes: str | None = None, font_share: float = 0.25,
+    def open(cls, vocabulary: str = "zh", *, strokes: str | None = None, font_share: float = 0.25,
              style: Mapping | None = None) -> HanziSynth:
         if not 0.0 <= font_share <= 1.0:
             raise ConfigError(f"the share of font samples must be in [0, 1], got {font_share}")
@@ -46,7 +53,8 @@ class HanziSynth:
             st = Style(**dict(style or {}))
         except TypeError as e:
             raise ConfigError(f"unknown handwriting style setting: {e}") from e
-        synth = cls(tuple(charset(charset_name)), load_strokes(strokes), GlyphSet.installed(), font_share, st)
+        classes = tuple(charset(vocabulary)) if vocabulary in CHARSETS else tuple(dict.fromkeys(vocabulary))
+        synth = cls(classes, load_strokes(strokes), GlyphSet.installed(), font_share, st)
         missing = synth.unwritable
         if len(missing) == len(synth.classes):
             raise ConfigError(
@@ -100,7 +108,7 @@ class HanziSynth:
         sub = np.flatnonzero(ok)
         sxs, sys_, ss, sd = buffers(self._max_points, len(sub))
         p, k = synth_batch(self.bank.points, self.bank.stroke_off, self.bank.char_off, chars[sub],
-                           np.asarray(seeds, dtype=np.int64)[sub], self.style.as_array(), sxs, sys_, ss, sd)
+                           _seed32(np.asarray(seeds)[sub]), self.style.as_array(), sxs, sys_, ss, sd)
         if len(sub) == len(labels):
             return sxs[:p], sys_[:p], ss[: k + 1], sd
         # spread back with empty drawings where a class has no medians

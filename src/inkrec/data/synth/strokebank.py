@@ -102,7 +102,7 @@ def _members(package: Path) -> Iterator[tuple[str, bytes]]:
                     if fh is not None:
                         yield Path(m.name).name, fh.read()
     except (tarfile.TarError, OSError, EOFError) as e:
-        raise DataFormatError(f"{package}: not a readable {PACKAGE} folder or npm tarball ({e})") from e
+        raise DataFormatError(package, f"not a readable {PACKAGE} folder or npm tarball ({e})") from e
 
 
 def _version(package: Path) -> str:
@@ -128,7 +128,7 @@ def read_package(package: Path) -> StrokeBank:
             medians = json.loads(data.decode("utf-8"))["medians"]
             strokes = [np.asarray(m, dtype=np.float32).reshape(-1, 2) for m in medians]
         except (ValueError, KeyError, TypeError) as e:
-            raise DataFormatError(f"{package}/{name}: not a {PACKAGE} character file ({e})") from e
+            raise DataFormatError(package / name, f"not a {PACKAGE} character file ({e})") from e
         strokes = [s for s in strokes if len(s)]
         if not strokes:
             continue
@@ -139,7 +139,7 @@ def read_package(package: Path) -> StrokeBank:
         chars.append(stem)
         char_off.append(len(stroke_off) - 1)
     if not chars:
-        raise DataFormatError(f"{package}: no character files of {PACKAGE} found")
+        raise DataFormatError(package, f"no character files of {PACKAGE} found")
     return StrokeBank(
         tuple(chars),
         np.concatenate(points).astype(np.float32),
@@ -174,7 +174,7 @@ def load_bank(path: Path) -> StrokeBank:
                 str(z["version"]),
             )
     except (OSError, KeyError, ValueError) as e:
-        raise DataFormatError(f"{path}: not a packed stroke bank ({e})") from e
+        raise DataFormatError(path, f"not a packed stroke bank ({e})") from e
 
 
 def cache_dir() -> Path:
