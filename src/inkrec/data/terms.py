@@ -14,6 +14,22 @@ from pathlib import Path
 # (share-alike included), and where the data's publisher states no licence, no more than its publisher allows.
 TERMS: list[tuple[tuple[str, ...], dict[str, str]]] = [
     (
+        ("synth:hanzi",),
+        {
+            "name": "inkrec's Chinese handwriting synthesizer (hanzi-writer-data stroke medians, Kai fonts)",
+            "license": "Arphic Public License (hanzi-writer-data / Make Me a Hanzi, AR PL Kai fonts); "
+            "SIL OFL 1.1 (LXGW WenKai); Taiwan Open Government Data License 1.0 (TW-Kai)",
+            "attribution": "Stroke medians from hanzi-writer-data (Make Me a Hanzi by Shaunak Kishore, derived "
+            "from Arphic Technology's AR PL fonts, Arphic Public License); glyphs of AR PL UKai and KaitiM "
+            "(Arphic Public License), LXGW WenKai (SIL OFL 1.1) and TW-Kai (Taiwan's Ministry of Education "
+            "CNS11643 fonts, Open Government Data License 1.0).",
+            "citation": "Make Me a Hanzi, https://github.com/skishore/makemeahanzi; hanzi-writer-data, "
+            "https://github.com/chanind/hanzi-writer-data.",
+            "weights_license": "Arphic Public License (the weights are learned from Arphic-licensed stroke "
+            "data and glyphs: keep the licence with them)",
+        },
+    ),
+    (
         ("quickdraw", "quick-draw", "quick_draw", "sketchrnn"),
         {
             "name": "Quick, Draw!",

@@ -20,6 +20,7 @@ import torch
 
 from inkrec import __version__
 from inkrec.data.dataset import open_dataset
+from inkrec.data.synth import SynthSpec, is_synth
 from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.model_file import write_with_metadata
@@ -63,6 +64,8 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
         "quantized": None,
         "inkrec_version": __version__,
     }
+    if data.get("vocabulary"):
+        meta["vocabulary"] = str(data["vocabulary"])  # a named character set (`inkrec.data.charsets`)
     return md.validate(meta, "<export>")
 
 
@@ -184,6 +187,8 @@ def real_samples(run_meta: dict, split: str, n: int, seed: int = 0):
     """
     data = run_meta.get("data") or {}
     path = data.get("path")
+    if path and is_synth(str(path)) and run_meta["input"]["kind"] == "bitmap":
+        return synth_samples(str(path), list(run_meta["classes"]), split, n, seed, int(run_meta["input"]["size"]))
     if not path or not Path(str(path)).exists() or run_meta["input"]["kind"] != "bitmap":
         return None
     ds = open_dataset(str(path), split=split, classes=list(run_meta["classes"]))
@@ -196,6 +201,19 @@ def real_samples(run_meta: dict, split: str, n: int, seed: int = 0):
     # labels in the run's class order (open_dataset was asked for the same classes)
     y = np.asarray(ds.labels)[idx]
     return x, y
+
+
+def synth_samples(data: str, classes: list[str], split: str, n: int, seed: int, size: int):
+    """`n` samples of a synthetic run's own data (the synthesizer is that run's data set): one each of `n`
+    classes drawn at random, seeded by split and `seed`."""
+    synth = SynthSpec.parse(data).synthesizer
+    if list(synth.classes) != classes:
+        return None
+    rng = np.random.default_rng([seed, 0 if split == "train" else 1, 0xCA1])
+    labels = np.sort(rng.choice(len(classes), size=min(n, len(classes)), replace=False))
+    seeds = rng.integers(0, 2**62, len(labels), dtype=np.int64)
+    x = synth.bitmaps(labels, seeds, size).astype(np.float32)[:, None] / 255.0
+    return x, labels
 
 
 def export_run(
@@ -231,7 +249,9 @@ def export_run(
         got = onnx_logits(fp32, x, lengths)
         report["parity_max_abs_diff"] = float(np.abs(ref - got).max())
         report["parity_samples"] = len(x)
-        report["parity_on"] = "real test drawings" if y is not None else "random input"
+        synthetic = is_synth(str((run_meta.get("data") or {}).get("path") or ""))
+        report["parity_on"] = ("random input" if y is None else "synthetic test samples" if synthetic
+                               else "real test drawings")
         report["fp32_bytes"] = fp32.stat().st_size
         if int8:
             calib = real_samples(run_meta, "train", 512, seed=1)
