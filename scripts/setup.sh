@@ -18,17 +18,21 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install -q -e ".[$extras]"
     touch "$stamp"
 fi
-# Debian's AR PL UKai draws labels in any Chinese character (inkrec ships a font with only its own labels'
-# characters). Installed where apt-get can run: as root, or with passwordless sudo; skipped otherwise.
-if [ ! -f /usr/share/fonts/truetype/arphic/ukai.ttc ] && command -v apt-get >/dev/null 2>&1; then
-    install_font='apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-arphic-ukai'
+# Debian's Kai fonts: AR PL UKai draws labels in any Chinese character (inkrec ships a font with only its own
+# labels' characters), and with LXGW WenKai, TW-Kai and AR PL KaitiM they are the handwriting synthesizer's
+# glyphs (`inkrec data synth hanzi`). Installed where apt-get can run: as root, or with passwordless sudo.
+kai_fonts="fonts-arphic-ukai fonts-lxgw-wenkai fonts-cns11643-kai fonts-arphic-gkai00mp fonts-arphic-bkai00mp"
+if { [ ! -f /usr/share/fonts/truetype/arphic/ukai.ttc ] || [ ! -d /usr/share/fonts/truetype/lxgw-wenkai ]; } \
+    && command -v apt-get >/dev/null 2>&1; then
+    install_font="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $kai_fonts"
     if [ "$(id -u)" = 0 ]; then
-        sh -c "$install_font" >/dev/null 2>&1 || echo "note: could not install fonts-arphic-ukai" >&2
+        sh -c "$install_font" >/dev/null 2>&1 || echo "note: could not install $kai_fonts" >&2
     elif command -v sudo >/dev/null 2>&1; then
         sudo -n sh -c "$install_font" >/dev/null 2>&1 || true
     fi
 fi
-# The drawing page's scripts (onnxruntime-web) come from npm, pinned by web/package-lock.json.
+# The drawing page's scripts (onnxruntime-web) and the synthesizer's stroke data (hanzi-writer-data) come
+# from npm, pinned by web/package-lock.json.
 if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then
     if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
         (cd web && npm ci --no-audit --no-fund --loglevel=error)

@@ -151,15 +151,20 @@ class HanziSynth:
                 out[i] = warp(glyph, rng, size)
         return out
 
+    @staticmethod
+    def preprocessing_defaults(preprocessing: Mapping | None = None) -> tuple[float, float]:
+        """(line diameter, padding) of a model's recorded preprocessing, the rasterizer's defaults else."""
+        params = dict(preprocessing or {})
+        return (float(params.get("line_diameter", QUICKDRAW_FRAME["line_diameter"])),
+                float(params.get("padding", QUICKDRAW_FRAME["padding"])))
+
     def bitmaps(self, labels: Sequence[int], seeds: Sequence[int], size: int, *,
                 preprocessing: Mapping | None = None) -> np.ndarray:
         """uint8 (N, size, size) model inputs: ink rasterized and fonts framed, as the model's
         `preprocessing` (line diameter, padding) says."""
         labels = np.asarray(labels, dtype=np.int64)
         seeds = np.asarray(seeds, dtype=np.int64)
-        params = dict(preprocessing or {})
-        line = float(params.get("line_diameter", QUICKDRAW_FRAME["line_diameter"]))
-        pad = float(params.get("padding", QUICKDRAW_FRAME["padding"]))
+        line, pad = self.preprocessing_defaults(preprocessing)
         font = self.use_font(labels, seeds)
         out = np.zeros((len(labels), size, size), dtype=np.uint8)
         ink_at = np.flatnonzero(~font)
