@@ -60,6 +60,10 @@ def eval_command(
     restrict: Annotated[bool, typer.Option(
         "--restrict", help="Score among the data set's labels only (default: over the model's whole vocabulary)."
     )] = False,
+    as_pictures: Annotated[bool, typer.Option(
+        "--as-pictures", help="Treat each image as an uploaded picture (normalised and framed like the model's "
+        "drawings, as the server and the page do) rather than as a training bitmap."
+    )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
@@ -72,6 +76,7 @@ def eval_command(
         batch_size=batch_size,
         max_per_class=max_per_class,
         restrict=restrict,
+        as_pictures=as_pictures,
         progress=not quiet,
     )
     _print_summary(result, json_out, report)

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from inkrec.errors import ConfigError
-from inkrec.preprocess.batch import bitmap_batch, stroke_batch
+from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, stroke_batch
 from inkrec.preprocess.spec import BITMAP, STROKES, InputSpec
 from inkrec.runtime.onnx_model import OnnxModel
 from inkrec.train.runs import load_run
@@ -156,9 +156,19 @@ class Predictions:
         return Predictions(self.y_true, probs, self.classes, self.indices, self.dataset)
 
 
-def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray):
-    """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says."""
+def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray, *, as_pictures: bool = False):
+    """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says.
+
+    `as_pictures`: each image is treated as a picture someone uploaded (normalised to white ink on black and
+    framed like the model's drawings, `inkrec.preprocess.batch.picture_bitmap`), the path the server and the
+    page take, instead of as a training bitmap of the data set's own size and framing. That is how a model
+    learnt from other data (ink, synthetic handwriting) meets a collection of photos or scans."""
     spec = model.spec
+    if as_pictures and spec.kind == BITMAP:
+        if getattr(dataset, "kind", BITMAP) != BITMAP:
+            raise ConfigError("--as-pictures takes a data set of pictures (an image folder or bitmaps), not ink")
+        pictures = [np.asarray(dataset[int(i)][0]) for i in indices]
+        return bitmap_batch(np.stack([picture_bitmap(p, spec) for p in pictures]), spec)
     if spec.kind == STROKES:
         if getattr(dataset, "kind", BITMAP) != STROKES:
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
@@ -173,6 +183,7 @@ def predict_dataset(
     batch_size: int = 512,
     progress: bool = True,
     description: str = "predicting",
+    as_pictures: bool = False,
 ) -> Predictions:
     """Score every sample of `dataset` whose label the model knows (see `align_labels`)."""
     keep_classes, to_model = align_labels(list(dataset.classes), model.classes)
@@ -184,6 +195,6 @@ def predict_dataset(
     with tqdm(total=int(indices.size), desc=description, unit="sample", disable=not progress) as bar:
         for start in range(0, indices.size, batch_size):
             chunk = indices[start : start + batch_size]
-            probs[start : start + chunk.size] = model.predict(prepare_batch(model, dataset, chunk))
+            probs[start : start + chunk.size] = model.predict(prepare_batch(model, dataset, chunk, as_pictures=as_pictures))
             bar.update(int(chunk.size))
     return Predictions(to_model[labels[indices]], probs, list(model.classes), indices, dataset)

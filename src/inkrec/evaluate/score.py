@@ -92,13 +92,14 @@ def score_model(
     batch_size: int = 512,
     max_per_class: int | None = None,
     restrict: bool = False,
+    as_pictures: bool = False,
     progress: bool = True,
 ) -> dict:
     """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON."""
     loaded = load_model(model)
     choice = choose_split(data, split, max_per_class=max_per_class)
     dataset = open_dataset(data, split=choice.split, max_per_class=max_per_class)
-    preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress)
+    preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress, as_pictures=as_pictures)
     if restrict:
         preds = preds.restricted()
     scores = summarize(preds.y_true, preds.probs, preds.classes)
@@ -113,6 +114,7 @@ def score_model(
         "warnings": [overlap] if overlap else [],
         "dataset_classes": len(dataset.classes),
         "scored_over": "the data set's labels" if restrict else "the model's whole vocabulary",
+        "inputs": "pictures, framed as uploads are" if as_pictures else "the data set's samples",
         **{k: v for k, v in scores.items() if k not in HEADLINE},
     }
     if json_out:
