@@ -26,3 +26,26 @@ def test_restricting_rules_out_the_models_other_classes(datasets: Path):
     # a chooser between two look-alikes is never worse than one among all ten
     assert top_k_accuracy(only.y_true, only.probs, 1) >= top_k_accuracy(whole.y_true, whole.probs, 1)
     assert np.array_equal(only.probs.argmax(1), np.asarray(allowed)[whole.probs[:, allowed].argmax(1)])
+
+
+def test_known_only_scores_the_labels_the_model_knows_and_counts_the_rest(datasets: Path, tmp_path: Path):
+    from PIL import Image
+
+    from inkrec.errors import ConfigError
+    from inkrec.evaluate.score import score_model
+
+    digits = open_dataset(datasets / "mnist", split="test", classes=["3", "7"], max_per_class=5, progress=False)
+    for i in range(len(digits)):
+        img, label = digits[i]
+        for name in (digits.classes[label], "x" if i % 2 else digits.classes[label]):
+            (tmp_path / name).mkdir(exist_ok=True)
+            Image.fromarray(np.asarray(img, dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    model = REPO / "models" / "digits.onnx"
+    try:
+        score_model(model, tmp_path, split="all", progress=False)
+        raise AssertionError("a foreign label must be refused without --known-only")
+    except ConfigError as e:
+        assert "'x'" in str(e) and "--known-only" in str(e)
+    result = score_model(model, tmp_path, split="all", known_only=True, progress=False)
+    assert result["n"] == 10 and result["left_out"] == {"classes": 1, "samples": 5, "labels": ["x"]}
+    assert result["top1"] > 0.7

@@ -64,6 +64,10 @@ def eval_command(
         "--as-pictures", help="Treat each image as an uploaded picture (normalised and framed like the model's "
         "drawings, as the server and the page do) rather than as a training bitmap."
     )] = False,
+    known_only: Annotated[bool, typer.Option(
+        "--known-only", help="Score only the samples whose labels the model knows (the rest are counted in "
+        "the JSON's left_out) instead of refusing a data set with foreign labels."
+    )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
@@ -77,6 +81,7 @@ def eval_command(
         max_per_class=max_per_class,
         restrict=restrict,
         as_pictures=as_pictures,
+        known_only=known_only,
         progress=not quiet,
     )
     _print_summary(result, json_out, report)

@@ -98,7 +98,7 @@ def _load_onnx(path: Path) -> LoadedModel:
 
 
 def align_labels(
-    dataset_classes: Sequence[str], model_classes: Sequence[str]
+    dataset_classes: Sequence[str], model_classes: Sequence[str], *, known_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """How to score a data set with a model whose label list may differ.
 
@@ -106,18 +106,20 @@ def align_labels(
     to the model's class index, -1 where the model lacks it). A data set whose classes are all known to the
     model is evaluated whole; one that holds every model class and more is restricted to the model's
     classes; one with classes the model lacks (and missing some of the model's) is refused, naming them,
-    because a score over foreign labels would be meaningless.
+    because a score over foreign labels would be meaningless, unless `known_only` asks for exactly that
+    restriction (the kanji of a Japanese set that a Chinese model knows, say).
     """
     model_index = {c: i for i, c in enumerate(model_classes)}
     to_model = np.array([model_index.get(c, -1) for c in dataset_classes], dtype=np.int64)
     unknown = [c for c, m in zip(dataset_classes, to_model) if m < 0]
     if unknown:
         missing = sorted(set(model_classes) - set(dataset_classes))
-        if missing:
+        if missing and not known_only:
             raise ConfigError(
                 f"the data set has {len(unknown)} label(s) the model does not know: {_names(unknown)} "
                 f"(and lacks {len(missing)} of the model's: {_names(missing)}); "
-                "the model and the data set do not share a class map"
+                "the model and the data set do not share a class map (--known-only scores the samples "
+                "whose labels the model knows)"
             )
     keep = np.flatnonzero(to_model >= 0)
     if keep.size == 0:
@@ -184,9 +186,10 @@ def predict_dataset(
     progress: bool = True,
     description: str = "predicting",
     as_pictures: bool = False,
+    known_only: bool = False,
 ) -> Predictions:
     """Score every sample of `dataset` whose label the model knows (see `align_labels`)."""
-    keep_classes, to_model = align_labels(list(dataset.classes), model.classes)
+    keep_classes, to_model = align_labels(list(dataset.classes), model.classes, known_only=known_only)
     labels = np.asarray(dataset.labels, dtype=np.int64)
     indices = np.flatnonzero(np.isin(labels, keep_classes))
     if indices.size == 0:

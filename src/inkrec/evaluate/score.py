@@ -93,13 +93,17 @@ def score_model(
     max_per_class: int | None = None,
     restrict: bool = False,
     as_pictures: bool = False,
+    known_only: bool = False,
     progress: bool = True,
 ) -> dict:
     """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON."""
     loaded = load_model(model)
     choice = choose_split(data, split, max_per_class=max_per_class)
     dataset = open_dataset(data, split=choice.split, max_per_class=max_per_class)
-    preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress, as_pictures=as_pictures)
+    preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress, as_pictures=as_pictures,
+                            known_only=known_only)
+    known = set(loaded.classes)
+    unknown = [c for c in dataset.classes if c not in known]
     if restrict:
         preds = preds.restricted()
     scores = summarize(preds.y_true, preds.probs, preds.classes)
@@ -115,6 +119,8 @@ def score_model(
         "dataset_classes": len(dataset.classes),
         "scored_over": "the data set's labels" if restrict else "the model's whole vocabulary",
         "inputs": "pictures, framed as uploads are" if as_pictures else "the data set's samples",
+        "left_out": {"classes": len(unknown), "samples": int(len(dataset) - len(preds.y_true)),
+                     "labels": unknown[:100]},
         **{k: v for k, v in scores.items() if k not in HEADLINE},
     }
     if json_out:
