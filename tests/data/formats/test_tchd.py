@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from datakit import draw_on_paper
+from datakit import draw_on_paper, zip_with_empty_member_name
 from inkrec.cli import app
 from inkrec.data import formats
 from inkrec.data.dataset import open_dataset
@@ -259,3 +259,11 @@ def test_junk_and_other_files_are_skipped_and_an_empty_archive_refused(tmp_path,
     empty = _zip_of(tmp_path / "e" / "cleaned_data.zip", {"readme.txt": b"hello"})
     with pytest.raises(DataFormatError, match="holds no pictures"):
         tchd.Pictures(empty)
+
+
+def test_an_empty_member_name_is_a_corrupt_directory(tmp_path, written):
+    """Found by fuzzing: zipfile's own listing fails on a member whose name is empty."""
+    path = tmp_path / "cleaned_data.zip"
+    path.write_bytes(zip_with_empty_member_name(_png(written[0][2])))
+    with pytest.raises(DataFormatError, match=r"cleaned_data\.zip"):
+        tchd.Pictures(path)

@@ -232,7 +232,10 @@ class Pictures:
         if self.archives:
             for a, archive in enumerate(self.archives):
                 with archive.open() as zf:
-                    infos = [i for i in zf.infolist() if not i.is_dir()]
+                    try:
+                        infos = [i for i in zf.infolist() if not i.is_dir()]
+                    except ZIP_ERRORS as exc:  # an empty member name, for one
+                        raise DataFormatError(archive.name, f"corrupt zip directory: {exc!r}") from None
                 for info, name in zip(infos, member_names(infos)):
                     label = self._check(archive.name, name)
                     if label is not None:
