@@ -107,7 +107,7 @@ class JoinedSlices(io.RawIOBase):
         self.starts = [0]
         for size in sizes:
             self.starts.append(self.starts[-1] + size)
-        self._fds = [os.open(s, os.O_RDONLY) for s in self.slices]
+        self._files = [open(s, "rb", buffering=0) for s in self.slices]  # closed in close()
         self._pos = 0
 
     @property
@@ -137,8 +137,10 @@ class JoinedSlices(io.RawIOBase):
             k = bisect.bisect_right(self.starts, self._pos) - 1
             within = self._pos - self.starts[k]
             want = min(len(view) - done, self.starts[k + 1] - self._pos)
-            got = os.preadv(self._fds[k], [view[done : done + want]], within)
-            if got <= 0:  # the slice shrank since it was measured
+            fh = self._files[k]
+            fh.seek(within)
+            got = fh.readinto(view[done : done + want])
+            if not got:  # the slice shrank since it was measured
                 raise OSError(f"{self.slices[k]} ended early")
             done += got
             self._pos += got
@@ -146,8 +148,8 @@ class JoinedSlices(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            for fd in self._fds:
-                os.close(fd)
+            for fh in self._files:
+                fh.close()
         super().close()
 
 
