@@ -49,9 +49,21 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, pot, sketchrnn, tegaki
+from inkrec.data.formats import (
+    binary,
+    gnt,
+    idx,
+    image_folder,
+    ndjson,
+    numpy_bitmap,
+    pot,
+    sketchrnn,
+    tchd,
+    tegaki,
+)
 from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import InkrecError
+from inkrec.preprocess.raster import rasterize
 
 GIB = 1 << 30
 
@@ -362,6 +374,51 @@ def read_gnt(path: Path) -> None:
     _drain(gnt.open_source(path, progress=False), "bitmap")
 
 
+def seed_tchd(work: Path) -> list[Path]:
+    """A Traditional Chinese Handwriting part: real Tegaki Traditional Chinese ink drawn as 300x300 PNGs
+    (dark on white), Big5-named members in the published `cleaned_data/<char>/<char>_<n>.png` layout."""
+    src = tegaki.open_source(DATA / "tegaki" / "traditional-chinese", progress=False)
+    path = work / "cleaned_data(50_50)-20200420T071507Z-001.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for row in range(0, len(src), max(1, len(src) // 12)):
+            label = src.class_names[int(src.labels[row])]
+            if not _in_big5(label):
+                continue
+            buf = io.BytesIO()
+            Image.fromarray(255 - rasterize(src.sample(row), size=300)).save(buf, format="PNG")
+            zf.writestr(_Big5Member(f"cleaned_data/{label}/{label}_{row}.png"), buf.getvalue())
+    return [path]
+
+
+def _in_big5(label: str) -> bool:
+    try:
+        label.encode("cp950")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Big5Member(zipfile.ZipInfo):
+    """A member named in Big5 without the UTF-8 flag, as the published archive names them."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("cp950"), self.flag_bits
+
+
+def place_tchd_slices(case: Path, seed: Path, data: bytes) -> Path:
+    """The mutant cut into the whole set's `all_data.zip.NNN` slices (read joined, in place)."""
+    cuts = sorted({0, len(data) // 3, 2 * len(data) // 3, len(data)})
+    for k, (a, b) in enumerate(zip(cuts, cuts[1:]), 1):
+        (case / f"all_data.zip.{k:03d}").write_bytes(data[a:b])
+    return case
+
+
+def read_tchd(path: Path) -> None:
+    for _label, _picture in tchd.iter_tchd(path):
+        pass
+    _drain(tchd.open_source(path), "bitmap")
+
+
 READERS = {r.name: r for r in (
     Reader("numpy_bitmap", seed_numpy_bitmap, read_numpy_bitmap),
     Reader("ndjson_simplified", seed_ndjson("simplified"), read_ndjson),
@@ -375,6 +432,8 @@ READERS = {r.name: r for r in (
     Reader("gnt", seed_gnt, read_gnt),
     Reader("pot", seed_pot, read_pot),
     Reader("tegaki", seed_tegaki, read_tegaki),
+    Reader("tchd_zip", seed_tchd, read_tchd, container=_rezip),
+    Reader("tchd_slices", seed_tchd, read_tchd, container=_rezip, place=place_tchd_slices),
 )}  # fmt: skip
 
 

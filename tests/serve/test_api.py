@@ -181,11 +181,36 @@ def test_upload_light_on_dark_and_jpeg(client, drawings):
 
 def test_model_defaults_to_first_and_top_k_is_clipped(client, served_models):
     strokes = [[[0, 255], [0, 255]], [[0, 255], [255, 0]]]
-    r = client.post("/v1/predict", json={"strokes": strokes, "top_k": 100})
+    r = client.post("/v1/predict", json={"strokes": strokes, "top_k": 20})
     assert r.status_code == 200
     first = read_metadata(served_models[0])
     assert r.json()["model"] == first["id"]
-    assert len(r.json()["predictions"]) == len(first["labels"])
+    assert len(r.json()["predictions"]) == min(20, len(first["labels"]))
+
+
+def test_top_k_goes_up_to_20_and_above_is_a_clear_422(client, served_models):
+    """A handwriting keyboard's candidate list: up to 20 guesses, in order, both for strokes and pictures."""
+    strokes = [[[0, 255], [0, 255]], [[0, 255], [255, 0]]]
+    for model in served_models:
+        meta = read_metadata(model)
+        r = client.post("/v1/predict", json={"model": meta["id"], "strokes": strokes, "top_k": 20})
+        assert r.status_code == 200, r.text
+        probs = [p["probability"] for p in r.json()["predictions"]]
+        assert len(probs) == min(20, len(meta["labels"])) and probs == sorted(probs, reverse=True)
+    for k in (21, 100):
+        body = assert_error(
+            client.post("/v1/predict", json={"strokes": strokes, "top_k": k}), 422, "invalid_request"
+        )
+        assert "top_k" in body["error"]["message"] and "20" in body["error"]["message"], body
+    picture = png_bytes(np.pad(np.full((40, 8), 0, np.uint8), 12, constant_values=255))
+    body = assert_error(
+        client.post("/v1/predict", files={"file": ("a.png", picture, "image/png")}, data={"top_k": "21"}),
+        422,
+        "invalid_request",
+    )
+    assert "1..20" in body["error"]["message"], body
+    r = client.post("/v1/predict", files={"file": ("a.png", picture, "image/png")}, data={"top_k": "20"})
+    assert r.status_code == 200, r.text
 
 
 # ---------------------------------------------------------------- bad input: clear 4xx, server keeps serving

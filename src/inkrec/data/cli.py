@@ -1,6 +1,7 @@
 """`inkrec data ...`: every command of the data stage, thin over the modules that do the work.
 
-- ``fetch quickdraw | mnist | fashion-mnist | kmnist | emnist``: downloads (`inkrec.data.download`);
+- ``fetch quickdraw | mnist | fashion-mnist | kmnist | emnist | hwdb1.0 | hwdb1.1 | olhwdb1.0 | olhwdb1.1 |
+  tchd | tchd-common``: downloads (`inkrec.data.download`);
 - ``info | show | import-images``: looking at a data set (`inkrec.data.inspect`);
 - ``simplify | rasterize``: whole Quick, Draw! files through the ink preprocessing (`inkrec.data.convert`);
 - ``synth hanzi``: synthetic Chinese handwriting written to files (`inkrec.data.synth`).
@@ -32,6 +33,7 @@ from rich.table import Table
 from inkrec.data import convert, inspect
 from inkrec.data.charsets import CHARSETS
 from inkrec.data.download.engine import FetchedFile, Fetcher
+from inkrec.data.download.hanzi import HANZI_SOURCES, fetch_hanzi
 from inkrec.data.download.mnist import EMNIST_SPLITS, IDX_SOURCES, fetch_idx_dataset
 from inkrec.data.download.quickdraw import QUICKDRAW_BASE_URL, fetch_quickdraw, quickdraw_categories
 from inkrec.data.synth.hanzi import HanziSynth
@@ -263,6 +265,64 @@ def fetch_emnist_command(
         )
     if not quiet:
         typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+
+
+def _hanzi_command(name: str) -> None:
+    src = HANZI_SOURCES[name]
+    casia = src.extract is not None
+
+    def command(
+        dest: Annotated[
+            Path | None, typer.Option("--dest", "-d", help=f"Destination folder (default data/{name}).")
+        ] = None,
+        split: Annotated[
+            str, typer.Option("--split", "-s", help="train, test or train,test (CASIA archives).")
+        ] = "train,test",
+        base_url: Annotated[
+            str | None, typer.Option("--base-url", help=f"Mirror of the layout of {src.base_url}")
+        ] = None,
+        verify: Verify = True,
+        keep_archives: Annotated[
+            bool,
+            typer.Option(
+                "--keep-archives/--remove-archives",
+                help="Keep the downloaded zips once their writer files are extracted (CASIA).",
+            ),
+        ] = True,
+        force: Force = False,
+        retries: Retries = 5,
+        timeout: Timeout = 60.0,
+        quiet: Quiet = False,
+    ) -> None:
+        dest = dest or Path("data") / name
+        splits = [s.strip() for s in split.split(",") if s.strip()]
+        with _session(quiet, retries, timeout) as (fetcher, report):
+            files = fetch_hanzi(
+                name,
+                dest,
+                base_url=base_url,
+                splits=splits,
+                verify=verify,
+                keep_archives=keep_archives,
+                fetcher=fetcher,
+                force=force,
+                on_file=report,
+            )
+        if not quiet:
+            typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+
+    what = (
+        f"CASIA-{name.upper()}: train and test archives ({src.description}), "
+        f"their {src.extract} writer files extracted next to them"
+        if casia
+        else f"the Traditional Chinese Handwriting data set: {src.description}, read in place by inkrec"
+    )
+    command.__doc__ = what + "."
+    fetch_app.command(name)(command)
+
+
+for _name in HANZI_SOURCES:
+    _hanzi_command(_name)
 
 
 # ============================================================================ info | show | import-images

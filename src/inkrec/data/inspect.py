@@ -30,7 +30,7 @@ from inkrec import fonts
 from inkrec.atomic import atomic_output, save_npy_atomic
 from inkrec.data import formats
 from inkrec.data.dataset import InkDataset, open_dataset
-from inkrec.data.formats import gnt, image_folder
+from inkrec.data.formats import gnt, image_folder, tchd
 from inkrec.data.formats.image_folder import ImageFolder
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
@@ -100,6 +100,15 @@ def _size_histogram(
         for i in track(picks, "reading image headers"):
             w, h = folder.image_size(int(i))
             sizes[f"{w}x{h}"] += 1
+        return "image size", sizes, len(picks)
+    if fmt == tchd.NAME:
+        pictures = tchd.Pictures(path)
+        picks = _spread(len(pictures), limit)
+        sizes = Counter()
+        for i in track(picks, "reading picture headers"):
+            w, h = pictures.image_size(int(i))
+            sizes[f"{w}x{h}"] += 1
+        pictures.close()
         return "image size", sizes, len(picks)
     if fmt == gnt.NAME:
         files = [path] if path.is_file() else formats.files_of_format(path, fmt)

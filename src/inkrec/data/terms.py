@@ -55,6 +55,46 @@ TERMS: list[tuple[tuple[str, ...], dict[str, str]]] = [
         },
     ),
     (
+        ("tchd", "traditional-chinese-handwriting", "cleaned_data", "all_data.zip", "handwritting_data_all"),
+        {
+            "name": "Traditional Chinese Handwriting Dataset",
+            "license": "CC BY-NC-SA 4.0",
+            "attribution": "Traditional Chinese Handwriting Dataset by AI . FREE Team "
+            "(https://github.com/AI-FREE-Team/Traditional-Chinese-Handwriting-Dataset), developed from the "
+            "STUST EECS Chinese MNIST handwriting set of the Dept. of EECS, Southern Taiwan University of "
+            "Science and Technology; CC BY-NC-SA 4.0.",
+            "citation": "Po-Chuan Chen, \"Traditional Chinese Handwriting Dataset\", AI . FREE Team, GitHub "
+            "repository AI-FREE-Team/Traditional-Chinese-Handwriting-Dataset (2020).",
+            "weights_license": "CC BY-NC-SA 4.0 (as the data: non-commercial use only, credit AI . FREE Team "
+            "and STUST, share adaptations under the same licence)",
+        },
+    ),
+    (
+        ("casia", "hwdb", "olhwdb"),
+        {
+            "name": "CASIA Online and Offline Chinese Handwriting Databases",
+            "license": "free for academic research (CASIA's terms); no commercial use without CASIA's consent",
+            "attribution": "CASIA-HWDB / CASIA-OLHWDB, National Laboratory of Pattern Recognition, Institute "
+            "of Automation, Chinese Academy of Sciences (http://www.nlpr.ia.ac.cn/databases/handwriting/).",
+            "citation": "C.-L. Liu, F. Yin, D.-H. Wang, Q.-F. Wang, \"CASIA Online and Offline Chinese "
+            "Handwriting Databases\", Proc. 11th ICDAR, pp. 37-41 (2011).",
+            "weights_license": "for academic research only, as the data: cite CASIA's paper; ask CASIA before "
+            "other use",
+        },
+    ),
+    (
+        ("tegaki",),
+        {
+            "name": "Tegaki handwriting samples",
+            "license": "GPL-2.0-or-later",
+            "attribution": "Handwriting samples of the Tegaki project (https://tegaki.github.io/), "
+            "GPL-2.0-or-later.",
+            "citation": "The Tegaki project, handwriting models and samples, https://github.com/tegaki "
+            "(2008-2010), GPL-2.0-or-later.",
+            "weights_license": "GPL-2.0-or-later (as the Tegaki samples)",
+        },
+    ),
+    (
         ("fashion-mnist", "fashion_mnist"),
         {
             "name": "Fashion-MNIST",

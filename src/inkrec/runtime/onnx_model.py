@@ -85,7 +85,12 @@ class OnnxModel:
 
     def top_k(self, probs: np.ndarray, k: int) -> list[dict]:
         """The k most likely labels of one row of probabilities, most likely first."""
-        idx = np.argsort(-probs, kind="stable")[: min(k, len(self.labels))].tolist()
+        k = min(k, len(self.labels))
+        if k < len(probs):  # thousands of labels: partition first, then order only the k best
+            best = np.argpartition(-probs, k - 1)[:k]
+            idx = best[np.lexsort((best, -probs[best]))].tolist()
+        else:
+            idx = np.argsort(-probs, kind="stable").tolist()
         values = probs.tolist()
         return [{"label": self.labels[i], "probability": values[i]} for i in idx]
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_STROKES = 512
 MAX_POINTS_PER_STROKE = 8192
 MAX_POINTS = 32768
-MAX_TOP_K = 100
+# A handwriting keyboard shows 10 candidates and a page of 20 at most; more guesses are only noise.
+MAX_TOP_K = 20
 # Coordinates beyond this are not a drawing on any screen; they would only overflow later arithmetic.
 MAX_ABS_COORD = 1e7
 
@@ -51,7 +52,9 @@ class PredictRequest(BaseModel):
         "[[x...], [y...], [t...]] (raw). Raw strokes (t present, or coordinates outside 0-255 or not "
         "integers) are simplified first, exactly like the data set.",
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many guesses to return.")
+    top_k: int = Field(
+        5, ge=1, le=MAX_TOP_K, description=f"How many guesses to return (1-{MAX_TOP_K}; fewer when the model knows fewer labels)."
+    )
 
     @model_validator(mode="after")
     def _rows_match(self) -> PredictRequest:

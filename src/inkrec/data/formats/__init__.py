@@ -7,7 +7,8 @@ and opens a data set of them as a `Source` (`open_source(path, classes=, progres
 - "set": one data set whose files are recognised by name (idx: `train-images-idx3-ubyte.gz` ...);
 - "files": one file per category or writer, recognised by suffix (numpy_bitmap, ndjson, binary,
   sketchrnn, gnt, pot); a folder mixing two such formats is ambiguous;
-- "tree": recognised by looking into the folder (`recognizes_folder`; image folders, Tegaki XML trees).
+- "tree": recognised by looking into the folder (`recognizes_folder`; the Traditional Chinese Handwriting
+  layout, image folders, Tegaki XML trees).
 
 Users point inkrec at whatever they downloaded, so detection works from names alone (never reading every
 file), which keeps opening a 50-million-drawing folder instant; a path that matches nothing gets one
@@ -19,13 +20,25 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from inkrec.data.formats import binary, gnt, idx, image_folder, ndjson, numpy_bitmap, pot, sketchrnn, tegaki
+from inkrec.data.formats import (
+    binary,
+    gnt,
+    idx,
+    image_folder,
+    ndjson,
+    numpy_bitmap,
+    pot,
+    sketchrnn,
+    tchd,
+    tegaki,
+)
 from inkrec.data.sources import Source
 from inkrec.errors import DataFormatError
 
-# Detection order within each folder kind is this order.
+# Detection order within each folder kind is this order: the Traditional Chinese Handwriting layout before
+# the general image folder (its archives and folders are image collections too).
 FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (numpy_bitmap, ndjson, binary, sketchrnn, idx, image_folder, gnt, pot, tegaki)
+    m.NAME: m for m in (numpy_bitmap, ndjson, binary, sketchrnn, idx, tchd, image_folder, gnt, pot, tegaki)
 }
 
 KNOWN_FORMATS_TEXT = "; ".join(m.DESCRIPTION for m in FORMATS.values())

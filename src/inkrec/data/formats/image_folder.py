@@ -66,7 +66,9 @@ _WRITER_PATTERNS = (
     ),  # Chinese MNIST on Kaggle: input_<suite>_<sample>_<code>
 )
 _LABEL_IN_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
-_ZIP_NAME_ENCODINGS = ("utf-8", "big5", "gb18030")
+# cp950 (Big5 with Microsoft's additions) before big5hkscs: the Traditional Chinese archives were zipped on
+# Taiwanese Windows; GB18030 last, as it decodes almost any bytes.
+ZIP_NAME_ENCODINGS = ("utf-8", "cp950", "big5hkscs", "gb18030")
 
 
 def recognizes(path: Path) -> bool:
@@ -85,6 +87,18 @@ def recognizes_folder(folder: Path, depth: int = 3) -> bool:
         if c.is_dir():
             subdirs.append(c)
     return depth > 0 and any(recognizes_folder(d, depth - 1) for d in sorted(subdirs))
+
+
+def member_names(infos: Sequence[zipfile.ZipInfo], encodings: Sequence[str] = ZIP_NAME_ENCODINGS) -> list[str]:
+    """The members' names as their archive's maker wrote them: names flagged UTF-8 as they are, the others
+    (which zipfile reads as cp437) in the first of `encodings` that decodes every one of them."""
+    raw = [i.filename.encode("cp437") if not (i.flag_bits & 0x800) else None for i in infos]
+    for enc in encodings:
+        try:
+            return [i.filename if r is None else r.decode(enc) for i, r in zip(infos, raw)]
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return [i.filename for i in infos]
 
 
 def _is_junk(parts: Sequence[str]) -> bool:
@@ -152,21 +166,10 @@ class ImageFolder:
                 infos = [i for i in zf.infolist() if not i.is_dir()]
         except ZIP_ERRORS as exc:
             raise DataFormatError(self.path, f"not a readable zip archive: {exc}") from None
-        raw = [i.filename.encode("cp437") if not (i.flag_bits & 0x800) else None for i in infos]
-        encodings = (self._name_encoding,) if self._name_encoding else _ZIP_NAME_ENCODINGS
-        chosen = None
-        for enc in encodings:
-            try:
-                for r in raw:
-                    if r is not None:
-                        r.decode(enc)
-                chosen = enc
-                break
-            except (UnicodeDecodeError, LookupError):
-                continue
+        encodings = (self._name_encoding,) if self._name_encoding else ZIP_NAME_ENCODINGS
+        decoded = member_names(infos, encodings)
         member_of: dict[str, zipfile.ZipInfo] = {}
-        for info, r in zip(infos, raw):
-            name = info.filename if r is None or chosen is None else r.decode(chosen)
+        for info, name in zip(infos, decoded):
             parts = PurePosixPath(name).parts
             if not parts or _is_junk(parts) or PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
