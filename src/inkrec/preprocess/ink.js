@@ -104,7 +104,7 @@ function resample(x, y, n) {
 }
 
 function rdp(x, y, eps) {
-  // _rdp
+  // rdp_keep
   const n = x.length;
   const keep = new Uint8Array(n);
   keep[0] = 1;

@@ -90,7 +90,7 @@ def _resample(x, y, rx, ry):
 
 
 @nb.njit(cache=True)
-def _rdp(x, y, n, eps, keep, stack):
+def rdp_keep(x, y, n, eps, keep, stack):
     """Ramer-Douglas-Peucker over x/y[:n]: marks the points to keep."""
     for i in range(n):
         keep[i] = False
@@ -175,7 +175,7 @@ def _simplify_packed(xs, ys, s_off, eps, out_x, out_y, out_off):
         m = _resample(sx[:n], sy[:n], rx, ry)
         keep = np.empty(m, np.bool_)
         stack = np.empty(4 * m + 4, np.int64)
-        _rdp(rx, ry, m, eps, keep, stack)
+        rdp_keep(rx, ry, m, eps, keep, stack)
         for i in range(m):
             if keep[i]:
                 out_x[pos] = np.round(rx[i])  # to the nearest integer, ties to even

@@ -28,8 +28,12 @@ from dataclasses import dataclass, fields
 import numba as nb
 import numpy as np
 
+from inkrec.preprocess.simplify import rdp_keep
+
 SPACING = 18.0  # resampling step along a trajectory, in the 1024-unit glyph box
 MAX_STROKE_POINTS = 256
+MAX_JOINED_POINTS = 8192  # a joined-up stroke longer than this is kept as it is
+THIN = 0.5  # units of the 0-255 space
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,29 @@ def _synth_one(points, stroke_off, s0, s1, seed, style, xs, ys, s_off, p0, k0):
     for i in range(p0, p):
         xs[i] = (xs[i] - lox) * scale
         ys[i] = (ys[i] - loy) * scale
-    return p - p0, k - k0
+    # drop the points a line through their neighbours passes within THIN units of (invisible at any model
+    # size, a quarter of the points, and rasterizing costs per segment)
+    keep = np.empty(MAX_JOINED_POINTS, dtype=np.bool_)
+    stack = np.empty(2 * MAX_JOINED_POINTS + 4, dtype=np.int64)
+    w = p0
+    for j in range(k0, k):
+        a = s_off[j]
+        n = s_off[j + 1] - a
+        s_off[j] = w
+        if n > MAX_JOINED_POINTS:
+            for i in range(n):
+                xs[w] = xs[a + i]
+                ys[w] = ys[a + i]
+                w += 1
+            continue
+        rdp_keep(xs[a : a + n], ys[a : a + n], n, THIN, keep, stack)
+        for i in range(n):
+            if keep[i]:
+                xs[w] = xs[a + i]
+                ys[w] = ys[a + i]
+                w += 1
+    s_off[k] = w
+    return w - p0, k - k0
 
 
 @nb.njit(cache=True, nogil=True)
