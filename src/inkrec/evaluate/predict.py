@@ -17,8 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from inkrec.errors import ConfigError
-from inkrec.preprocess.batch import bitmap_batch, stroke_batch
-from inkrec.preprocess.spec import BITMAP, STROKES, InputSpec
+from inkrec.preprocess.batch import dataset_batch
+from inkrec.preprocess.spec import InputSpec
 from inkrec.runtime.onnx_model import OnnxModel
 from inkrec.train.runs import load_run
 
@@ -158,12 +158,7 @@ class Predictions:
 
 def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray):
     """The model's input for the data set's samples at `indices`, as the model's recorded preprocessing says."""
-    spec = model.spec
-    if spec.kind == STROKES:
-        if getattr(dataset, "kind", BITMAP) != STROKES:
-            raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
-        return stroke_batch([dataset[int(i)][0] for i in indices], spec)
-    return bitmap_batch(dataset.bitmaps(indices, size=spec.size), spec)
+    return dataset_batch(dataset, indices, model.spec)
 
 
 def predict_dataset(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inkrec.errors import ConfigError
+from inkrec.export.equip import equip
 from inkrec.export.onnx import export_run
 from inkrec.export.web import write_site
 
@@ -26,7 +27,9 @@ def _fmt(v) -> str:
 
 
 def export_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (runs/NAME with best.pt).")],
+    run_dir: Annotated[Path, typer.Argument(
+        help="A training run directory (runs/NAME with best.pt), or an inkrec .onnx file to give the embedding "
+        "output and (with --data) the open-set rule and teaching calibration.")],
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Where to write the ONNX model.")] = None,
     int8: Annotated[
         bool, typer.Option("--int8", help="Quantize to int8 (calibrated on real drawings).")
@@ -37,14 +40,28 @@ def export_cmd(
     model_id: Annotated[
         str | None, typer.Option("--id", help="Model id (default: the output file's stem).")
     ] = None,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="For an .onnx input: the model's own data set, to fit its open-set rule (threshold on "
+        "held-out drawings) and how taught classes score.")] = None,
+    outliers: Annotated[Path | None, typer.Option(
+        "--outliers", help="Drawings of other categories for outlier exposure (e.g. Quick, Draw! simplified); "
+        "every other category the model lacks is used, the rest left unseen.")] = None,
 ) -> None:
     """Export a trained run to ONNX with its labels, preprocessing, metrics and licence inside."""
     if out is None and web is None:
         raise ConfigError("give -o MODEL.onnx, --web DIR, or both")
+    if run_dir.suffix.lower() == ".onnx":
+        if out is None:
+            raise ConfigError("give -o NEW.onnx for an .onnx input (it may be the same file)")
+        with console.status(f"adding the embedding output to {run_dir} ..."):
+            added = equip(run_dir, out, data=data, outliers=outliers)
+        console.print(f"embedding output: yes; open-set rule: {'yes' if 'open_set' in added else 'no (give --data)'}")
+        typer.echo(str(out))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
         with console.status(f"exporting {run_dir} ..."):
-            report = export_run(run_dir, target, int8=int8, model_id=model_id)
+            report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers)
         table = Table(title=f"exported {report['id']}", show_header=False)
         for key, value in report.items():
             table.add_row(key, _fmt(value))

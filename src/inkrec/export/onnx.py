@@ -22,6 +22,7 @@ from inkrec import __version__
 from inkrec.data.dataset import open_dataset
 from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
+from inkrec.export.equip import equip
 from inkrec.export.model_file import write_with_metadata
 from inkrec.export.quantize import quantize_int8
 from inkrec.jsonio import read_json, to_plain
@@ -205,12 +206,15 @@ def export_run(
     *,
     model_id: str | None = None,
     parity_samples: int = 256,
+    outliers: str | Path | None = None,
 ) -> ExportReport:
     """Export `runs/NAME/best.pt` to ONNX with metadata, check parity with torch, optionally quantize.
 
     With `int8`, `out_path` holds the quantized model (static int8 calibrated on real training drawings
     when the run's data set is reachable, dynamic otherwise) and the report has the size and the change
-    in top-1 accuracy on real test drawings.
+    in top-1 accuracy on real test drawings. Every export gains the `embedding` output; with the run's data
+    set at hand also the open-set rule (outlier exposure with `outliers`' other categories when given) and
+    the teaching calibration (`inkrec.export.equip`).
     """
     run_dir, out = Path(run_dir), Path(out_path)
     model, run_meta = load_run(run_dir)
@@ -243,5 +247,12 @@ def export_run(
                 report["fp32_top1"] = float((ref.argmax(1) == y).mean())
                 report["int8_top1"] = float((q.argmax(1) == y).mean())
                 report["top1_change"] = report["int8_top1"] - report["fp32_top1"]
+        data = (run_meta.get("data") or {}).get("path")
+        reachable = bool(data) and Path(str(data)).exists() and meta["input"]["kind"] == "bitmap"
+        added = equip(out, out, data=data if reachable else None, outliers=outliers)
+        report["embedding"] = True
+        if "open_set" in added:
+            rule = added["open_set"]
+            report["open_set"] = f"{rule['score']} score, threshold {rule['threshold']:.3f}"
         report["bytes"] = out.stat().st_size
     return report
