@@ -13,7 +13,9 @@ from rich.table import Table
 from inkrec.errors import ConfigError
 from inkrec.export.equip import equip
 from inkrec.export.onnx import export_run
+from inkrec.export.teach import read_page_file, read_teach_folder, teach_model
 from inkrec.export.web import write_site
+from inkrec.runtime.onnx_model import OnnxModel
 
 console = Console(stderr=True)
 
@@ -74,5 +76,35 @@ def export_cmd(
         typer.echo(str(out))
 
 
+def teach_cmd(
+    model: Annotated[Path, typer.Option("--model", help="An inkrec .onnx model to teach.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the taught model (.onnx).")],
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="A folder with the new classes: a sub-folder of pictures, a numpy_bitmap .npy or a stroke "
+        ".ndjson per class (a few drawings each).")] = None,
+    from_page: Annotated[Path | None, typer.Option(
+        "--from-page", help="The file the drawing page's \"Teach me\" exports.")] = None,
+    new_only: Annotated[bool, typer.Option(
+        "--new-only", help="Only the new classes (default: the model's own classes are kept).")] = False,
+    model_id: Annotated[str | None, typer.Option("--id", help="Model id (default: the output file's stem).")] = None,
+) -> None:
+    """Add classes to a model from a few drawings each, without retraining it (prototypes on its embedding)."""
+    if (data is None) == (from_page is None):
+        raise ConfigError("give --data DIR or --from-page FILE (one of them)")
+    spec = OnnxModel(model).spec
+    if data is not None:
+        classes, source = read_teach_folder(data, spec), str(data)
+    else:
+        classes, doc = read_page_file(from_page, spec)
+        source = f"the drawing page ({doc.get('model') or 'model not named'})"
+    report = teach_model(model, classes, out, new_only=new_only, model_id=model_id, source=source)
+    console.print(
+        f"taught {len(report['taught'])} class(es) to {report['id']} ({report['labels']} classes): "
+        + ", ".join(f"{k} ({v})" for k, v in report["examples"].items())
+    )
+    typer.echo(str(out))
+
+
 def register(app: typer.Typer) -> None:
     app.command("export")(export_cmd)
+    app.command("teach")(teach_cmd)

@@ -120,18 +120,22 @@ def replace_head(model: onnx.ModelProto, weight: np.ndarray, bias: np.ndarray, *
     g = model.graph
     weight = np.asarray(weight, dtype=np.float32)
     bias = np.asarray(bias, dtype=np.float32)
-    g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight.T * np.float32(scale)), "taught_weight"))
-    g.initializer.append(numpy_helper.from_array(bias, "taught_bias"))
-    new = helper.make_node("Gemm", [EMBEDDING, "taught_weight", "taught_bias"], ["taught_logits"])
-    base_out = "base_logits"
+    # a taught model can be taught again: every round's tensors get their own names
+    taken = {t for node in g.node for t in (*node.input, *node.output)} | {i.name for i in g.initializer}
+    k = next(i for i in range(1, 10_000) if f"taught{i}_logits" not in taken)
+    w_name, b_name, new_out, base_out = (f"taught{k}_weight", f"taught{k}_bias", f"taught{k}_logits",
+                                         f"base{k}_logits")
+    g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight.T * np.float32(scale)), w_name))
+    g.initializer.append(numpy_helper.from_array(bias, b_name))
+    new = helper.make_node("Gemm", [EMBEDDING, w_name, b_name], [new_out])
     for node in g.node:
         node.output[:] = [base_out if o == LOGITS else o for o in node.output]
         node.input[:] = [base_out if i == LOGITS else i for i in node.input]
     g.node.append(new)
     if keep_base:
-        g.node.append(helper.make_node("Concat", [base_out, "taught_logits"], [LOGITS], axis=1))
+        g.node.append(helper.make_node("Concat", [base_out, new_out], [LOGITS], axis=1))
     else:
-        g.node.append(helper.make_node("Identity", ["taught_logits"], [LOGITS]))
+        g.node.append(helper.make_node("Identity", [new_out], [LOGITS]))
     for out in g.output:
         if out.name == LOGITS:
             out.CopyFrom(helper.make_tensor_value_info(LOGITS, TensorProto.FLOAT, ["batch", None]))

@@ -26,6 +26,9 @@ Optional entries, absent from files written before they existed (every reader co
   `embedding` output and the logits, learnt with outlier exposure). Below `threshold` the answer is "not
   sure"; the threshold is chosen on held-out drawings of the model's own classes (`known_accept`, the
   share of them it keeps), and the entry says what it was fit on.
+  A taught model (`inkrec teach`) has `{"score": "taught", "base": the base model's rule or null, "scale",
+  "bias", "new_from", "cos_threshold", "threshold": 0}`: the larger of the base score less its threshold and
+  the best taught cosine less `cos_threshold`.
 - `teach`: `{"scale": s, "bias": b}`, how a class taught from a few drawings scores against the model's
   own: `s * cos(embedding, prototype) + b`, fit by teaching the model's own classes back to it.
 """
@@ -79,7 +82,7 @@ def validate(meta: Any, path: str | Path) -> dict:
     return meta
 
 
-OPEN_SET_SCORES = ("energy", "linear")
+OPEN_SET_SCORES = ("energy", "linear", "taught")
 
 
 def _number(value: Any) -> bool:
@@ -92,19 +95,36 @@ def open_set(meta: dict, path: str | Path) -> dict | None:
     if rule is None:
         return None
     if not isinstance(rule, dict) or rule.get("score") not in OPEN_SET_SCORES or not _number(rule.get("threshold")):
-        raise DataFormatError(path, "metadata 'open_set' needs 'score' (energy or linear) and a numeric 'threshold'")
+        raise DataFormatError(
+            path, "metadata 'open_set' needs 'score' (energy, linear or taught) and a numeric 'threshold'")
     if rule["score"] == "linear":
         weights = rule.get("weights")
         if not isinstance(weights, list) or not weights or not all(_number(w) for w in weights):
             raise DataFormatError(path, "metadata 'open_set.weights' must be a list of numbers")
         if not all(_number(rule.get(k, 0.0)) for k in ("energy_weight", "max_logit_weight", "bias")):
             raise DataFormatError(path, "metadata 'open_set' weights must be numbers")
+    if rule["score"] == "taught":
+        if not all(_number(rule.get(k)) for k in ("scale", "bias", "new_from", "cos_threshold")) or rule["scale"] == 0:
+            raise DataFormatError(path, "metadata 'open_set' of a taught model needs scale, bias, new_from, cos_threshold")
+        if rule.get("base") is not None:
+            open_set({"open_set": rule["base"]}, path)
     return rule
 
 
 def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray:
     """Per-row open-set score (numpy, higher = more like the model's own classes) under `rule`."""
     z = np.asarray(logits, dtype=np.float64)
+    if rule["score"] == "taught":
+        # a taught class's logit is scale * cosine + bias: its best cosine, less the taught threshold,
+        # against the base model's own score less its threshold
+        new_from = int(rule["new_from"])
+        best_cos = (z[:, new_from:].max(axis=1) - float(rule["bias"])) / float(rule["scale"])
+        score = best_cos - float(rule["cos_threshold"])
+        base = rule.get("base")
+        if base is not None and new_from > 0:
+            own = open_set_score(base, z[:, :new_from], embedding) - float(base["threshold"])
+            score = np.maximum(score, own)
+        return score
     top = z.max(axis=1)
     energy = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
     if rule["score"] == "energy":

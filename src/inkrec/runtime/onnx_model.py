@@ -116,8 +116,7 @@ class OnnxModel:
         """(probabilities, open-set score or None): the score only for a model that carries an open-set rule."""
         if self.open_set is None:
             return self.predict(batch, lengths), None
-        logits, emb = self.outputs(batch, lengths) if self.open_set.get("score") == "linear" else (
-            self.logits(batch, lengths), None)
+        logits, emb = self.outputs(batch, lengths) if self.has_embedding else (self.logits(batch, lengths), None)
         return softmax(logits), md.open_set_score(self.open_set, logits, emb)
 
     def not_sure(self, score: float | None) -> bool | None:
