@@ -14,6 +14,7 @@ from pathlib import Path
 
 from inkrec.data.dataset import open_dataset
 from inkrec.evaluate.metrics import summarize
+from inkrec.evaluate.openset import open_set_report
 from inkrec.evaluate.predict import LoadedModel, load_model, predict_dataset
 from inkrec.evaluate.report import write_report
 from inkrec.jsonio import read_json, write_json
@@ -93,8 +94,10 @@ def score_model(
     max_per_class: int | None = None,
     restrict: bool = False,
     progress: bool = True,
+    unknown: str | Path | None = None,
 ) -> dict:
-    """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON."""
+    """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON.
+    With `unknown` (drawings of other categories) the JSON also has `open_set` (`inkrec.evaluate.openset`)."""
     loaded = load_model(model)
     choice = choose_split(data, split, max_per_class=max_per_class)
     dataset = open_dataset(data, split=choice.split, max_per_class=max_per_class)
@@ -115,6 +118,8 @@ def score_model(
         "scored_over": "the data set's labels" if restrict else "the model's whole vocabulary",
         **{k: v for k, v in scores.items() if k not in HEADLINE},
     }
+    if unknown is not None:
+        result["open_set"] = open_set_report(loaded, dataset, unknown, max_per_class=max_per_class)
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
