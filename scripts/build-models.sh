@@ -56,6 +56,8 @@ build() {
   echo "== $id: export"
   # shellcheck disable=SC2086  # EXPORT_ARGS is a list of options
   "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id" --int8 ${EXPORT_ARGS:-}
+  # the float weights ship beside the model (weights-only checkpoint), for `inkrec train --init models/$id.onnx`
+  cp "$WORK/$id/best.pt" "models/$id.pt"
   echo "== $id: test accuracy of the exported file"
   "$INKREC" eval --model "models/$id.onnx" --data "$data" --split test --json "$WORK/$id.test.json"
   "$PY" scripts/model_card.py "models/$id.onnx" --eval "$WORK/$id.test.json" --run "$WORK/$id"
