@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 
 from inkrec import __version__
@@ -23,7 +24,8 @@ from inkrec.data.dataset import open_dataset
 from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.equip import equip
-from inkrec.export.model_file import write_with_metadata
+from inkrec.export.graph import add_embedding
+from inkrec.export.model_file import write_model
 from inkrec.export.quantize import quantize_int8
 from inkrec.jsonio import read_json, to_plain
 from inkrec.runtime import metadata as md
@@ -133,7 +135,8 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
 
 
 def export_model(model, meta: dict, out_path: str | Path) -> Path:
-    """Export a torch module (eval mode) with the given inkrec metadata to `out_path`."""
+    """Export a torch module (eval mode) with the given inkrec metadata to `out_path`, with its `logits` and
+    its `embedding` output."""
     out = Path(out_path)
     md.validate(meta, out)
     model = model.eval()
@@ -141,7 +144,7 @@ def export_model(model, meta: dict, out_path: str | Path) -> Path:
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         raw = Path(tmp) / "raw.onnx"
         _torch_export(model, args, names, raw)
-        write_with_metadata(raw, out, meta)
+        write_model(add_embedding(onnx.load(str(raw)), str(out)), out, meta)
     return out
 
 
