@@ -66,16 +66,18 @@ def _opset(model: onnx.ModelProto) -> int:
 def _normalise(model: onnx.ModelProto, features: str, out: str) -> list[onnx.NodeProto]:
     """Nodes that write `features / max(||features||, eps)` (along axis 1) to `out`."""
     g = model.graph
-    norm, floor = f"{out}_l2", f"{out}_l2_floor"
-    g.initializer.append(numpy_helper.from_array(np.array(_EPS, dtype=np.float32), f"{out}_eps"))
+    taken = {t for node in g.node for t in (*node.input, *node.output)} | {i.name for i in g.initializer}
+    stem = next(f"{out}{k or ''}" for k in range(10_000) if not {f"{out}{k or ''}_l2", f"{out}{k or ''}_eps"} & taken)
+    norm, floor, eps, axes = f"{stem}_l2", f"{stem}_l2_floor", f"{stem}_eps", f"{stem}_axes"
+    g.initializer.append(numpy_helper.from_array(np.array(_EPS, dtype=np.float32), eps))
     if _opset(model) >= 18:
-        g.initializer.append(numpy_helper.from_array(np.array([1], dtype=np.int64), f"{out}_axes"))
-        reduce = helper.make_node("ReduceL2", [features, f"{out}_axes"], [norm], keepdims=1)
+        g.initializer.append(numpy_helper.from_array(np.array([1], dtype=np.int64), axes))
+        reduce = helper.make_node("ReduceL2", [features, axes], [norm], keepdims=1)
     else:
         reduce = helper.make_node("ReduceL2", [features], [norm], axes=[1], keepdims=1)
     return [
         reduce,
-        helper.make_node("Max", [norm, f"{out}_eps"], [floor]),
+        helper.make_node("Max", [norm, eps], [floor]),
         helper.make_node("Div", [features, floor], [out]),
     ]
 
