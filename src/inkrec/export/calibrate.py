@@ -106,12 +106,16 @@ def fit_open_set(
 
 
 def fit_teach(logits: np.ndarray, emb: np.ndarray, labels: np.ndarray, *, shots: int = 10,
-              max_classes: int = 64, seed: int = 0) -> dict:
+              max_classes: int = 64, max_rows: int = 8000, seed: int = 0) -> dict:
     """The `teach` metadata ({"scale", "bias"}) from (logits, embedding, labels) of the model's own drawings."""
+    rng = np.random.default_rng(seed)
+    if len(labels) > max_rows:  # a large vocabulary: (rows x classes) logits must stay small
+        keep_rows = np.sort(rng.choice(len(labels), max_rows, replace=False))
+        logits, emb, labels = logits[keep_rows], emb[keep_rows], np.asarray(labels)[keep_rows]
     logits = np.asarray(logits, dtype=np.float64)
     emb = np.asarray(emb, dtype=np.float64)
     labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
+    lse_all = log_sum_exp(logits)
     classes = [c for c in np.unique(labels) if (labels == c).sum() > shots]
     if len(classes) < 2:
         raise ConfigError(f"fitting how taught classes score needs >= 2 classes with more than {shots} drawings")
@@ -127,10 +131,9 @@ def fit_teach(logits: np.ndarray, emb: np.ndarray, labels: np.ndarray, *, shots:
         shot = rng.choice(members, shots, replace=False)
         proto = emb[shot].mean(0)
         proto /= max(np.linalg.norm(proto), 1e-12)
-        others = logits.copy()
-        others[:, c] = -np.inf
         cos.append(emb @ proto)
-        lse_wo.append(log_sum_exp(others))
+        # log-sum-exp of every logit but column c, without copying the logits
+        lse_wo.append(lse_all + np.log(np.maximum(-np.expm1(logits[:, c] - lse_all), 1e-300)))
         mask = labels == c
         mask[shot] = False  # the teaching drawings themselves are not scored
         is_c.append(mask)

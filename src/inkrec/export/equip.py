@@ -46,12 +46,19 @@ def _per_class(labels: np.ndarray, n: int, *, parity: int | None = None) -> np.n
     return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
 
+MAX_CLASSES = 500  # a vocabulary of thousands of characters is calibrated on a seeded sample of its classes
+
+
 def known_drawings(model: OnnxModel, data: str | Path, *, per_class: int, split: str, parity: int | None = None):
-    """(logits, embedding, labels) of drawings of the model's own classes in `data` (those it has)."""
+    """(logits, embedding, labels) of drawings of the model's own classes in `data` (those it has; a seeded
+    sample of `MAX_CLASSES` of them for a large vocabulary)."""
     whole = open_dataset(data, split="all", progress=False)
     shared = [c for c in model.labels if c in set(whole.classes)]
     if not shared:
         raise ConfigError(f"{data} holds none of the model's classes")
+    if len(shared) > MAX_CLASSES:
+        pick = np.random.default_rng(0).choice(len(shared), MAX_CLASSES, replace=False)
+        shared = [shared[i] for i in sorted(pick)]
     ds = open_dataset(data, split=split, classes=shared, progress=False)
     rows = _per_class(np.asarray(ds.labels), per_class, parity=parity)
     logits, emb = model_outputs(model, ds, rows)
@@ -71,6 +78,9 @@ def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, clas
     others = [c for c in classes if c not in labels]
     if not others:
         raise ConfigError(f"{data} holds no category the model lacks: nothing to expose it to")
+    if len(others) > MAX_CLASSES:
+        pick = np.random.default_rng(0).choice(len(others), MAX_CLASSES, replace=False)
+        others = [others[i] for i in sorted(pick)]
     ds = open_dataset(data, split=split, classes=others, progress=False)
     rows = _per_class(np.asarray(ds.labels), per_class)
     return (*model_outputs(model, ds, rows), others)
@@ -84,7 +94,7 @@ def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None
     The scorer and the teaching calibration are fit on training drawings; the threshold on every other
     drawing of the test split (parity 0; the rest stay unseen for `inkrec eval`).
     """
-    cap = max(4, 20000 // max(1, len(model.labels)))
+    cap = max(4, 20000 // min(MAX_CLASSES, max(1, len(model.labels))))
     fit = known_drawings(model, data, per_class=min(fit_per_class, cap), split="train")
     held = known_drawings(model, data, per_class=min(heldout_per_class, cap), split="test", parity=0)
     out = used = None
