@@ -1,13 +1,14 @@
 """Fine-tuning a trained model vs training from scratch, at 20, 100 and 500 drawings a class.
 
-The task is one the pretrained model never saw: Chinese MNIST's 15 handwritten numerals (train: writers
-1-64, capped at N a class; test: writers 65-80, all 2,400), read at 28x28. The pretrained model is the
-bundled `digits` model (MNIST), from its weights-only file beside it (`models/digits.pt`). Three recipes on
+The task is one the pretrained model never saw: the 18 Quick, Draw! categories of the numpy_bitmap set
+(train: the first N drawings a class of the standard train split; test: the whole standard test split,
+13,196 drawings), or `--data` (e.g. Chinese MNIST, read at 28x28). The pretrained model is the bundled
+`digits` model (MNIST), from its weights-only file beside it (`models/digits.pt`). Three recipes on
 the same schedule, seed and data: `scratch` (inknet at the bundled width, random weights), `fine-tune`
 (`--init`, every layer trains) and `head only` (`--init --freeze`). Small runs, sized for a 2-core machine:
 the epochs shrink as N grows so that each run sees a similar number of drawings.
 
-    python benchmarks/transfer.py [--init models/digits.onnx] [--sizes 20 100 500] [--json FILE]
+    python benchmarks/transfer.py [--init models/digits.onnx] [--data DIR] [--sizes 20 100 500] [--json FILE]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from inkrec.train.config import make_config
 from inkrec.train.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
-EPOCHS = {20: 30, 100: 12, 500: 5}
+EPOCHS = {20: 15, 100: 6, 500: 3}
 
 
 def datasets_dir() -> Path:
@@ -47,9 +48,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--init", default=str(REPO / "models" / "digits.onnx"))
     ap.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 500])
+    ap.add_argument("--data", type=Path, default=None, help="default: ../shared/datasets/quickdraw/numpy_bitmap")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    data = datasets_dir() / "chinese-mnist"
+    data = args.data or datasets_dir() / "quickdraw" / "numpy_bitmap"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
