@@ -16,7 +16,8 @@
 # teachers (inknet at width 48, and 32) trained first on the same data, by knowledge distillation, on a
 # longer schedule, and the handwriting models with pen-width augmentation (other writers' pens).
 #
-# Each model is trained with `inkrec train`, exported with `inkrec export --int8`, scored on its data set's standard
+# Each model is trained with `inkrec train`, exported with `inkrec export --int8` (which adds the embedding
+# output, the open-set rule and the teaching calibration from the same data), scored on its data set's standard
 # test split with `inkrec eval`, and gets its model card (models/<id>.md) with those figures, which are also
 # written into the .onnx metadata. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
 # overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS, HANZI_EPOCHS), and the training samples per
@@ -58,7 +59,10 @@ build() {
       --no-test --amp "$@" ${INKREC_TRAIN_ARGS:-}
   fi
   echo "== $id: export"
-  "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id" --int8
+  # shellcheck disable=SC2086  # EXPORT_ARGS is a list of options
+  "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id" --int8 ${EXPORT_ARGS:-}
+  # the float weights ship beside the model (weights-only checkpoint), for `inkrec train --init models/$id.onnx`
+  cp "$WORK/$id/best.pt" "models/$id.pt"
   echo "== $id: test accuracy of the exported file"
   "$INKREC" eval --model "models/$id.onnx" --data "$data" --split test --json "$WORK/$id.test.json"
   "$PY" scripts/model_card.py "models/$id.onnx" --eval "$WORK/$id.test.json" --run "$WORK/$id"
@@ -92,7 +96,8 @@ if all hanzi-numerals; then
 fi
 if all doodles; then
   train doodles-teacher "$DATA/quickdraw/numpy_bitmap" --model-arg width=48 --seed 1 --epochs 15
-  build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-30}" --patience 0 --val-fraction 0 \
+  # open set: outlier exposure with every other one of the simplified categories the model lacks
+  EXPORT_ARGS="--outliers $DATA/quickdraw/simplified" build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-30}" --patience 0 --val-fraction 0 \
     --teacher "$WORK/doodles-teacher" ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
 if all hanzi; then

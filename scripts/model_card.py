@@ -261,8 +261,14 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
          if meta.get("vocabulary") and len(labels) > 50 else f"| labels | {len(labels)}: {', '.join(labels)} |"),
         (
             f"| input | `input`: float32 (N, 1, {size}, {size}) in [0, 1], white ink on black "
-            f"(uint8 pixels x {inp.get('scale', 1 / 255):.6g}); output `logits` (N, {len(labels)}) |"
+            f"(uint8 pixels x {inp.get('scale', 1 / 255):.6g}); output `logits` (N, {len(labels)})"
+            f"{' and `embedding` (the penultimate features, L2-normalised: for `inkrec teach` and the page)' if meta.get('teach') else ''} |"
         ),
+        *([(
+            f"| not sure | open-set rule `{meta['open_set']['score']}` ({meta['open_set'].get('fit_on', '')}); "
+            f"threshold {meta['open_set']['threshold']:.3f} keeps {meta['open_set'].get('known_accept', 0.95):.0%} of "
+            f"{meta['open_set'].get('threshold_on', 'held-out drawings')} |"
+        )] if meta.get("open_set") else []),
         (
             f"| preprocessing | strokes (simplified 0-255 coordinates) are drawn by `inkrec.preprocess.raster` "
             f"({pre_text}); pictures are normalised to white ink on black and framed like the training "
@@ -342,6 +348,12 @@ def index(models_dir: Path) -> str:
             "| id | what | classes | input | test top-1 | test top-3 | size | data (licence) |",
             "|---|---|---|---|---|---|---|---|",
             *rows,
+            "",
+            "Each model has two outputs: `logits` and `embedding` (its L2-normalised penultimate features, which",
+            "`inkrec teach` and the page's \"Teach me\" build new classes on), and carries an open-set rule (`open_set` in",
+            "its metadata: when to answer \"not sure\") fit on its own data; the doodles rule learnt from every other one of",
+            "the Quick, Draw! simplified categories it lacks (outlier exposure). `MODEL.pt` beside each `.onnx` holds its",
+            "float weights (a weights-only checkpoint) for fine-tuning: `inkrec train --init models/doodles.onnx ...`.",
             "",
             "Rebuild all of them from the real data in `../shared/datasets` with one command:",
             "",

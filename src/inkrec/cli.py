@@ -28,6 +28,7 @@ STAGES: dict[str, tuple[str, str | None]] = {
     "eval": ("inkrec.evaluate.cli", "train"),
     "viz": ("inkrec.evaluate.cli", "train"),
     "export": ("inkrec.export.cli", "train"),
+    "teach": ("inkrec.export.cli", "train"),
     "serve": ("inkrec.serve.cli", "serve"),
 }
 

@@ -29,6 +29,14 @@ def _print_summary(result: dict, json_out, report_dir) -> None:
     )
     _stderr.print(table)
     _stderr.print(f"split scored: {result['split']}: {escape(result['split_reason'])}")
+    if "open_set" in result:
+        o = result["open_set"]
+        acc = "n/a" if o["accuracy_on_accepted"] is None else f"{100 * o['accuracy_on_accepted']:.2f}%"
+        _stderr.print(
+            f"open set ({o['n_unknown']:,} unknown drawings, {o['unknown_categories']} categories): AUROC "
+            f"{o['auroc']:.3f}; threshold {o['threshold']:.3f} accepts {100 * o['known_accepted']:.1f}% of known "
+            f"(top-1 {acc} on those) and rejects {100 * o['unknown_rejected']:.1f}% of unknown"
+        )
     for warning in result["warnings"]:
         _stderr.print(f"[bold yellow]warning:[/] {escape(warning)}")
     if json_out:
@@ -69,6 +77,9 @@ def eval_command(
         "the JSON's left_out) instead of refusing a data set with foreign labels."
     )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    unknown: Annotated[Path | None, typer.Option(
+        "--unknown", help="Drawings of categories the model does not know: adds 'open_set' to the JSON (AUROC, "
+        "threshold, known accepted, accuracy on accepted, unknown rejected).")] = None,
 ) -> None:
     """Score a model on a data set: top-1/3/5, MAP@3, per-class scores, calibration, and a failure report."""
     result = score_model(
@@ -83,6 +94,7 @@ def eval_command(
         as_pictures=as_pictures,
         known_only=known_only,
         progress=not quiet,
+        unknown=unknown,
     )
     _print_summary(result, json_out, report)
 

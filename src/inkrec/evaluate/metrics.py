@@ -203,3 +203,25 @@ def summarize(
         "most_confused": most_confused_pairs(cm, list(classes), top_pairs),
         "per_class": per_class,
     }
+
+
+def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve of scores where `positive` should rank above `negative` (ties count half):
+    the Mann-Whitney U statistic over both sets' ranks."""
+    pos = np.asarray(positive, dtype=np.float64).ravel()
+    neg = np.asarray(negative, dtype=np.float64).ravel()
+    if not len(pos) or not len(neg):
+        raise ConfigError("AUROC needs scores of both kinds")
+    both = np.concatenate([pos, neg])
+    order = np.argsort(both, kind="mergesort")
+    ranks = np.empty(len(both))
+    ranks[order] = np.arange(1, len(both) + 1)
+    # average ranks over ties
+    sorted_vals = both[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_vals)) + 1]
+    ends = np.r_[starts[1:], len(both)]
+    for s, e in zip(starts, ends, strict=True):
+        if e - s > 1:
+            ranks[order[s:e]] = (s + 1 + e) / 2
+    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    return float(u / (len(pos) * len(neg)))

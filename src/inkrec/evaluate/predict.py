@@ -17,8 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from inkrec.errors import ConfigError
-from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, stroke_batch
-from inkrec.preprocess.spec import BITMAP, STROKES, InputSpec
+from inkrec.preprocess.batch import bitmap_batch, dataset_batch, picture_bitmap
+from inkrec.preprocess.spec import BITMAP, InputSpec
 from inkrec.runtime.onnx_model import OnnxModel
 from inkrec.train.runs import load_run
 
@@ -171,11 +171,7 @@ def prepare_batch(model: LoadedModel, dataset: Any, indices: np.ndarray, *, as_p
             raise ConfigError("--as-pictures takes a data set of pictures (an image folder or bitmaps), not ink")
         pictures = [np.asarray(dataset[int(i)][0]) for i in indices]
         return bitmap_batch(np.stack([picture_bitmap(p, spec) for p in pictures]), spec)
-    if spec.kind == STROKES:
-        if getattr(dataset, "kind", BITMAP) != STROKES:
-            raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
-        return stroke_batch([dataset[int(i)][0] for i in indices], spec)
-    return bitmap_batch(dataset.bitmaps(indices, size=spec.size), spec)
+    return dataset_batch(dataset, indices, spec)
 
 
 def predict_dataset(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from inkrec.data.dataset import open_dataset
 from inkrec.evaluate.metrics import summarize
+from inkrec.evaluate.openset import open_set_report
 from inkrec.evaluate.predict import LoadedModel, load_model, predict_dataset
 from inkrec.evaluate.report import write_report
 from inkrec.jsonio import read_json, write_json
@@ -95,15 +96,17 @@ def score_model(
     as_pictures: bool = False,
     known_only: bool = False,
     progress: bool = True,
+    unknown: str | Path | None = None,
 ) -> dict:
-    """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON."""
+    """Score `model` on `data` (split: see `choose_split`) and write the JSON and the report; returns the JSON.
+    With `unknown` (drawings of other categories) the JSON also has `open_set` (`inkrec.evaluate.openset`)."""
     loaded = load_model(model)
     choice = choose_split(data, split, max_per_class=max_per_class)
     dataset = open_dataset(data, split=choice.split, max_per_class=max_per_class)
     preds = predict_dataset(loaded, dataset, batch_size=batch_size, progress=progress, as_pictures=as_pictures,
                             known_only=known_only)
     known = set(loaded.classes)
-    unknown = [c for c in dataset.classes if c not in known]
+    foreign = [c for c in dataset.classes if c not in known]
     if restrict:
         preds = preds.restricted()
     scores = summarize(preds.y_true, preds.probs, preds.classes)
@@ -119,10 +122,12 @@ def score_model(
         "dataset_classes": len(dataset.classes),
         "scored_over": "the data set's labels" if restrict else "the model's whole vocabulary",
         "inputs": "pictures, framed as uploads are" if as_pictures else "the data set's samples",
-        "left_out": {"classes": len(unknown), "samples": int(len(dataset) - len(preds.y_true)),
-                     "labels": unknown[:100]},
+        "left_out": {"classes": len(foreign), "samples": int(len(dataset) - len(preds.y_true)),
+                     "labels": foreign[:100]},
         **{k: v for k, v in scores.items() if k not in HEADLINE},
     }
+    if unknown is not None:
+        result["open_set"] = open_set_report(loaded, dataset, unknown, max_per_class=max_per_class)
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)

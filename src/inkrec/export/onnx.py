@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 
 from inkrec import __version__
@@ -23,7 +24,9 @@ from inkrec.data.dataset import open_dataset
 from inkrec.data.synth import SynthSpec, is_synth
 from inkrec.data.terms import dataset_terms
 from inkrec.errors import ConfigError, DataFormatError
-from inkrec.export.model_file import write_with_metadata
+from inkrec.export.equip import equip
+from inkrec.export.graph import add_embedding
+from inkrec.export.model_file import write_model
 from inkrec.export.quantize import quantize_int8
 from inkrec.jsonio import read_json, to_plain
 from inkrec.runtime import metadata as md
@@ -135,7 +138,8 @@ def _torch_export(model, args: tuple, input_names: list[str], out: Path) -> None
 
 
 def export_model(model, meta: dict, out_path: str | Path) -> Path:
-    """Export a torch module (eval mode) with the given inkrec metadata to `out_path`."""
+    """Export a torch module (eval mode) with the given inkrec metadata to `out_path`, with its `logits` and
+    its `embedding` output."""
     out = Path(out_path)
     md.validate(meta, out)
     model = model.eval()
@@ -143,7 +147,7 @@ def export_model(model, meta: dict, out_path: str | Path) -> Path:
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         raw = Path(tmp) / "raw.onnx"
         _torch_export(model, args, names, raw)
-        write_with_metadata(raw, out, meta)
+        write_model(add_embedding(onnx.load(str(raw)), str(out)), out, meta)
     return out
 
 
@@ -223,12 +227,15 @@ def export_run(
     *,
     model_id: str | None = None,
     parity_samples: int = 256,
+    outliers: str | Path | None = None,
 ) -> ExportReport:
     """Export `runs/NAME/best.pt` to ONNX with metadata, check parity with torch, optionally quantize.
 
     With `int8`, `out_path` holds the quantized model (static int8 calibrated on real training drawings
     when the run's data set is reachable, dynamic otherwise) and the report has the size and the change
-    in top-1 accuracy on real test drawings.
+    in top-1 accuracy on real test drawings. Every export gains the `embedding` output; with the run's data
+    set at hand also the open-set rule (outlier exposure with `outliers`' other categories when given) and
+    the teaching calibration (`inkrec.export.equip`).
     """
     run_dir, out = Path(run_dir), Path(out_path)
     model, run_meta = load_run(run_dir)
@@ -263,5 +270,12 @@ def export_run(
                 report["fp32_top1"] = float((ref.argmax(1) == y).mean())
                 report["int8_top1"] = float((q.argmax(1) == y).mean())
                 report["top1_change"] = report["int8_top1"] - report["fp32_top1"]
+        data = (run_meta.get("data") or {}).get("path")
+        reachable = bool(data) and Path(str(data)).exists() and meta["input"]["kind"] == "bitmap"
+        added = equip(out, out, data=data if reachable else None, outliers=outliers)
+        report["embedding"] = True
+        if "open_set" in added:
+            rule = added["open_set"]
+            report["open_set"] = f"{rule['score']} score, threshold {rule['threshold']:.3f}"
         report["bytes"] = out.stat().st_size
     return report

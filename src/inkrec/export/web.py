@@ -26,7 +26,8 @@ from inkrec.runtime.onnx_model import read_metadata
 
 MANIFEST_FORMAT = "inkrec-models/1"
 # Fields of the model metadata that the page (and a person reading models.json) can use.
-_PUBLIC_FIELDS = ("labels", "input", "preprocessing", "metrics", "dataset", "license", "attribution", "quantized")
+_PUBLIC_FIELDS = ("labels", "input", "preprocessing", "metrics", "dataset", "license", "attribution", "quantized",
+                  "open_set", "teach")
 
 _HEADERS = """/*
   Cross-Origin-Opener-Policy: same-origin

@@ -10,8 +10,9 @@ import { simplify, rasterize } from "./preprocess/ink.js";
 import { InkPad } from "./pad.js";
 import { pictureToModelInput } from "./preprocess/picture.js";
 import {
-  ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, topK, wasmAvailable,
+  ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, wasmAvailable,
 } from "./runtime.js";
+import { judge, mountTeach, renderNotSure } from "./teach.js";
 
 const TOP = 5;
 const params = new URLSearchParams(location.search);
@@ -33,6 +34,7 @@ const state = {
   lastInput: null, // Uint8Array size*size: the exact model input
   lastInferenceMs: null,
   lastPredictions: [],
+  notSure: null, // whether the shown guesses fall below the model's open-set threshold (null: no rule)
   lastStrokeLatencyMs: null, // from a stroke's last point to its guesses on screen
   error: null,
   /** Run a model (default: the current one) in this browser on an input (Uint8Array size*size). */
@@ -180,17 +182,19 @@ async function guessNow() {
     if (strokes.length) {
       if (state.backend === "wasm") {
         const m = await session(state.model);
-        const { probs, ms } = await m.run(pixels);
-        state.lastInferenceMs = ms;
-        preds = topK(probs, info.labels, TOP);
+        const out = await m.run(pixels);
+        state.lastInferenceMs = out.ms;
+        ({ predictions: preds, notSure: state.notSure } = judge(info, out, TOP));
       } else {
         const r = await api.predictStrokes(state.model, raw, TOP);
         state.lastInferenceMs = r.ms;
         preds = r.predictions;
+        state.notSure = r.not_sure ?? null;
       }
     }
     state.lastPredictions = preds;
     renderGuesses(preds);
+    renderNotSure(preds.length > 0 && state.notSure === true);
     if (preds.length && state.lastInferenceMs !== null) {
       const el = $("model-time");
       if (el) el.textContent = `${state.lastInferenceMs.toFixed(2)} ms${state.backend === "api" ? " (server)" : ""}`;
@@ -228,6 +232,17 @@ const pad = new InkPad($("ink-canvas"), {
     requestGuess();
   },
 });
+
+// What the "Teach me" panel (teach.js) may read and do.
+const teachHooks = {
+  get model() { return state.model; },
+  get strokes() { return state.strokes; },
+  get lastInput() { return state.lastInput; },
+  infer: (pixels) => state.infer(pixels),
+  modelInfo: (id) => modelInfo(id),
+  clear: () => pad.clear(),
+  refresh: () => requestGuess(),
+};
 
 $("undo").addEventListener("click", () => pad.undo());
 $("clear").addEventListener("click", () => pad.clear());
@@ -279,9 +294,11 @@ async function upload(file) {
       if (!pixels.some((v) => v > 0)) throw new Error("no ink was found in the picture");
       state.lastInput = pixels;
       renderInput(pixels, info.input.size);
-      const { probs, ms } = await (await session(id)).run(pixels);
+      const out = await (await session(id)).run(pixels);
+      const { ms } = out;
       if (mine !== uploads) return;
-      const preds = topK(probs, info.labels, TOP);
+      const { predictions: preds, notSure } = judge(info, out, TOP);
+      renderNotSure(notSure === true);
       state.lastInferenceMs = ms;
       state.lastPredictions = preds;
       renderGuesses(preds);
@@ -362,6 +379,7 @@ async function useModel(id) {
     await session(id);
   }
   state.model = id; // only now: until the new model is loaded, the old one keeps guessing
+  await teachHooks.onModel?.(id);
   setStatus(readyText());
   showModelFacts(info);
   requestGuess();
@@ -453,6 +471,7 @@ async function start() {
   performance.mark("inkrec:ready");
   document.body.dataset.ready = "true";
   document.body.dataset.backend = state.backend;
+  if (state.backend === "wasm") await mountTeach(teachHooks);
   await useModel(first.id);
   renderGuesses([]);
   warmUpInk(first.input.size);

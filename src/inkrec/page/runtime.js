@@ -112,7 +112,7 @@ export class WasmModel {
     this.tensor = new ort.Tensor("float32", this.buffer, [1, 1, this.size, this.size]);
   }
 
-  /** @param {Uint8Array} pixels size*size, white ink on black; returns {probs, ms} */
+  /** @param {Uint8Array} pixels size*size, white ink on black; returns {probs, ms, logits, embedding} */
   async run(pixels) {
     const buf = this.buffer;
     const s = this.scale;
@@ -121,7 +121,9 @@ export class WasmModel {
     const out = await this.session.run({ [this.inputName]: this.tensor });
     const ms = performance.now() - t0;
     const logits = out[this.outputName].data;
-    return { probs: softmax(logits), ms };
+    // files exported before the embedding output existed have none (they cannot be taught)
+    const embedding = out.embedding ? out.embedding.data : null;
+    return { probs: softmax(logits), ms, logits, embedding };
   }
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from inkrec.errors import ConfigError
 from inkrec.preprocess.pictures import normalize_ink, to_model_input
 from inkrec.preprocess.raster import rasterize_many
 from inkrec.preprocess.simplify import simplify
@@ -64,3 +65,13 @@ def simplified_stroke_batch(drawings: Sequence, spec: InputSpec) -> tuple[np.nda
 def picture_bitmap(grey: np.ndarray, spec: InputSpec) -> np.ndarray:
     """A decoded grey picture (any polarity, any size) -> uint8 (S, S) framed like the model's drawings."""
     return to_model_input(normalize_ink(grey), int(spec.size), **spec.params_for(_FRAME_KEYS))
+
+
+def dataset_batch(dataset, indices, spec: InputSpec):
+    """The model's input for a data set's samples at `indices` (an `InkDataset`, read by duck typing: this
+    layer sits below the data package): a float32 bitmap batch, or (sequences, lengths) for stroke models."""
+    if spec.kind == "strokes":
+        if getattr(dataset, "kind", "bitmap") != "strokes":
+            raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
+        return stroke_batch([dataset[int(i)][0] for i in indices], spec)
+    return bitmap_batch(dataset.bitmaps(indices, size=spec.size), spec)

@@ -17,6 +17,20 @@ Layout (JSON under the `metadata_props` key `inkrec`)::
 
 `license` is the training data's licence, `weights_license` the terms of the model's own weights (both from
 `inkrec.data.terms`).
+
+Optional entries, absent from files written before they existed (every reader copes without them):
+
+- `open_set`: how sure the model is that a drawing is one of its classes at all, and where it stops being
+  sure. `{"score": "energy", "threshold": t}` (log-sum-exp of the logits) or `{"score": "linear", "weights":
+  [...], "energy_weight": a, "max_logit_weight": m, "bias": b, "threshold": t}` (a linear rule on the
+  `embedding` output and the logits, learnt with outlier exposure). Below `threshold` the answer is "not
+  sure"; the threshold is chosen on held-out drawings of the model's own classes (`known_accept`, the
+  share of them it keeps), and the entry says what it was fit on.
+  A taught model (`inkrec teach`) has `{"score": "taught", "base": the base model's rule or null, "scale",
+  "bias", "new_from", "cos_threshold", "threshold": 0}`: the larger of the base score less its threshold and
+  the best taught cosine less `cos_threshold`.
+- `teach`: `{"scale": s, "bias": b}`, how a class taught from a few drawings scores against the model's
+  own: `s * cos(embedding, prototype) + b`, fit by teaching the model's own classes back to it.
 """
 
 from __future__ import annotations
@@ -25,6 +39,8 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from inkrec.errors import DataFormatError
 
@@ -59,7 +75,65 @@ def validate(meta: Any, path: str | Path) -> dict:
         raise DataFormatError(path, f"metadata 'id' is not a valid model id: {meta.get('id')!r}")
     if not isinstance(meta.get("preprocessing", {}), dict):
         raise DataFormatError(path, "metadata 'preprocessing' must be a JSON object")
+    open_set(meta, path)
+    teach = meta.get("teach")
+    if teach is not None and not (isinstance(teach, dict) and _number(teach.get("scale")) and _number(teach.get("bias"))):
+        raise DataFormatError(path, "metadata 'teach' needs numeric 'scale' and 'bias'")
     return meta
+
+
+OPEN_SET_SCORES = ("energy", "linear", "taught")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def open_set(meta: dict, path: str | Path) -> dict | None:
+    """The model's open-set rule, checked (None when it has none)."""
+    rule = meta.get("open_set")
+    if rule is None:
+        return None
+    if not isinstance(rule, dict) or rule.get("score") not in OPEN_SET_SCORES or not _number(rule.get("threshold")):
+        raise DataFormatError(
+            path, "metadata 'open_set' needs 'score' (energy, linear or taught) and a numeric 'threshold'")
+    if rule["score"] == "linear":
+        weights = rule.get("weights")
+        if not isinstance(weights, list) or not weights or not all(_number(w) for w in weights):
+            raise DataFormatError(path, "metadata 'open_set.weights' must be a list of numbers")
+        if not all(_number(rule.get(k, 0.0)) for k in ("energy_weight", "max_logit_weight", "bias")):
+            raise DataFormatError(path, "metadata 'open_set' weights must be numbers")
+    if rule["score"] == "taught":
+        if not all(_number(rule.get(k)) for k in ("scale", "bias", "new_from", "cos_threshold")) or rule["scale"] == 0:
+            raise DataFormatError(path, "metadata 'open_set' of a taught model needs scale, bias, new_from, cos_threshold")
+        if rule.get("base") is not None:
+            open_set({"open_set": rule["base"]}, path)
+    return rule
+
+
+def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray:
+    """Per-row open-set score (numpy, higher = more like the model's own classes) under `rule`."""
+    z = np.asarray(logits, dtype=np.float64)
+    if rule["score"] == "taught":
+        # a taught class's logit is scale * cosine + bias: its best cosine, less the taught threshold,
+        # against the base model's own score less its threshold
+        new_from = int(rule["new_from"])
+        best_cos = (z[:, new_from:].max(axis=1) - float(rule["bias"])) / float(rule["scale"])
+        score = best_cos - float(rule["cos_threshold"])
+        base = rule.get("base")
+        if base is not None and new_from > 0:
+            own = open_set_score(base, z[:, :new_from], embedding) - float(base["threshold"])
+            score = np.maximum(score, own)
+        return score
+    top = z.max(axis=1)
+    energy = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+    if rule["score"] == "energy":
+        return energy
+    if embedding is None:
+        raise ValueError("the linear open-set score needs the embedding output")
+    w = np.asarray(rule["weights"], dtype=np.float64)
+    return (np.asarray(embedding, dtype=np.float64) @ w + float(rule.get("energy_weight", 0.0)) * energy
+            + float(rule.get("max_logit_weight", 0.0)) * top + float(rule.get("bias", 0.0)))
 
 
 def parse(text: str | None, path: str | Path) -> dict:

@@ -19,7 +19,16 @@ from inkrec.errors import ConfigError, DataFormatError
 from inkrec.preprocess.spec import InputSpec
 from inkrec.runtime import metadata as md
 
-__all__ = ["OnnxModel", "read_metadata"]
+__all__ = ["OnnxModel", "read_metadata", "softmax"]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """float32 probabilities of (N, C) logits, computed in float64."""
+    z = np.asarray(logits, dtype=np.float64).copy()
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z.astype(np.float32)
 
 
 def read_metadata(path: str | Path) -> dict:
@@ -63,25 +72,58 @@ class OnnxModel:
             raise DataFormatError(self.path, f"model has no input named 'input' (inputs: {self.input_names})")
         out_names = [o.name for o in self.session.get_outputs()]
         self._output = "logits" if "logits" in out_names else out_names[0]
+        # files exported before the embedding output existed have none: they serve as before, unable to
+        # teach or score open-set by distance
+        self.has_embedding = "embedding" in out_names
+        self.open_set: dict | None = md.open_set(self.meta, self.path)
         n_out = self.session.get_outputs()[out_names.index(self._output)].shape[-1]
         if isinstance(n_out, int) and n_out != len(self.labels):
             raise DataFormatError(self.path, f"model has {n_out} outputs but {len(self.labels)} labels")
 
     def logits(self, batch: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        return self.session.run([self._output], self._feed(batch, lengths))[0]
+
+    def _feed(self, batch: np.ndarray, lengths: np.ndarray | None) -> dict:
         feed = {"input": np.ascontiguousarray(batch, dtype=np.float32)}
         if "lengths" in self.input_names:
             if lengths is None:
                 lengths = np.full((len(batch),), batch.shape[1], dtype=np.int64)
             feed["lengths"] = np.ascontiguousarray(lengths, dtype=np.int64)
-        return self.session.run([self._output], feed)[0]
+        return feed
+
+    def outputs(self, batch: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(logits, embedding) in one run; the embedding is None for a model without that output."""
+        if not self.has_embedding:
+            return self.logits(batch, lengths), None
+        logits, emb = self.session.run([self._output, "embedding"], self._feed(batch, lengths))
+        return logits, emb
+
+    def embed(self, batch: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """The L2-normalised penultimate features (N, D); ConfigError for a model exported without them."""
+        if not self.has_embedding:
+            raise ConfigError(
+                f"{self.path} has no 'embedding' output (exported by an older inkrec); add it with "
+                f"`inkrec export {self.path} -o NEW.onnx`"
+            )
+        return self.outputs(batch, lengths)[1]
 
     def predict(self, batch: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities (softmax of the logits), float32 (N, classes)."""
-        z = self.logits(batch, lengths).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z.astype(np.float32)
+        return softmax(self.logits(batch, lengths))
+
+    def predict_open(self, batch: np.ndarray, lengths: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(probabilities, open-set score or None): the score only for a model that carries an open-set rule."""
+        if self.open_set is None:
+            return self.predict(batch, lengths), None
+        logits, emb = self.outputs(batch, lengths) if self.has_embedding else (self.logits(batch, lengths), None)
+        return softmax(logits), md.open_set_score(self.open_set, logits, emb)
+
+    def not_sure(self, score: float | None) -> bool | None:
+        """Whether an open-set score falls below the model's threshold (None when it has no open-set rule)."""
+        if score is None or self.open_set is None:
+            return None
+        return bool(score < float(self.open_set["threshold"]))
 
     def top_k(self, probs: np.ndarray, k: int) -> list[dict]:
         """The k most likely labels of one row of probabilities, most likely first."""
@@ -107,5 +149,8 @@ class OnnxModel:
             "license": m.get("license") or "",
             "attribution": m.get("attribution") or "",
             "quantized": m.get("quantized"),
+            "embedding": self.has_embedding,
+            "open_set": self.open_set,
+            "teach": m.get("teach"),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

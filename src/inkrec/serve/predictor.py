@@ -63,20 +63,30 @@ class Predictor:
         return model
 
     @staticmethod
-    def answer(model: OnnxModel, preds: list[dict], t0: float) -> bytes:
+    def answer(model: OnnxModel, preds: list[dict], t0: float, score: float | None = None) -> bytes:
         ms = round((time.perf_counter() - t0) * 1e3, 3)
+        body = {"model": model.id, "predictions": preds, "ms": ms}
+        if score is not None:  # a model without an open-set rule answers as before
+            body["not_sure"] = model.not_sure(score)
+            body["open_set_score"] = round(float(score), 4)
         # plain json (not jsonio): this is the hot path, and the answer is plain data already
-        return json.dumps({"model": model.id, "predictions": preds, "ms": ms}, ensure_ascii=False).encode()
+        return json.dumps(body, ensure_ascii=False).encode()
 
     @staticmethod
-    def run_strokes(req: PredictRequest, model: OnnxModel) -> list[dict]:
+    def guess(model: OnnxModel, inputs: tuple, top_k: int) -> tuple[list[dict], float | None]:
+        """The top-k guesses for one drawing's model input and its open-set score (None without a rule)."""
+        probs, scores = model.predict_open(*inputs)
+        return model.top_k(probs[0], top_k), None if scores is None else float(scores[0])
+
+    @staticmethod
+    def run_strokes(req: PredictRequest, model: OnnxModel) -> tuple[list[dict], float | None]:
         inputs, _raw = preprocess.strokes_input(preprocess.to_arrays(req.strokes), model)
-        return model.top_k(model.predict(*inputs)[0], req.top_k)
+        return Predictor.guess(model, inputs, req.top_k)
 
     @staticmethod
     def run_batch(model: OnnxModel, items: list[list]) -> list:
-        """Several requests' strokes -> one row of probabilities (or the ApiError) per request, with one
-        rasterizer call and one model call for the whole batch."""
+        """Several requests' strokes -> one (probabilities, open-set score) per request (or its ApiError),
+        with one rasterizer call and one model call for the whole batch."""
         results: list = [None] * len(items)
         drawings, where = [], []
         for i, strokes in enumerate(items):
@@ -86,14 +96,14 @@ class Predictor:
             except ApiError as exc:
                 results[i] = exc
         if drawings:
-            probs = model.predict(preprocess.drawings_input(drawings, model))
-            for i, row in zip(where, probs, strict=True):
-                results[i] = row
+            probs, scores = model.predict_open(preprocess.drawings_input(drawings, model))
+            for k, (i, row) in enumerate(zip(where, probs, strict=True)):
+                results[i] = (row, None if scores is None else float(scores[k]))
         return results
 
-    def run_image(self, data: bytes, model: OnnxModel, top_k: int) -> list[dict]:
+    def run_image(self, data: bytes, model: OnnxModel, top_k: int) -> tuple[list[dict], float | None]:
         inputs = preprocess.image_input(data, model, max_pixels=self.settings.max_pixels)
-        return model.top_k(model.predict(*inputs)[0], top_k)
+        return self.guess(model, inputs, top_k)
 
     async def strokes(self, body: bytes, t0: float) -> tuple[int, bytes]:
         """(HTTP status, JSON body) for a JSON strokes request."""
@@ -105,25 +115,25 @@ class Predictor:
             model = self.model(req.model)
             batcher = self.batchers.get(model.id)
             if batcher is not None:
-                probs = await batcher.submit(preprocess.to_arrays(req.strokes))
-                if isinstance(probs, ApiError):
-                    raise probs
-                preds = model.top_k(probs, req.top_k)
+                result = await batcher.submit(preprocess.to_arrays(req.strokes))
+                if isinstance(result, ApiError):
+                    raise result
+                preds, score = model.top_k(result[0], req.top_k), result[1]
             elif sum(len(s[0]) for s in req.strokes) <= INLINE_POINTS:
-                preds = self.run_strokes(req, model)
+                preds, score = self.run_strokes(req, model)
             else:
-                preds = await asyncio.get_running_loop().run_in_executor(
+                preds, score = await asyncio.get_running_loop().run_in_executor(
                     self.pool, self.run_strokes, req, model
                 )
         except ApiError as exc:
             return exc.status, error_body(exc.code, exc.message)
-        return 200, self.answer(model, preds, t0)
+        return 200, self.answer(model, preds, t0, score)
 
     async def picture(self, data: bytes, model: OnnxModel, top_k: int, t0: float) -> bytes:
         """JSON body for a picture upload, decoded and run on the inference threads."""
         loop = asyncio.get_running_loop()
-        preds = await loop.run_in_executor(self.pool, self.run_image, data, model, top_k)
-        return self.answer(model, preds, t0)
+        preds, score = await loop.run_in_executor(self.pool, self.run_image, data, model, top_k)
+        return self.answer(model, preds, t0, score)
 
 
 class StrokesFastPath:

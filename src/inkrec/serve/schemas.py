@@ -78,6 +78,11 @@ class PredictResponse(BaseModel):
     model: str
     predictions: list[Prediction]
     ms: float = Field(..., description="Server time for this request (parse, preprocess, model), ms.")
+    not_sure: bool | None = Field(
+        None, description="True when the drawing scores below the model's open-set threshold: probably none of "
+        "its classes (the guesses are still its best). Absent for a model without an open-set rule.")
+    open_set_score: float | None = Field(
+        None, description="The model's open-set score (higher: more like its own classes).")
 
 
 class UploadForm(BaseModel):
@@ -105,6 +110,9 @@ class ModelDescription(BaseModel):
     license: str = ""
     attribution: str = ""
     quantized: str | None = None
+    embedding: bool = Field(False, description="Whether the file has the 'embedding' output (teaching).")
+    open_set: dict | None = Field(None, description="The open-set rule: score, threshold, what it was fit on.")
+    teach: dict | None = Field(None, description="How a class taught from a few drawings scores (scale, bias).")
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 

@@ -64,6 +64,13 @@ class TrainConfig(BaseModel):
         description="Run directory of a trained model to learn from as well (knowledge distillation; "
         "repeatable: the teachers' answers are averaged).",
     )
+    init: str | None = Field(
+        None,
+        description="Start from a trained model's weights: a run directory, or an exported MODEL.onnx whose "
+        "weights ship beside it as MODEL.pt (loaded weights-only). Its architecture and options are used; the "
+        "classifier is new unless the classes are the same.",
+    )
+    freeze: bool = Field(False, description="With --init: train the classifier alone (the backbone stays fixed).")
     distill_weight: float = Field(0.7, description="Weight of the teachers' answers in the loss (the labels: the rest).")
     distill_temperature: float = Field(2.0, description="Softmax temperature of distillation.")
     val_fraction: float = Field(0.1, description="Share of the training split held out for validation.")

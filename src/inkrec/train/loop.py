@@ -44,6 +44,7 @@ from inkrec.train.checkpoint import (
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
 from inkrec.train.distill import Teachers, distillation_loss
+from inkrec.train.init import apply_init, check_input, freeze_backbone, init_checkpoint
 from inkrec.train.runs import plot_learning_curve, remove_stale_temporaries, run_payload
 from inkrec.train.tracking import Tracker
 
@@ -207,6 +208,19 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
     bars = cfg.progress and main  # progress bars only: --quiet keeps the epoch lines and the summary
     say = cfg.verbose and main
 
+    # ---- initial weights (transfer learning): they decide the architecture and the input size
+    init_payload = None
+    if cfg.init:
+        init_payload = init_checkpoint(cfg.init)
+        inp = dict(init_payload["input"])
+        cfg = cfg.model_copy(update={
+            "model": init_payload["model"],
+            "model_kwargs": {**dict(init_payload.get("model_kwargs") or {}), **dict(cfg.model_kwargs)},
+            "size": inp.get("size") if inp.get("kind") == "bitmap" else cfg.size,
+        })
+    elif cfg.freeze:
+        raise ConfigError("--freeze needs --init (there is no trained backbone to keep)")
+
     # ---- machine
     threads = perf.configure_threads(cfg.threads, info.local_world) if device.type == "cpu" else torch.get_num_threads()
     amp_dtype = perf.autocast_dtype(device, cfg.amp)
@@ -233,6 +247,16 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         model_kwargs.setdefault("image_size", splits.input["size"])
     seed_everything(cfg.seed)
     model = create_model(cfg.model, n_classes, **model_kwargs).to(device)
+    init_report = None
+    if init_payload is not None:
+        check_input(init_payload, splits.input)
+        init_report = apply_init(model, init_payload, classes)
+        if cfg.freeze:
+            init_report["trainable_parameters"] = freeze_backbone(model)
+        if say:
+            head = "a new classifier" if init_report["new_head"] else "its classifier"
+            print(f"initial weights: {cfg.init} ({init_report['loaded']} tensors, {head}"
+                  f"{'; backbone frozen' if cfg.freeze else ''})")
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)

@@ -1,0 +1,130 @@
+"""Give an exported model its embedding output, its open-set rule and its teaching calibration.
+
+`export_run` calls this on every new export with the run's own data; `inkrec export MODEL.onnx -o NEW.onnx`
+calls it on a file exported before these existed (the graph is edited, the weights untouched), with the data
+given on the command line. Without data a file still gains the embedding (teachable, servable as before), but
+no open-set rule: a threshold guessed without drawings of the model's classes would be a lie.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from inkrec.data.dataset import open_dataset
+from inkrec.errors import ConfigError
+from inkrec.export.calibrate import KNOWN_ACCEPT, fit_open_set, fit_teach
+from inkrec.export.graph import add_embedding
+from inkrec.export.model_file import read_model_metadata, write_model
+from inkrec.preprocess.batch import dataset_batch
+from inkrec.runtime.onnx_model import OnnxModel
+
+__all__ = ["equip", "model_outputs", "known_drawings", "outlier_drawings"]
+
+
+def model_outputs(model: OnnxModel, dataset, indices: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, embedding) of the model for the data set's samples at `indices`."""
+    logits, embs = [], []
+    for start in range(0, len(indices), batch):
+        x = dataset_batch(dataset, indices[start : start + batch], model.spec)
+        z, e = model.outputs(*x) if isinstance(x, tuple) else model.outputs(x)
+        logits.append(z)
+        embs.append(e)
+    return np.concatenate(logits), np.concatenate(embs)
+
+
+def _per_class(labels: np.ndarray, n: int, *, parity: int | None = None) -> np.ndarray:
+    """The first `n` rows of each class (file order), every other row when `parity` is 0 or 1."""
+    out = []
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        if parity is not None:
+            rows = rows[parity::2]
+        out.append(rows[:n])
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+
+
+MAX_CLASSES = 500  # a vocabulary of thousands of characters is calibrated on a seeded sample of its classes
+
+
+def known_drawings(model: OnnxModel, data: str | Path, *, per_class: int, split: str, parity: int | None = None):
+    """(logits, embedding, labels) of drawings of the model's own classes in `data` (those it has; a seeded
+    sample of `MAX_CLASSES` of them for a large vocabulary)."""
+    whole = open_dataset(data, split="all", progress=False)
+    shared = [c for c in model.labels if c in set(whole.classes)]
+    if not shared:
+        raise ConfigError(f"{data} holds none of the model's classes")
+    if len(shared) > MAX_CLASSES:
+        pick = np.random.default_rng(0).choice(len(shared), MAX_CLASSES, replace=False)
+        shared = [shared[i] for i in sorted(pick)]
+    ds = open_dataset(data, split=split, classes=shared, progress=False)
+    rows = _per_class(np.asarray(ds.labels), per_class, parity=parity)
+    logits, emb = model_outputs(model, ds, rows)
+    index = {c: i for i, c in enumerate(model.labels)}
+    labels = np.array([index[ds.classes[int(y)]] for y in np.asarray(ds.labels)[rows]], dtype=np.int64)
+    return logits, emb, labels
+
+
+def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, classes: list[str] | None = None,
+                     split: str = "train"):
+    """(logits, embedding, categories) of drawings of categories the model does not have: `classes`, or by
+    default every other one of them in sorted order, so that the rest stay unseen for measuring the rule."""
+    whole = open_dataset(data, split="all", progress=False)
+    labels = set(model.labels)
+    if classes is None:
+        classes = sorted(c for c in whole.classes if c not in labels)[0::2]
+    others = [c for c in classes if c not in labels]
+    if not others:
+        raise ConfigError(f"{data} holds no category the model lacks: nothing to expose it to")
+    if len(others) > MAX_CLASSES:
+        pick = np.random.default_rng(0).choice(len(others), MAX_CLASSES, replace=False)
+        others = [others[i] for i in sorted(pick)]
+    ds = open_dataset(data, split=split, classes=others, progress=False)
+    rows = _per_class(np.asarray(ds.labels), per_class)
+    return (*model_outputs(model, ds, rows), others)
+
+
+def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None = None,
+              outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT,
+              fit_per_class: int = 200, heldout_per_class: int = 100) -> dict:
+    """{"open_set": ..., "teach": ...} for `model` from its own data set (and other categories' drawings).
+
+    The scorer and the teaching calibration are fit on training drawings; the threshold on every other
+    drawing of the test split (parity 0; the rest stay unseen for `inkrec eval`).
+    """
+    cap = max(4, 20000 // min(MAX_CLASSES, max(1, len(model.labels))))
+    fit = known_drawings(model, data, per_class=min(fit_per_class, cap), split="train")
+    held = known_drawings(model, data, per_class=min(heldout_per_class, cap), split="test", parity=0)
+    out = used = None
+    if outliers is not None:
+        *out, used = outlier_drawings(model, outliers, per_class=20, classes=outlier_classes)
+    rule = fit_open_set(fit[:2], held[:2], None if out is None else tuple(out), known_accept=known_accept,
+                        note=f"threshold on every other test drawing of {Path(data).name}")
+    if used:
+        rule["outlier_classes"] = used
+    return {"open_set": rule, "teach": fit_teach(fit[0], fit[1], fit[2])}
+
+
+def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, outliers: str | Path | None = None,
+          outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT) -> dict:
+    """Write `src` to `out` with the embedding output and, given `data`, the open-set rule and teaching
+    calibration in its metadata. Returns what was added."""
+    graph, meta = read_model_metadata(src)
+    add_embedding(graph, str(src))
+    added = {"embedding": True}
+    if data is None:
+        write_model(graph, out, meta)
+        return added
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "model.onnx"
+        write_model(graph, staged, meta)
+        extra = calibrate(OnnxModel(staged), data, outliers=outliers, outlier_classes=outlier_classes,
+                          known_accept=known_accept)
+    meta = dict(meta, **extra)
+    write_model(graph, out, meta)
+    added.update(extra)
+    return added
+
+

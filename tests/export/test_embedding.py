@@ -1,0 +1,100 @@
+"""The embedding output and the open-set rule: on every export, and added to files that predate them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from typer.testing import CliRunner
+
+from inkrec.cli import app
+from inkrec.errors import DataFormatError
+from inkrec.export.calibrate import fit_linear_scorer, threshold_for
+from inkrec.export.graph import EMBEDDING, add_embedding, embedding_size
+from inkrec.export.model_file import read_model_metadata, write_model
+from inkrec.export.onnx import export_model
+from inkrec.runtime.onnx_model import OnnxModel
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def strip_to_old(src: Path, out: Path) -> None:
+    """`src` as inkrec wrote it before the embedding output and the open-set rule existed."""
+    graph, meta = read_model_metadata(src)
+    keep_out = [o for o in graph.graph.output if o.name != EMBEDDING]
+    del graph.graph.output[:]
+    graph.graph.output.extend(keep_out)
+    drop = {EMBEDDING, f"{EMBEDDING}_l2", f"{EMBEDDING}_l2_floor"}
+    nodes = [n for n in graph.graph.node if not set(n.output) & drop]
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+    inits = [i for i in graph.graph.initializer if not i.name.startswith(f"{EMBEDDING}_")]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(inits)
+    meta = {k: v for k, v in meta.items() if k not in ("open_set", "teach")}
+    write_model(graph, out, meta)
+
+
+@pytest.mark.parametrize("name", ["doodles", "digits", "hanzi-numerals"])
+def test_bundled_models_have_a_unit_embedding_and_an_open_set_rule(name, tmp_path):
+    path = REPO / "models" / f"{name}.onnx"
+    model = OnnxModel(path)
+    assert model.has_embedding and model.open_set is not None and model.meta["teach"]["scale"] > 0
+    x = np.random.default_rng(0).random((4, 1, model.size, model.size), dtype=np.float32)
+    logits, emb = model.outputs(x)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    assert emb.shape[1] == embedding_size(onnx.load(str(path)))
+    old = tmp_path / "old.onnx"
+    strip_to_old(path, old)
+    before = OnnxModel(old)
+    assert not before.has_embedding and before.open_set is None
+    assert np.allclose(before.logits(x), logits, atol=1e-5)  # the edit adds an output, changes nothing else
+    probs, score = before.predict_open(x)
+    assert score is None and before.not_sure(None) is None and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_export_of_an_old_file_adds_the_output_and_with_data_the_rule(quickdraw, tmp_path):
+    old = tmp_path / "old.onnx"
+    strip_to_old(REPO / "models" / "doodles.onnx", old)
+    plain = tmp_path / "plain.onnx"
+    res = runner.invoke(app, ["export", str(old), "-o", str(plain)])
+    assert res.exit_code == 0, res.output
+    assert OnnxModel(plain).has_embedding and OnnxModel(plain).open_set is None
+    full = tmp_path / "full.onnx"
+    res = runner.invoke(app, ["export", str(old), "-o", str(full), "--data", str(quickdraw / "numpy_bitmap"),
+                              "--outliers", str(quickdraw / "simplified")])
+    assert res.exit_code == 0, res.output
+    rule = OnnxModel(full).open_set
+    assert rule["score"] == "linear" and rule["known_accept"] == 0.95 and len(rule["outlier_classes"]) == 163
+    assert "held-out" in rule["threshold_on"]
+
+
+def test_torch_exports_get_the_embedding(tiny_doodles):
+    tiny = tiny_doodles
+    out = tiny.onnx_path.with_name("again.onnx")
+    export_model(tiny.torch_model, tiny.meta, out)
+    model = OnnxModel(out)
+    logits, emb = model.outputs(tiny.x_test[:8])
+    assert model.has_embedding and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+
+
+def test_a_graph_without_a_final_linear_layer_is_refused():
+    graph = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Relu", ["input"], ["logits"])], "g",
+        [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [1, 4])],
+        [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 4])]))
+    with pytest.raises(DataFormatError, match="final linear layer"):
+        add_embedding(graph)
+
+
+def test_linear_scorer_separates_and_threshold_keeps_the_share():
+    rng = np.random.default_rng(0)
+    pos, neg = rng.normal(1, 1, (500, 3)), rng.normal(-1, 1, (500, 3))
+    w = fit_linear_scorer(pos, neg)
+    s_pos, s_neg = pos @ w[:-1] + w[-1], neg @ w[:-1] + w[-1]
+    assert (s_pos > 0).mean() > 0.9 and (s_neg < 0).mean() > 0.9
+    t = threshold_for(s_pos, 0.95)
+    assert abs((s_pos >= t).mean() - 0.95) < 0.01
