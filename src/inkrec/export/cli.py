@@ -20,11 +20,11 @@ from inkrec.runtime.onnx_model import OnnxModel
 console = Console(stderr=True)
 
 
-def _fmt(v) -> str:
+def _fmt(key: str, v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
-    if isinstance(v, int) and v > 10_000:
-        return f"{v:,} bytes"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,} bytes" if key.endswith("bytes") else f"{v:,}"
     return str(v)
 
 
@@ -66,7 +66,7 @@ def export_cmd(
             report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers)
         table = Table(title=f"exported {report['id']}", show_header=False)
         for key, value in report.items():
-            table.add_row(key, _fmt(value))
+            table.add_row(key, _fmt(key, value))
         console.print(table)
         if web is not None:
             with console.status(f"writing the static site to {web} ..."):
