@@ -9,11 +9,13 @@
 import { simplify, rasterize } from "./preprocess/ink.js";
 import { InkPad } from "./pad.js";
 import { pictureToModelInput } from "./preprocess/picture.js";
+import { CANDIDATES, WritingPad } from "./writing.js";
 import {
   ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, topK, wasmAvailable,
 } from "./runtime.js";
 
 const TOP = 5;
+const top = () => (writing.active ? CANDIDATES : TOP); // a writing pad offers ten candidates
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +36,8 @@ const state = {
   lastInferenceMs: null,
   lastPredictions: [],
   lastStrokeLatencyMs: null, // from a stroke's last point to its guesses on screen
+  layout: "drawing", // "writing" for a character model with many classes (writing.js)
+  switchMs: null, // from choosing a model in the picker to its first possible guess
   error: null,
   /** Run a model (default: the current one) in this browser on an input (Uint8Array size*size). */
   infer: async (pixels, id = state.model) => (await current(id)).run(pixels),
@@ -93,6 +97,7 @@ function setStatus(text, isError = false) {
 const guessList = $("guesses");
 function renderGuesses(preds) {
   guessList.replaceChildren();
+  if (writing.render(preds)) return;
   $("live-top").textContent = preds.length ? `${preds[0].label} ${Math.round(preds[0].probability * 100)}%` : "";
   if (!preds.length) {
     const li = document.createElement("li");
@@ -182,9 +187,9 @@ async function guessNow() {
         const m = await session(state.model);
         const { probs, ms } = await m.run(pixels);
         state.lastInferenceMs = ms;
-        preds = topK(probs, info.labels, TOP);
+        preds = topK(probs, info.labels, top());
       } else {
-        const r = await api.predictStrokes(state.model, raw, TOP);
+        const r = await api.predictStrokes(state.model, raw, top());
         state.lastInferenceMs = r.ms;
         preds = r.predictions;
       }
@@ -225,9 +230,11 @@ const pad = new InkPad($("ink-canvas"), {
     $("undo").disabled = empty || pad.isDrawing;
     $("clear").disabled = empty;
     $("pad-hint").classList.toggle("gone", !empty);
+    if (writing.active && reason === "move") return; // a writing pad guesses once a stroke is done
     requestGuess();
   },
 });
+const writing = new WritingPad(document.querySelector(".board .tabs"), { onPick: () => pad.clear() });
 
 $("undo").addEventListener("click", () => pad.undo());
 $("clear").addEventListener("click", () => pad.clear());
@@ -281,7 +288,7 @@ async function upload(file) {
       renderInput(pixels, info.input.size);
       const { probs, ms } = await (await session(id)).run(pixels);
       if (mine !== uploads) return;
-      const preds = topK(probs, info.labels, TOP);
+      const preds = topK(probs, info.labels, top());
       state.lastInferenceMs = ms;
       state.lastPredictions = preds;
       renderGuesses(preds);
@@ -297,7 +304,7 @@ async function upload(file) {
   }
   note.textContent = "Sending the picture to the server…";
   try {
-    const r = await api.predictImage(state.model, file, TOP);
+    const r = await api.predictImage(state.model, file, top());
     state.lastPredictions = r.predictions;
     renderGuesses(r.predictions);
     note.textContent = `The server answered in ${r.ms.toFixed(1)} ms (${r.roundTripMs.toFixed(0)} ms round trip).`;
@@ -362,6 +369,8 @@ async function useModel(id) {
     await session(id);
   }
   state.model = id; // only now: until the new model is loaded, the old one keeps guessing
+  state.layout = info.layout === "writing" ? "writing" : "drawing";
+  writing.setActive(state.layout === "writing");
   setStatus(readyText());
   showModelFacts(info);
   requestGuess();
@@ -370,8 +379,10 @@ async function useModel(id) {
 $("model-picker").addEventListener("change", async (e) => {
   const picker = e.target;
   picker.disabled = true;
+  const t0 = performance.now();
   try {
     await useModel(picker.value);
+    state.switchMs = performance.now() - t0;
   } catch (err) {
     setStatus(`Could not load ${picker.value}: ${err.message}`, true);
   } finally {

@@ -102,5 +102,7 @@ class OnnxModel:
             "license": m.get("license") or "",
             "attribution": m.get("attribution") or "",
             "quantized": m.get("quantized"),
+            "vocabulary": m.get("vocabulary"),
+            "layout": md.page_layout(m),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

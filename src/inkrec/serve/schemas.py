@@ -102,6 +102,12 @@ class ModelDescription(BaseModel):
     license: str = ""
     attribution: str = ""
     quantized: str | None = None
+    vocabulary: str | None = Field(None, description="The named character set the labels are (e.g. zh), if any.")
+    layout: str = Field(
+        "drawing",
+        description="How the page presents the model: 'writing' (a handwriting keyboard of ten candidates) for "
+        "a character model with many classes, else 'drawing' (live guesses with probabilities).",
+    )
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 
