@@ -148,7 +148,7 @@ def hanzi_standin(request: pytest.FixtureRequest, tmp_path_factory) -> Path:
     model's size (cached between runs): the writing pad's big model."""
     import hanzi_model
 
-    out = _model_cache(request, tmp_path_factory) / f"{hanzi_model.STANDIN_ID}-w{hanzi_model.STANDIN_WIDTH}.onnx"
+    out = _model_cache(request, tmp_path_factory) / f"{hanzi_model.STANDIN_ID}-{hanzi_model.STANDIN_VERSION}.onnx"
     if not out.is_file():
         hanzi_model.build(out)
     return out

@@ -17,6 +17,7 @@ import numpy as np
 STANDIN_ID = "hanzi-standin"
 STANDIN_SIZE = 64
 STANDIN_WIDTH = 80  # ~7.5 MB int8 with 15,433 classes: the bundled Chinese model's budget is 8 MB
+STANDIN_VERSION = "w80-bn"  # names the cached file: change it with the recipe
 
 
 def scribbles(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -50,11 +51,29 @@ def build(out: Path, *, model_id: str = STANDIN_ID, size: int = STANDIN_SIZE, wi
     labels = charset("zh")
     torch.manual_seed(seed)
     model = create_model("inknet", len(labels), image_size=size, width=width).eval()
-    # Untrained, every drawing gets about the same top 10 (the scores of the average feature vector);
-    # centring the scores on the scribbles' mean feature makes the candidates depend on the drawing.
+    # Untrained, every drawing gets about the same features and so the same top 10, decided by differences
+    # far below the int8 rounding of two runtimes. Batch-norm statistics measured on scribbles give each
+    # channel a drawing-dependent spread, and centring the scores on the scribbles' mean feature makes the
+    # candidates depend on the drawing, with gaps between them like a trained model's.
+    calibrate = torch.from_numpy(scribbles(512, size, seed + 1))
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the batches
+            if m.weight is not None:
+                torch.nn.init.ones_(m.weight)
     with torch.no_grad():
-        feats = model.pool(model.features(torch.from_numpy(scribbles(256, size, seed + 1)))).flatten(1)
-        model.fc.bias.copy_(-model.fc.weight @ feats.mean(0))
+        model.train()
+        for batch in calibrate.split(128):
+            model.features(batch)
+        model.eval()
+        feats = model.pool(model.features(calibrate)).flatten(1)
+        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
+        model.fc.weight.normal_(0.0, 1.0 / feats.shape[1] ** 0.5)
+        model.fc.bias.zero_()
+        scale = 1.0 / (model.pool(model.features(calibrate)).flatten(1).std(0) + 1e-6)
+        model.fc.weight.mul_(scale)
+        model.fc.bias.copy_(-model.fc.weight @ model.pool(model.features(calibrate)).flatten(1).mean(0))
     reference = read_metadata(Path(__file__).resolve().parents[2] / "models" / "hanzi-numerals.onnx")
     meta = {
         "format": "inkrec-onnx/1", "id": model_id, "labels": labels,
