@@ -94,12 +94,12 @@ def test_replayed_pot_characters_match_python_pipeline(page, pad_server, dataset
     rows = []
     for index, word, strokes in sample:
         page.evaluate("() => document.querySelector('[data-testid=clear]').click()")
-        settle(page)
+        settle(page, 60_000)  # a loaded machine (training beside the tests) can be slow
         if index in real:
             replay(page, strokes)
         else:
             replay_events(page, strokes)
-        settle(page)
+        settle(page, 60_000)  # a loaded machine (training beside the tests) can be slow
         state = page.evaluate("() => ({raw: inkrec.strokes, input: Array.from(inkrec.lastInput)})")
         shown = page.evaluate("() => Array.from(document.querySelectorAll('#candidates [data-testid^=guess-]'), "
                               "e => e.textContent)")

@@ -1,7 +1,8 @@
 // The drawing page: draw, and the model guesses live.
 //
 // Strokes -> ink.js (the twin of inkrec.preprocess: simplify like the data set, then rasterize like its bitmaps)
-// -> the model in this browser (onnxruntime-web) -> top-5 guesses. Everything that is slow to start (the
+// -> the model in this browser (onnxruntime-web) -> top-5 guesses (for a character model with many classes,
+// ten candidates to tap into a text: writing.js). Everything that is slow to start (the
 // runtime's wasm compile, the model list, the model bytes) starts at once, in parallel, at module load.
 // An uploaded picture goes the same way through picture.js (the twin of inkrec.preprocess.pictures), so a static
 // copy of the page reads pictures too; only when the model runs on the server does the picture go there.
