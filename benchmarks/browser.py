@@ -222,6 +222,9 @@ def main() -> None:
     ap.add_argument("--drawings", type=int, default=1, help="drawings per category for the stroke latency")
     ap.add_argument("--repeats", type=int, default=5, help="passes over the inputs for the model time")
     ap.add_argument("--threads", type=int, default=2, help="wasm threads for the isolated multi-thread set-up")
+    ap.add_argument("--setups", default="", help="only the set-ups whose name contains one of these "
+                    "comma-separated words (e.g. '1 thread,serve'); default all")
+    ap.add_argument("--inputs", type=int, default=200, help="real characters for a character model's time")
     ap.add_argument("--json", type=Path, default=REPO / "bench-results" / "browser.json")
     args = ap.parse_args()
 
@@ -240,7 +243,7 @@ def main() -> None:
     model_id, size = meta["id"], meta["input"]["size"]
     writing = page_layout(meta) == "writing"
     if writing:  # a character model: real handwritten characters, not doodles
-        all_drawings = load_characters(200)
+        all_drawings = load_characters(args.inputs)
         drawings = all_drawings[: 5 * args.drawings]
     else:
         drawings = load_drawings(args.drawings, meta["labels"])
@@ -267,6 +270,8 @@ def main() -> None:
                 ("inkrec serve", f"{serve_url}?model={model_id}", True),
                 ("inkrec serve, API fallback (baseline)", f"{serve_url}?backend=api&model={model_id}", False),
             ]
+            wanted = [w.strip() for w in args.setups.split(",") if w.strip()]
+            setups = [s for s in setups if not wanted or any(w in s[0] for w in wanted)]
             for name, url, infer in setups:
                 console.print(f"  {name} ...")
                 rows.append(run_setup(pw, name, url, args, inputs, drawings, tmp, infer, model_id,
@@ -279,7 +284,7 @@ def main() -> None:
             iso_srv.shutdown()
             plain_srv.shutdown()
 
-    base = rows[-1].get("stroke_median_ms")
+    base = rows[-1].get("stroke_median_ms") if rows and "baseline" in rows[-1]["setup"] else None
     table = Table(title=f"drawing page in headless Chromium ({model_id}, median)")
     for col in ("set-up", "backend", "threads", "isolated", "infer ms", "loop mean ms", "course CNN ms",
                 "ready cold ms", "ready warm ms", "stroke->guess ms", "p90", "vs API"):
