@@ -137,3 +137,47 @@ def page(browser_context):
     pg.errors = errors
     yield pg
     pg.close()
+
+
+# ---------------------------------------------------------------- character models (the writing pad)
+
+
+@pytest.fixture(scope="session")
+def hanzi_standin(request: pytest.FixtureRequest, tmp_path_factory) -> Path:
+    """An untrained inknet with the `zh` vocabulary's 15,433 classes, int8, about the bundled Chinese
+    model's size (cached between runs): the writing pad's big model."""
+    import hanzi_model
+
+    out = _model_cache(request, tmp_path_factory) / f"{hanzi_model.STANDIN_ID}-{hanzi_model.STANDIN_VERSION}.onnx"
+    if not out.is_file():
+        hanzi_model.build(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def numerals_writing(tmp_path_factory) -> Path:
+    """The bundled hanzi-numerals model (15 classes, real accuracy) marked for the writing pad through
+    its metadata's explicit `page` entry."""
+    from inkrec.export.model_file import write_with_metadata
+    from inkrec.runtime.onnx_model import read_metadata
+
+    src = doodle_model.bundled_or_none("hanzi-numerals")
+    if src is None:
+        pytest.fail("models/hanzi-numerals.onnx is missing: it is bundled with the repository")
+    out = tmp_path_factory.mktemp("numerals") / "numerals-writing.onnx"
+    write_with_metadata(src, out, dict(read_metadata(src), id="numerals-writing", page="writing"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def writing_server(page_built: Path, doodles_onnx: Path, hanzi_standin: Path, numerals_writing: Path
+                   ) -> Iterator[str]:
+    """`inkrec serve` with a doodle model first (the page's default) and the two character models."""
+    from inkrec.runtime.onnx_model import read_metadata
+
+    proc, url = start_server({"doodles": doodles_onnx, read_metadata(hanzi_standin)["id"]: hanzi_standin,
+                              "numerals-writing": numerals_writing})
+    try:
+        yield url
+    finally:
+        stop(proc)

@@ -1,7 +1,8 @@
 // The drawing page: draw, and the model guesses live.
 //
 // Strokes -> ink.js (the twin of inkrec.preprocess: simplify like the data set, then rasterize like its bitmaps)
-// -> the model in this browser (onnxruntime-web) -> top-5 guesses. Everything that is slow to start (the
+// -> the model in this browser (onnxruntime-web) -> top-5 guesses (for a character model with many classes,
+// ten candidates to tap into a text: writing.js). Everything that is slow to start (the
 // runtime's wasm compile, the model list, the model bytes) starts at once, in parallel, at module load.
 // An uploaded picture goes the same way through picture.js (the twin of inkrec.preprocess.pictures), so a static
 // copy of the page reads pictures too; only when the model runs on the server does the picture go there.
@@ -9,12 +10,14 @@
 import { simplify, rasterize } from "./preprocess/ink.js";
 import { InkPad } from "./pad.js";
 import { pictureToModelInput } from "./preprocess/picture.js";
+import { CANDIDATES, WritingPad } from "./writing.js";
 import {
   ApiClient, WasmModel, chooseThreads, loadManifest, loadOrt, wasmAvailable,
 } from "./runtime.js";
 import { judge, mountTeach, renderNotSure } from "./teach.js";
 
 const TOP = 5;
+const top = () => (writing.active ? CANDIDATES : TOP); // a writing pad offers ten candidates
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
@@ -36,6 +39,8 @@ const state = {
   lastPredictions: [],
   notSure: null, // whether the shown guesses fall below the model's open-set threshold (null: no rule)
   lastStrokeLatencyMs: null, // from a stroke's last point to its guesses on screen
+  layout: "drawing", // "writing" for a character model with many classes (writing.js)
+  switchMs: null, // from choosing a model in the picker to its first possible guess
   error: null,
   /** Run a model (default: the current one) in this browser on an input (Uint8Array size*size). */
   infer: async (pixels, id = state.model) => (await current(id)).run(pixels),
@@ -95,6 +100,7 @@ function setStatus(text, isError = false) {
 const guessList = $("guesses");
 function renderGuesses(preds) {
   guessList.replaceChildren();
+  if (writing.render(preds)) return;
   $("live-top").textContent = preds.length ? `${preds[0].label} ${Math.round(preds[0].probability * 100)}%` : "";
   if (!preds.length) {
     const li = document.createElement("li");
@@ -184,9 +190,9 @@ async function guessNow() {
         const m = await session(state.model);
         const out = await m.run(pixels);
         state.lastInferenceMs = out.ms;
-        ({ predictions: preds, notSure: state.notSure } = judge(info, out, TOP));
+        ({ predictions: preds, notSure: state.notSure } = judge(info, out, top()));
       } else {
-        const r = await api.predictStrokes(state.model, raw, TOP);
+        const r = await api.predictStrokes(state.model, raw, top());
         state.lastInferenceMs = r.ms;
         preds = r.predictions;
         state.notSure = r.not_sure ?? null;
@@ -229,9 +235,11 @@ const pad = new InkPad($("ink-canvas"), {
     $("undo").disabled = empty || pad.isDrawing;
     $("clear").disabled = empty;
     $("pad-hint").classList.toggle("gone", !empty);
+    if (writing.active && reason === "move") return; // a writing pad guesses once a stroke is done
     requestGuess();
   },
 });
+const writing = new WritingPad(document.querySelector(".board .tabs"), { onPick: () => pad.clear() });
 
 // What the "Teach me" panel (teach.js) may read and do.
 const teachHooks = {
@@ -297,7 +305,7 @@ async function upload(file) {
       const out = await (await session(id)).run(pixels);
       const { ms } = out;
       if (mine !== uploads) return;
-      const { predictions: preds, notSure } = judge(info, out, TOP);
+      const { predictions: preds, notSure } = judge(info, out, top());
       renderNotSure(notSure === true);
       state.lastInferenceMs = ms;
       state.lastPredictions = preds;
@@ -314,7 +322,7 @@ async function upload(file) {
   }
   note.textContent = "Sending the picture to the server…";
   try {
-    const r = await api.predictImage(state.model, file, TOP);
+    const r = await api.predictImage(state.model, file, top());
     state.lastPredictions = r.predictions;
     renderGuesses(r.predictions);
     note.textContent = `The server answered in ${r.ms.toFixed(1)} ms (${r.roundTripMs.toFixed(0)} ms round trip).`;
@@ -380,6 +388,8 @@ async function useModel(id) {
   }
   state.model = id; // only now: until the new model is loaded, the old one keeps guessing
   await teachHooks.onModel?.(id);
+  state.layout = info.layout === "writing" ? "writing" : "drawing";
+  writing.setActive(state.layout === "writing");
   setStatus(readyText());
   showModelFacts(info);
   requestGuess();
@@ -388,8 +398,10 @@ async function useModel(id) {
 $("model-picker").addEventListener("change", async (e) => {
   const picker = e.target;
   picker.disabled = true;
+  const t0 = performance.now();
   try {
     await useModel(picker.value);
+    state.switchMs = performance.now() - t0;
   } catch (err) {
     setStatus(`Could not load ${picker.value}: ${err.message}`, true);
   } finally {

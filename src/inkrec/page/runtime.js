@@ -32,9 +32,26 @@ export function softmax(logits) {
   return out;
 }
 
+/**
+ * The k most likely labels, most likely first; ties keep the lower index first (as the server's stable
+ * argsort does). One pass with a small sorted buffer: a character model has 15,000 classes and a full
+ * sort of them would cost more than the model's own run.
+ */
+export function topIndices(probs, k) {
+  const n = Math.min(k, probs.length);
+  const idx = [];
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i];
+    if (idx.length === n && !(v > probs[idx[n - 1]])) continue;
+    let j = idx.length === n ? n - 1 : idx.length;
+    while (j > 0 && v > probs[idx[j - 1]]) { idx[j] = idx[j - 1]; j--; }
+    idx[j] = i;
+  }
+  return idx;
+}
+
 export function topK(probs, labels, k) {
-  const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
-  return idx.map((i) => ({ label: labels[i] ?? String(i), probability: probs[i] }));
+  return topIndices(probs, k).map((i) => ({ label: labels[i] ?? String(i), probability: probs[i] }));
 }
 
 export function wasmAvailable() {

@@ -11,6 +11,8 @@
 // taught here, a drawing is also "sure" when it is close enough to one of them (its cosine above a
 // threshold chosen leave-one-out on their own drawings, as `inkrec teach` does).
 
+import { topIndices } from "./runtime.js";
+
 const DB_NAME = "inkrec-teach";
 const STORE = "classes";
 const PAGE_FORMAT = "inkrec-page-teach/1";
@@ -115,7 +117,7 @@ export function judge(info, out, k) {
     const lse = logSumExp(logits);
     probs = Float32Array.from(logits, (v) => Math.exp(v - lse));
   }
-  const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
+  const idx = topIndices(probs, k); // one pass: a character model has 15,000 classes
   const predictions = idx.map((i) => ({ label: labels[i], probability: probs[i], taught: i >= info.labels.length }));
   let notSure = null;
   const base = openSetScore(info.open_set, out.logits || [], out.embedding);

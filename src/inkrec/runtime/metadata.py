@@ -31,6 +31,18 @@ Optional entries, absent from files written before they existed (every reader co
   the best taught cosine less `cos_threshold`.
 - `teach`: `{"scale": s, "bias": b}`, how a class taught from a few drawings scores against the model's
   own: `s * cos(embedding, prototype) + b`, fit by teaching the model's own classes back to it.
+
+Two optional keys say how the drawing page presents the model (`page_layout`):
+
+- `vocabulary`: the name of the character set the labels are (`inkrec.data.charsets`, e.g. "zh"), written by
+  whoever exports a character model;
+- `page`: "writing" or "drawing", an explicit choice that overrides the rule below.
+
+Without `page`, a bitmap model whose labels are all single characters is a *character model*; with a
+`vocabulary`, or with at least `WRITING_MIN_CLASSES` labels, the page becomes a writing pad (a phone's
+handwriting keyboard: ten candidates to tap into a text) instead of the live guesses with their
+probabilities that suit a few dozen doodles, digits or letters. The server's `GET /v1/models` and the static
+site's models.json carry the result as `layout`, so the page never repeats the rule.
 """
 
 from __future__ import annotations
@@ -47,6 +59,11 @@ from inkrec.errors import DataFormatError
 METADATA_KEY = "inkrec"
 FORMAT = "inkrec-onnx/1"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LAYOUTS = ("drawing", "writing")
+# Scripts with this many characters (Chinese, kanji) are written and picked from candidates; digits,
+# letters, kana (49 in Kuzushiji-49) and doodles are fewer, and read best with their probabilities.
+WRITING_MIN_CLASSES = 100
+
 
 def valid_id(model_id: str) -> bool:
     """Model ids appear in URLs and JSON: letters, digits, '.', '_' and '-' only."""
@@ -79,6 +96,10 @@ def validate(meta: Any, path: str | Path) -> dict:
     teach = meta.get("teach")
     if teach is not None and not (isinstance(teach, dict) and _number(teach.get("scale")) and _number(teach.get("bias"))):
         raise DataFormatError(path, "metadata 'teach' needs numeric 'scale' and 'bias'")
+    if meta.get("page") is not None and meta["page"] not in LAYOUTS:
+        raise DataFormatError(path, f"metadata 'page' must be one of {', '.join(LAYOUTS)}, got {meta['page']!r}")
+    if meta.get("vocabulary") is not None and not isinstance(meta["vocabulary"], str):
+        raise DataFormatError(path, f"metadata 'vocabulary' must be a name, got {meta['vocabulary']!r}")
     return meta
 
 
@@ -134,6 +155,16 @@ def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray
     w = np.asarray(rule["weights"], dtype=np.float64)
     return (np.asarray(embedding, dtype=np.float64) @ w + float(rule.get("energy_weight", 0.0)) * energy
             + float(rule.get("max_logit_weight", 0.0)) * top + float(rule.get("bias", 0.0)))
+
+
+def page_layout(meta: dict) -> str:
+    """"writing" (a handwriting keyboard) for a character model with many classes, else "drawing"."""
+    if meta.get("page") in LAYOUTS:
+        return meta["page"]
+    labels = meta["labels"]
+    character_model = meta["input"]["kind"] == "bitmap" and all(len(label) == 1 for label in labels)
+    many = bool(meta.get("vocabulary")) or len(labels) >= WRITING_MIN_CLASSES
+    return "writing" if character_model and many else "drawing"
 
 
 def parse(text: str | None, path: str | Path) -> dict:

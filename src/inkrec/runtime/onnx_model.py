@@ -152,5 +152,7 @@ class OnnxModel:
             "embedding": self.has_embedding,
             "open_set": self.open_set,
             "teach": m.get("teach"),
+            "vocabulary": m.get("vocabulary"),
+            "layout": md.page_layout(m),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

@@ -113,6 +113,12 @@ class ModelDescription(BaseModel):
     embedding: bool = Field(False, description="Whether the file has the 'embedding' output (teaching).")
     open_set: dict | None = Field(None, description="The open-set rule: score, threshold, what it was fit on.")
     teach: dict | None = Field(None, description="How a class taught from a few drawings scores (scale, bias).")
+    vocabulary: str | None = Field(None, description="The named character set the labels are (e.g. zh), if any.")
+    layout: str = Field(
+        "drawing",
+        description="How the page presents the model: 'writing' (a handwriting keyboard of ten candidates) for "
+        "a character model with many classes, else 'drawing' (live guesses with probabilities).",
+    )
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 

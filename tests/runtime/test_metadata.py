@@ -1,0 +1,48 @@
+"""How the page presents a model, decided from the model's own metadata (`page_layout`), and the two
+optional keys behind it refused when malformed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inkrec.data.charsets import charset
+from inkrec.errors import DataFormatError
+from inkrec.runtime import metadata as md
+from inkrec.runtime.onnx_model import read_metadata
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def meta(labels, kind="bitmap", **extra) -> dict:
+    inp = {"kind": kind, "size": 64} if kind == "bitmap" else {"kind": kind}
+    return md.validate({"format": md.FORMAT, "id": "m", "labels": list(labels), "input": inp, **extra}, "<test>")
+
+
+def test_many_characters_make_a_writing_pad():
+    assert md.page_layout(meta(charset("zh"))) == "writing"
+    assert md.page_layout(meta(charset("gb2312-1"))) == "writing"
+    assert md.page_layout(meta(charset("gb2312-1")[: md.WRITING_MIN_CLASSES])) == "writing"
+
+
+def test_few_classes_words_or_strokes_keep_the_drawing_page():
+    assert md.page_layout(meta(charset("gb2312-1")[: md.WRITING_MIN_CLASSES - 1])) == "drawing"
+    assert md.page_layout(meta([f"word {i}" for i in range(500)])) == "drawing"  # doodles: words
+    assert md.page_layout(meta(charset("zh")[:3000], kind="strokes")) == "drawing"
+    for name in ("digits", "doodles", "hanzi-numerals"):  # the bundled models stay as they are
+        assert md.page_layout(read_metadata(REPO / "models" / f"{name}.onnx")) == "drawing"
+
+
+def test_vocabulary_or_an_explicit_page_entry_decide():
+    numerals = read_metadata(REPO / "models" / "hanzi-numerals.onnx")
+    assert md.page_layout(dict(numerals, vocabulary="chinese-numerals")) == "writing"
+    assert md.page_layout(dict(numerals, page="writing")) == "writing"
+    assert md.page_layout(meta(charset("zh"), page="drawing")) == "drawing"
+
+
+@pytest.mark.parametrize("extra, message", [({"page": "keyboard"}, "'page' must be one of"),
+                                            ({"vocabulary": 15433}, "'vocabulary' must be a name")])
+def test_malformed_layout_keys_are_refused(extra, message):
+    with pytest.raises(DataFormatError, match=message):
+        meta(["a", "b"], **extra)
