@@ -37,6 +37,14 @@ def export_cmd(
     model_id: Annotated[
         str | None, typer.Option("--id", help="Model id (default: the output file's stem).")
     ] = None,
+    lines: Annotated[
+        bool | None,
+        typer.Option(
+            "--lines/--no-lines",
+            help="Whether the model reads lines of characters (`inkrec read`); default: yes when every "
+            "label is one character.",
+        ),
+    ] = None,
 ) -> None:
     """Export a trained run to ONNX with its labels, preprocessing, metrics and licence inside."""
     if out is None and web is None:
@@ -44,7 +52,7 @@ def export_cmd(
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
         with console.status(f"exporting {run_dir} ..."):
-            report = export_run(run_dir, target, int8=int8, model_id=model_id)
+            report = export_run(run_dir, target, int8=int8, model_id=model_id, lines=lines)
         table = Table(title=f"exported {report['id']}", show_header=False)
         for key, value in report.items():
             table.add_row(key, _fmt(value))

@@ -102,5 +102,6 @@ class OnnxModel:
             "license": m.get("license") or "",
             "attribution": m.get("attribution") or "",
             "quantized": m.get("quantized"),
+            "lines": md.reads_lines(m),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

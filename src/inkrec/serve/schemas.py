@@ -77,6 +77,18 @@ class PredictResponse(BaseModel):
     ms: float = Field(..., description="Server time for this request (parse, preprocess, model), ms.")
 
 
+class ReadCharacter(BaseModel):
+    box: list[float] = Field(..., description="[x0, y0, x1, y1] in the picture's pixels or the strokes' units.")
+    candidates: list[Prediction] = Field(..., description="What the character may be, most likely first.")
+
+
+class ReadResponse(BaseModel):
+    model: str
+    text: str = Field(..., description="The line as read: each character's first candidate.")
+    characters: list[ReadCharacter]
+    ms: float = Field(..., description="Server time for this request, ms.")
+
+
 class UploadForm(BaseModel):
     """multipart/form-data: a picture of a drawing (PNG/JPEG, any size, either polarity)."""
 
@@ -102,6 +114,7 @@ class ModelDescription(BaseModel):
     license: str = ""
     attribution: str = ""
     quantized: str | None = None
+    lines: bool = Field(False, description="Whether the model reads lines of characters (POST /v1/read).")
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 
