@@ -22,6 +22,7 @@ from pathlib import Path
 
 from inkrec.errors import ConfigError
 from inkrec.page import check_built, page_files
+from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import read_metadata
 
 MANIFEST_FORMAT = "inkrec-models/1"
@@ -92,6 +93,7 @@ def model_entry(meta: dict, url: str) -> dict:
         if key in meta:
             entry[key] = meta[key]
     entry.setdefault("metrics", {})
+    entry["lines"] = md.reads_lines(meta)
     entry["url"] = url
     return entry
 
