@@ -44,8 +44,8 @@ function mergeOverlapping(boxes) {
       const a = gbox[k];
       const b = gbox[k + 1];
       const overlap = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-      const narrower = Math.max(Math.min(a[2] - a[0], b[2] - b[0]), 1e-9);
-      if (overlap >= MERGE_OVERLAP * narrower) {
+      const narrower = Math.max(Math.min(a[2] - a[0], b[2] - b[0]), 0); // a vertical bar has no width, yet overlaps
+      if (overlap >= 0 && overlap >= MERGE_OVERLAP * narrower) {
         groups[k] = groups[k].concat(groups[k + 1]);
         groups.splice(k + 1, 1);
         gbox[k] = [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];

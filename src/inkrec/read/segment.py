@@ -87,12 +87,12 @@ def _merge_overlapping(
         while k < len(groups) - 1:
             a, b = gbox[k], gbox[k + 1]
             overlap = min(a[2], b[2]) - max(a[0], b[0])
-            narrower = max(min(a[2] - a[0], b[2] - b[0]), 1e-9)
+            narrower = max(min(a[2] - a[0], b[2] - b[0]), 0.0)  # a vertical bar has no width, yet overlaps
             y_overlap = min(a[3], b[3]) - max(a[1], b[1])
             lower = max(min(a[3] - a[1], b[3] - b[1]), 1e-9)
             small = min(max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])) < FRAGMENT * height
             side_by_side = stacked and y_overlap >= 0.5 * lower and not small
-            if overlap >= MERGE_OVERLAP * narrower and not side_by_side:
+            if overlap >= 0 and overlap >= MERGE_OVERLAP * narrower and not side_by_side:
                 groups[k] += groups.pop(k + 1)
                 gbox[k] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
                 gbox.pop(k + 1)
@@ -154,27 +154,44 @@ def _components(mask):
     return labels, boxes[:n], areas[:n]
 
 
-def _joints(profile: np.ndarray, height: float, thin: float) -> list[int]:
-    """Columns (offsets in the profile) where a group may be cut: local minima of its column profile, far
-    enough apart, the thinnest first, and at most one per MIN_PIECE line heights; `thin` ones (a joint of a
-    stroke or two) always qualify, thicker ones only where the group is wider than a character may be."""
+def _joints(profile: np.ndarray, height: float, thin: float, stroke: float) -> list[int]:
+    """Columns (offsets in the profile) where a group may be cut: the middle of each valley of its column
+    profile, at least MIN_PIECE line heights from the edges and from each other, the deepest first. In a
+    group no wider than a character only `thin` valleys count (a joint of a stroke or two, with ink rising
+    by a stroke's width or more within half a line height on both sides); a wider group holds two
+    characters or more, however they touch, and any local minimum counts."""
     w = len(profile)
     margin = max(1, round(MIN_PIECE * height))
     if w < 2 * margin + 1:
         return []
     smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-    inner = np.arange(margin, w - margin)
-    left = smooth[inner - 1]
-    right = smooth[np.minimum(inner + 1, w - 1)]
-    ok = (smooth[inner] <= left) & (smooth[inner] <= right)
-    if w <= 1.1 * height:
-        ok &= smooth[inner] <= thin
+    reach = max(2, round(0.5 * height))
+    wide = w > 1.1 * height
+    ok = np.zeros(w, dtype=bool)
+    for x in range(margin, w - margin):
+        v = smooth[x]
+        if wide:  # any local minimum
+            ok[x] = v <= smooth[x - 1] and v <= smooth[x + 1]
+        elif v <= thin:
+            left, right = smooth[max(0, x - reach) : x].max(), smooth[x + 1 : x + 1 + reach].max()
+            ok[x] = left >= v + stroke and right >= v + stroke
+    cuts: list[tuple[float, int]] = []
+    x = 0
+    while x < w:  # one cut per valley: the middle of its lowest columns
+        if not ok[x]:
+            x += 1
+            continue
+        end = x
+        while end + 1 < w and ok[end + 1]:
+            end += 1
+        run = smooth[x : end + 1]
+        low = np.flatnonzero(run <= run.min() + 1e-6)
+        cuts.append((float(run.min()), x + int(low[len(low) // 2])))
+        x = end + 1
     chosen: list[int] = []
-    for x in inner[ok][np.argsort(smooth[inner[ok]], kind="stable")]:
-        if all(abs(int(x) - c) >= margin for c in chosen):
-            chosen.append(int(x))
-        if len(chosen) >= w / (2 * margin):
-            break
+    for _, c in sorted(cuts):
+        if all(abs(c - d) >= margin for d in chosen):
+            chosen.append(c)
     return sorted(chosen)
 
 
@@ -242,7 +259,8 @@ def picture_pieces(grey: np.ndarray) -> PictureLine:
     for g, members in enumerate(groups):
         lut[kept[members] + 1] = g + 1
     grp = lut[labels]
-    thin = JOINT_STROKES * max(stroke_width(ink), 1.0)
+    stroke = max(stroke_width(ink), 1.0)
+    thin = JOINT_STROKES * stroke
     seg = np.zeros_like(grp)
     n = 0
     for g, members in enumerate(groups):
@@ -251,7 +269,7 @@ def picture_pieces(grey: np.ndarray) -> PictureLine:
         cuts: list[int] = []
         if gx1 - gx0 > CUT_WIDTH * height:
             mine = grp[:, gx0:gx1] == g + 1
-            cuts = [gx0 + c for c in _joints(mine.sum(axis=0).astype(np.float64), height, thin)]
+            cuts = [gx0 + c for c in _joints(mine.sum(axis=0).astype(np.float64), height, thin, stroke)]
         edges = [gx0, *cuts, gx1]
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             n += 1
