@@ -15,7 +15,7 @@ export const PRIORS = Object.freeze({
   maxSpan: 5, maxWidth: 1.6, wide: 1.2, wideCost: 4.0, gapCost: 3.0, short: 0.45, shortCost: 4.0, charBonus: 0.0,
 });
 const MERGE_OVERLAP = 0.5;
-const MAX_PIECES = 300;
+const MAX_PIECES = 200;
 const TOP = 5;
 
 /** The extent holding all but `trim` of the points at each end (segment._band with equal weights). */

@@ -23,7 +23,7 @@ from inkrec.preprocess.pictures import normalize_ink, stroke_width
 from inkrec.read.errors import LineError
 
 WORK_HEIGHT = 64  # line height in working pixels (pictures are scaled down to it, never up)
-MAX_PIECES = 600  # a line of more pieces than this is refused before any model runs
+MAX_PIECES = 200  # a line of more pieces than this is refused before any model runs (about 100 characters)
 MERGE_OVERLAP = 0.5  # groups whose x-ranges overlap by this much of the narrower one are one character
 CUT_WIDTH = 0.6  # groups wider than this (x line height) are looked at for joints to cut
 MIN_PIECE = 0.15  # no cut closer than this (x line height) to a group's edge or to another cut
