@@ -12,7 +12,7 @@ import { InkPad } from "./pad.js";
 import { topK } from "./runtime.js";
 
 export const PRIORS = Object.freeze({
-  maxSpan: 5, maxWidth: 1.6, wide: 1.2, wideCost: 4.0, gapCost: 3.0, short: 0.45, shortCost: 4.0, charBonus: 0.0,
+  maxSpan: 5, maxWidth: 1.6, wide: 1.0, wideCost: 1.0, gapCost: 3.0, short: 0.45, shortCost: 4.0, charBonus: 0.05,
 });
 const MERGE_OVERLAP = 0.5;
 const MAX_PIECES = 200;

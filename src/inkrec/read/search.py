@@ -23,12 +23,12 @@ class Priors:
 
     max_span: int = 5  # pieces one character may be made of
     max_width: float = 1.6  # no character is wider than this
-    wide: float = 1.2  # beyond this width a character pays `wide_cost` per line height
-    wide_cost: float = 4.0
+    wide: float = 1.0  # beyond this width a character pays `wide_cost` per line height
+    wide_cost: float = 1.0
     gap_cost: float = 3.0  # per line height of blank between the pieces of one character
     short: float = 0.45  # a character lower than this pays `short_cost` per line height it lacks
     short_cost: float = 4.0
-    char_bonus: float = 0.0  # per character read
+    char_bonus: float = 0.05  # per character read (the model is never surer than ~0.92: log 0.92 = -0.08)
 
     def spans(self, pieces: Pieces) -> list[tuple[int, int]]:
         """Every run (i, j) of consecutive pieces that could be one character (single pieces always)."""
