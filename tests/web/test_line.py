@@ -92,3 +92,16 @@ def test_a_model_of_doodles_says_it_reads_no_lines(page, digits_server):
     page.evaluate(_WRITE, [s[:2] for s in ink_digits("17", height=90.0, x0=30.0, y0=40.0)])
     line = _settled(page)
     assert line["text"] == "" and "does not read lines" in line["error"]
+
+
+def test_a_ten_digit_line_reads_as_the_server_reads_it(page, digits_server):
+    """Ten characters, the size the page's speed is quoted for (printed; benchmarks hold the figures)."""
+    open_page(page, digits_server + "?model=digits")
+    page.get_by_test_id("tab-line").click()
+    strokes = ink_digits("4071223047", height=40.0, gap=0.3, x0=10.0, y0=30.0)
+    page.evaluate(_WRITE, [s[:2] for s in strokes])
+    line = _settled(page)
+    body = {"model": "digits", "strokes": [s[:2] for s in strokes]}
+    server = httpx.post(digits_server + "v1/read", json=body, timeout=30).json()
+    assert line["text"] == server["text"] and len(line["text"]) == 10
+    print(f"page: a 10-digit line ({line['text']}) read in {line['lastReadMs']:.1f} ms, server {server['ms']:.1f} ms")
