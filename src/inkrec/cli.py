@@ -30,6 +30,7 @@ STAGES: dict[str, tuple[str, str | None]] = {
     "export": ("inkrec.export.cli", "train"),
     "teach": ("inkrec.export.cli", "train"),
     "serve": ("inkrec.serve.cli", "serve"),
+    "read": ("inkrec.read.cli", "serve"),
 }
 
 # Third-party packages of the optional extras: only these missing hide a stage. Anything else missing

@@ -48,6 +48,14 @@ def export_cmd(
     outliers: Annotated[Path | None, typer.Option(
         "--outliers", help="Drawings of other categories for outlier exposure (e.g. Quick, Draw! simplified); "
         "every other category the model lacks is used, the rest left unseen.")] = None,
+    lines: Annotated[
+        bool | None,
+        typer.Option(
+            "--lines/--no-lines",
+            help="Whether the model reads lines of characters (`inkrec read`); default: yes when every "
+            "label is one character.",
+        ),
+    ] = None,
 ) -> None:
     """Export a trained run to ONNX with its labels, preprocessing, metrics and licence inside."""
     if out is None and web is None:
@@ -63,7 +71,7 @@ def export_cmd(
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
         with console.status(f"exporting {run_dir} ..."):
-            report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers)
+            report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers, lines=lines)
         table = Table(title=f"exported {report['id']}", show_header=False)
         for key, value in report.items():
             table.add_row(key, _fmt(key, value))

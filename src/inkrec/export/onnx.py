@@ -36,8 +36,13 @@ from inkrec.train.runs import load_run
 __all__ = ["ExportReport", "build_metadata", "export_model", "export_run", "onnx_logits"]
 
 
-def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None) -> dict:
-    """The `inkrec` metadata for a run's model (the run's own meta dict as `load_run` returns it)."""
+def build_metadata(
+    run_meta: dict, *, model_id: str, metrics: dict | None = None, lines: bool | None = None
+) -> dict:
+    """The `inkrec` metadata for a run's model (the run's own meta dict as `load_run` returns it).
+
+    `lines`: whether the model reads lines of characters; None decides by its labels
+    (`metadata.line_reader_default`), so a rebuilt digits or Chinese model carries `"lines": true`."""
     if not md.valid_id(model_id):
         raise ConfigError(f"model id {model_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     data = run_meta.get("data") or {}
@@ -47,10 +52,11 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
         raise ConfigError(f"run input kind {inp.get('kind')!r} is neither 'bitmap' nor 'strokes'")
     inp.setdefault("channels", 1)
     inp.setdefault("scale", 1 / 255)
+    labels = [str(c) for c in run_meta["classes"]]
     meta = {
         "format": md.FORMAT,
         "id": model_id,
-        "labels": [str(c) for c in run_meta["classes"]],
+        "labels": labels,
         "input": inp,
         "preprocessing": dict(run_meta.get("preprocessing") or {}),
         "dataset": {
@@ -66,6 +72,7 @@ def build_metadata(run_meta: dict, *, model_id: str, metrics: dict | None = None
         "model": run_meta.get("model"),
         "quantized": None,
         "inkrec_version": __version__,
+        md.LINES_KEY: md.line_reader_default(labels) if lines is None else bool(lines),
     }
     if data.get("vocabulary"):
         meta["vocabulary"] = str(data["vocabulary"])  # a named character set (`inkrec.data.charsets`)
@@ -228,6 +235,7 @@ def export_run(
     model_id: str | None = None,
     parity_samples: int = 256,
     outliers: str | Path | None = None,
+    lines: bool | None = None,
 ) -> ExportReport:
     """Export `runs/NAME/best.pt` to ONNX with metadata, check parity with torch, optionally quantize.
 
@@ -239,7 +247,9 @@ def export_run(
     """
     run_dir, out = Path(run_dir), Path(out_path)
     model, run_meta = load_run(run_dir)
-    meta = build_metadata(run_meta, model_id=model_id or out.stem, metrics=_run_metrics(run_dir, run_meta))
+    meta = build_metadata(
+        run_meta, model_id=model_id or out.stem, metrics=_run_metrics(run_dir, run_meta), lines=lines
+    )
     report = ExportReport(path=str(out), id=meta["id"], labels=len(meta["labels"]))
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         fp32 = Path(tmp) / "model.onnx" if int8 else out

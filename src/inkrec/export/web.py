@@ -96,6 +96,7 @@ def model_entry(meta: dict, url: str) -> dict:
     entry.setdefault("metrics", {})
     entry["vocabulary"] = meta.get("vocabulary")
     entry["layout"] = md.page_layout(meta)
+    entry["lines"] = md.reads_lines(meta)
     entry["url"] = url
     return entry
 

@@ -9,6 +9,7 @@
 
 import { simplify, rasterize } from "./preprocess/ink.js";
 import { InkPad } from "./pad.js";
+import { LineMode } from "./line.js";
 import { pictureToModelInput } from "./preprocess/picture.js";
 import { CANDIDATES, WritingPad } from "./writing.js";
 import {
@@ -58,6 +59,7 @@ let manifest = null;
 let api = null;
 const sessions = new Map(); // model id -> Promise<WasmModel>
 let strokeEndAt = null; // when the last stroke ended, until its guesses are shown
+let lineMode = null; // the "Write a line" panel (line.js), once the page is ready
 
 function modelInfo(id) {
   return manifest.models.find((m) => m.id === id);
@@ -261,7 +263,7 @@ document.addEventListener("keydown", (e) => {
 });
 
 // ---------------------------------------------------------------- tabs
-const tabs = [$("tab-draw"), $("tab-upload")];
+const tabs = [...document.querySelectorAll(".tabs [role=tab]")];
 function selectTab(tab) {
   for (const t of tabs) {
     const on = t === tab;
@@ -393,6 +395,7 @@ async function useModel(id) {
   setStatus(readyText());
   showModelFacts(info);
   requestGuess();
+  lineMode?.refresh();
 }
 
 $("model-picker").addEventListener("change", async (e) => {
@@ -484,6 +487,12 @@ async function start() {
   document.body.dataset.ready = "true";
   document.body.dataset.backend = state.backend;
   if (state.backend === "wasm") await mountTeach(teachHooks);
+  lineMode = new LineMode($("panel-line"), {
+    info: () => modelInfo(state.model),
+    run: async (pixels) => (await session(state.model)).run(pixels),
+    backend: () => state.backend,
+  });
+  state.line = lineMode.state;
   await useModel(first.id);
   renderGuesses([]);
   warmUpInk(first.input.size);

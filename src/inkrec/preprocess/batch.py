@@ -64,7 +64,7 @@ def simplified_stroke_batch(drawings: Sequence, spec: InputSpec) -> tuple[np.nda
 
 def picture_bitmap(grey: np.ndarray, spec: InputSpec) -> np.ndarray:
     """A decoded grey picture (any polarity, any size) -> uint8 (S, S) framed like the model's drawings."""
-    return to_model_input(normalize_ink(grey), int(spec.size), **spec.params_for(_FRAME_KEYS))
+    return ink_bitmap(normalize_ink(grey), spec)
 
 
 def dataset_batch(dataset, indices, spec: InputSpec):
@@ -75,3 +75,9 @@ def dataset_batch(dataset, indices, spec: InputSpec):
             raise ConfigError("this model reads stroke sequences, but the data set holds bitmaps")
         return stroke_batch([dataset[int(i)][0] for i in indices], spec)
     return bitmap_batch(dataset.bitmaps(indices, size=spec.size), spec)
+
+
+def ink_bitmap(ink: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Ink already normalised to white on black (a piece of a picture) -> uint8 (S, S), framed as
+    `picture_bitmap` frames a whole picture."""
+    return to_model_input(ink, int(spec.size), **spec.params_for(_FRAME_KEYS))

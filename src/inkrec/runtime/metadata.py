@@ -13,10 +13,13 @@ Layout (JSON under the `metadata_props` key `inkrec`)::
      "preprocessing": {... the rasterizer's parameters ...},
      "dataset": {"name": ..., "source": ..., "path": ...},
      "metrics": {...}, "license": "...", "attribution": "...", "citation": "...", "weights_license": "...",
-     "model": "seed-cnn", "quantized": null}
+     "model": "seed-cnn", "quantized": null, "lines": true}
 
 `license` is the training data's licence, `weights_license` the terms of the model's own weights (both from
-`inkrec.data.terms`).
+`inkrec.data.terms`). `lines` says whether the model can read a line of several characters (`inkrec read`,
+`POST /v1/read`): true for a model of written characters (digits, Chinese), false for one of doodles. Export
+writes it (`line_reader_default`: every label one character), `inkrec export --lines/--no-lines` overrides
+it; a file without it is judged by the same rule (`reads_lines`).
 
 Optional entries, absent from files written before they existed (every reader copes without them):
 
@@ -58,6 +61,7 @@ from inkrec.errors import DataFormatError
 
 METADATA_KEY = "inkrec"
 FORMAT = "inkrec-onnx/1"
+LINES_KEY = "lines"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LAYOUTS = ("drawing", "writing")
 # Scripts with this many characters (Chinese, kanji) are written and picked from candidates; digits,
@@ -68,6 +72,18 @@ WRITING_MIN_CLASSES = 100
 def valid_id(model_id: str) -> bool:
     """Model ids appear in URLs and JSON: letters, digits, '.', '_' and '-' only."""
     return bool(_ID_RE.match(model_id))
+
+
+def line_reader_default(labels: list[str]) -> bool:
+    """Whether a model of these labels reads lines when nobody says otherwise: each label one character
+    (a character of a line is one label; doodles' multi-letter words are not characters of text)."""
+    return bool(labels) and all(len(label) == 1 and not label.isspace() for label in labels)
+
+
+def reads_lines(meta: dict) -> bool:
+    """Whether the model with this metadata can read a line of characters."""
+    flag = meta.get(LINES_KEY)
+    return flag if isinstance(flag, bool) else line_reader_default(list(meta.get("labels") or []))
 
 
 def validate(meta: Any, path: str | Path) -> dict:
@@ -100,6 +116,8 @@ def validate(meta: Any, path: str | Path) -> dict:
         raise DataFormatError(path, f"metadata 'page' must be one of {', '.join(LAYOUTS)}, got {meta['page']!r}")
     if meta.get("vocabulary") is not None and not isinstance(meta["vocabulary"], str):
         raise DataFormatError(path, f"metadata 'vocabulary' must be a name, got {meta['vocabulary']!r}")
+    if not isinstance(meta.get(LINES_KEY, False), bool):
+        raise DataFormatError(path, f"metadata '{LINES_KEY}' must be true or false")
     return meta
 
 

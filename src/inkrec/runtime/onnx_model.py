@@ -154,5 +154,6 @@ class OnnxModel:
             "teach": m.get("teach"),
             "vocabulary": m.get("vocabulary"),
             "layout": md.page_layout(m),
+            "lines": md.reads_lines(m),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

@@ -22,7 +22,7 @@ from inkrec import __version__
 from inkrec.serve.errors import ApiError, error_body, validation_message
 from inkrec.serve.guard import ServeGuard
 from inkrec.serve.predictor import Predictor, StrokesFastPath, warm_up
-from inkrec.serve.routes import docs, health, models, page, predict
+from inkrec.serve.routes import docs, health, models, page, predict, read
 from inkrec.serve.runtime import ModelRegistry, cpu_count
 from inkrec.serve.settings import ServeSettings
 
@@ -67,6 +67,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_invalid)
 
     app.include_router(predict.router)
+    app.include_router(read.router)
     app.include_router(models.router)
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -22,6 +22,8 @@ import numpy as np
 from PIL import Image
 from pydantic import ValidationError
 
+from inkrec.read.reader import LineReader
+from inkrec.runtime.metadata import reads_lines
 from inkrec.runtime.onnx_model import OnnxModel
 from inkrec.serve import preprocess
 from inkrec.serve.batching import Batcher
@@ -200,3 +202,8 @@ def warm_up(registry: ModelRegistry, *, max_pixels: int) -> None:
                 log.warning(
                     "warm-up (%s) of model %s failed: %s: %s", name, model.id, type(exc).__name__, exc
                 )
+        if model.kind == "bitmap" and reads_lines(model.meta):
+            try:  # the line reader's kernels (labelling, morphology) compile here, not on a first request
+                LineReader(model).read_image(png)
+            except Exception as exc:  # noqa: BLE001 - as above
+                log.warning("warm-up (line) of model %s failed: %s: %s", model.id, type(exc).__name__, exc)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from inkrec.errors import ConfigError
 from inkrec.runtime import metadata as md
+from inkrec.runtime.bundled import default_model_paths, models_in
 from inkrec.runtime.onnx_model import OnnxModel
 
 __all__ = ["NO_MODELS", "ModelRegistry", "cpu_count", "default_model_paths", "models_in", "split_spec"]
@@ -32,23 +33,6 @@ def split_spec(spec: str) -> tuple[str | None, Path]:
         if md.valid_id(head) and not Path(spec).exists():
             return head, Path(tail)
     return None, Path(spec)
-
-
-def models_in(folder: Path) -> list[Path]:
-    """The .onnx files of a folder, by name; none when the folder is missing."""
-    return sorted(folder.glob("*.onnx")) if folder.is_dir() else []
-
-
-def default_model_paths() -> list[Path]:
-    """The bundled models: `$INKREC_MODELS`, else `./models`, else the repository's `models/`."""
-    env = os.environ.get("INKREC_MODELS")
-    if env:
-        return models_in(Path(env))
-    for folder in (Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"):
-        found = models_in(folder)
-        if found:
-            return found
-    return []
 
 
 class ModelRegistry:

@@ -85,6 +85,18 @@ class PredictResponse(BaseModel):
         None, description="The model's open-set score (higher: more like its own classes).")
 
 
+class ReadCharacter(BaseModel):
+    box: list[float] = Field(..., description="[x0, y0, x1, y1] in the picture's pixels or the strokes' units.")
+    candidates: list[Prediction] = Field(..., description="What the character may be, most likely first.")
+
+
+class ReadResponse(BaseModel):
+    model: str
+    text: str = Field(..., description="The line as read: each character's first candidate.")
+    characters: list[ReadCharacter]
+    ms: float = Field(..., description="Server time for this request, ms.")
+
+
 class UploadForm(BaseModel):
     """multipart/form-data: a picture of a drawing (PNG/JPEG, any size, either polarity)."""
 
@@ -119,6 +131,7 @@ class ModelDescription(BaseModel):
         description="How the page presents the model: 'writing' (a handwriting keyboard of ten candidates) for "
         "a character model with many classes, else 'drawing' (live guesses with probabilities).",
     )
+    lines: bool = Field(False, description="Whether the model reads lines of characters (POST /v1/read).")
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 
