@@ -112,12 +112,15 @@ if all hanzi; then
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/casia-olhwdb/1043-c.pot" --split all --json "$WORK/hanzi.casia.json"
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/chinese-mnist" --split test --as-pictures \
     --json "$WORK/hanzi.chinese-mnist.json"
-  "$INKREC" eval --model models/hanzi.onnx --data "$DATA/tegaki/traditional-chinese" --split all \
+  "$INKREC" eval --model models/hanzi.onnx --data "$DATA/tegaki/traditional-chinese" --split all --known-only \
     --json "$WORK/hanzi.tegaki-zh.json"
+  "$INKREC" eval --model models/hanzi.onnx --data "$DATA/tegaki/tegaki-lab" --split all --known-only \
+    --json "$WORK/hanzi.tegaki-kanji.json"
   "$PY" scripts/model_card.py models/hanzi.onnx --run "$run" \
     --real "CASIA OLHWDB writer 1043=$WORK/hanzi.casia.json" \
     --real "Chinese MNIST writers 65-80 (pictures)=$WORK/hanzi.chinese-mnist.json" \
-    --real "Tegaki Traditional Chinese=$WORK/hanzi.tegaki-zh.json"
+    --real "Tegaki Traditional Chinese (the characters in zh)=$WORK/hanzi.tegaki-zh.json" \
+    --real "Tegaki kanji, native and learner writers (the kanji in zh)=$WORK/hanzi.tegaki-kanji.json"
 fi
 echo "== speed: onnxruntime and the page (headless Chromium)"
 "$PY" benchmarks/model_time.py --threads 1 --out "$WORK/model_time.json"
