@@ -31,7 +31,7 @@ def test_metadata_travels_inside_the_file(tiny_doodles):
     assert meta["metrics"] == {"test": {"top1": 0.5}}
     model = onnx.load(str(tiny_doodles.onnx_path))
     assert [i.name for i in model.graph.input] == ["input"]
-    assert [o.name for o in model.graph.output] == ["logits"]
+    assert [o.name for o in model.graph.output] == ["logits", "embedding"]  # embedding: for teaching
     batch_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param and not batch_dim.dim_value  # dynamic batch
 
