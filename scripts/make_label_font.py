@@ -39,7 +39,10 @@ def model_labels() -> str:
     chars = set()
     for path in sorted((REPO / "models").glob("*.onnx")):
         meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        for label in json.loads(meta["inkrec"]).get("labels", []):
+        info = json.loads(meta["inkrec"])
+        if info.get("vocabulary"):
+            continue  # a named character set (hanzi: 15,433 characters) is drawn with the system's Kai fonts
+        for label in info.get("labels", []):
             chars.update(label)
     return "".join(sorted(chars))
 

@@ -119,6 +119,7 @@ def training_summary(run_dir: Path) -> dict:
         teachers.append({k: tconf.get(k) for k in ("model", "model_kwargs", "epochs", "augment", "seed")})
     return {
         **{k: config.get(k) for k in keys},
+        "data": config.get("data"),
         "teachers": teachers,
         "epochs_run": len(metrics.get("history") or []),
         "best_epoch": (metrics.get("best") or {}).get("epoch"),
@@ -151,6 +152,12 @@ def measured_speed(model_time: Path | None, browser: list[Path]) -> dict:
             "`benchmarks/browser.py` (the drawing page in headless Chromium, wasm, one thread) on a 2-core CPU."
         )
     return speeds
+
+
+def _validation(tr: dict) -> str:
+    if str(tr.get("data") or "").startswith("synth:"):
+        return "new synthetic samples every epoch; validation on fixed synthetic samples, one per class"
+    return f"a {tr.get('val_fraction')} share of the training split held out for validation"
 
 
 def _pen(tr: dict) -> str:
@@ -299,7 +306,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
         (
             f"Trained by `inkrec.train` (the code of `inkrec train`; recipe in `scripts/build-models.sh`): {tr.get('epochs_run')} epochs (best epoch "
             f"{tr.get('best_epoch')}), {tr.get('train_samples_per_epoch') or 0:,} training samples per epoch "
-            f"(a {tr.get('val_fraction')} share of the training split held out for validation), batch "
+            f"({_validation(tr)}), batch "
             f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
             f"{tr.get('schedule')} schedule with warm-up, label smoothing {tr.get('label_smoothing')}, "
             f"{tr.get('augment')} augmentation{_pen(tr)}, seed {tr.get('seed')}; {tr.get('train_seconds')} s of "

@@ -28,8 +28,11 @@ def test_without_system_fonts_the_shipped_font_draws_our_labels(no_system_fonts)
 def test_the_shipped_font_has_every_label_of_the_bundled_models_and_is_small():
     for path in sorted((REPO / "models").glob("*.onnx")):
         meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        labels = json.loads(meta["inkrec"])["labels"]
-        assert all(fonts.covers(fonts.SHIPPED_FONT, label) for label in labels), path.name
+        info = json.loads(meta["inkrec"])
+        if info.get("vocabulary"):  # a named character set: the system's Kai fonts draw it (set-up installs them)
+            assert fonts.font_for("".join(info["labels"][:200])) not in (None, fonts.SHIPPED_FONT), path.name
+            continue
+        assert all(fonts.covers(fonts.SHIPPED_FONT, label) for label in info["labels"]), path.name
     assert fonts.covers(fonts.SHIPPED_FONT, CHINESE_MNIST + "…" + "".join(map(chr, range(0x21, 0x7F))))
     assert fonts.SHIPPED_FONT.stat().st_size < 64 * 1024
     assert (fonts.SHIPPED_FONT.parent / "ARPHICPL.TXT").read_text().startswith("ARPHIC PUBLIC LICENSE")

@@ -65,7 +65,13 @@ def test_write_a_line_of_digits_and_read_it(page, digits_server, artifacts):
     assert server["text"] == line["text"]
     for ours, theirs in zip(line["characters"], server["characters"], strict=True):
         assert ours["box"] == pytest.approx(theirs["box"], abs=0.02)
-        assert [c["label"] for c in ours["candidates"]] == [c["label"] for c in theirs["candidates"]]
+        # the same ranking up to ties: where the two lists differ, the server's candidate is below 2% or the two
+        # labels' probabilities are within 2% of each other, where wasm's and the server's int8 arithmetic may
+        # order them differently
+        probs = {c["label"]: c["probability"] for c in theirs["candidates"]}
+        for a, b in zip([c["label"] for c in ours["candidates"]], [c["label"] for c in theirs["candidates"]]):
+            assert a == b or probs[b] <= 0.02 or (
+                a in probs and abs(probs[a] - probs[b]) <= max(0.01, 0.02 * probs[b])), (a, b, probs)
 
     # a character's alternatives, and picking one
     page.get_by_test_id("line-char-2").click()

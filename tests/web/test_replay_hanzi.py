@@ -77,6 +77,18 @@ _CANVAS_INK = """([strokes, margin]) => {
 }"""
 
 
+def same_candidates(page_top: list[str], py_top: list[str], py_probs: dict[str, float]) -> bool:
+    """The same candidates in the same order, up to ties: where the lists differ, the two labels' probabilities
+    (the server's) are within 2% of each other (or 1e-4), the resolution at which the browser's and the
+    server's int8 arithmetic may order them differently."""
+    if len(page_top) != len(py_top):
+        return False
+    for a, b in zip(page_top, py_top):
+        if a != b and (a not in py_probs or abs(py_probs[a] - py_probs[b]) > max(1e-4, 0.02 * py_probs[b])):
+            return False
+    return True
+
+
 def test_replayed_pot_characters_match_python_pipeline(page, pad_server, datasets: Path, artifacts: Path):
     from inkrec.preprocess.raster import rasterize
     from inkrec.preprocess.simplify import simplify
@@ -118,15 +130,17 @@ def test_replayed_pot_characters_match_python_pipeline(page, pad_server, dataset
                 np.testing.assert_allclose(got[:2], want, atol=1e-3)
         # inkrec's own predict on that ink: the server simplifies, rasterizes and runs the model.
         raw = [[s[0].tolist(), s[1].tolist(), s[2].tolist()] for s in recorded]
-        r = client.post("v1/predict", json={"model": model_id, "strokes": raw, "top_k": 10})
+        r = client.post("v1/predict", json={"model": model_id, "strokes": raw, "top_k": 20})
         assert r.status_code == 200, r.text
-        py_top = [p["label"] for p in r.json()["predictions"]]
+        py_probs = {p["label"]: p["probability"] for p in r.json()["predictions"]}
+        py_top = list(py_probs)[:10]
         twin = rasterize(simplify(recorded), size=size, line_diameter=float(pre.get("line_diameter", 16)),
                          padding=float(pre.get("padding", 16)))
         d_twin = int(np.abs(np.asarray(state["input"], dtype=int).reshape(size, size) - twin).max())
         rows.append({"index": index, "character": word, "input": "mouse" if index in real else "pointer-events",
                      "strokes": len(strokes), "page_top10": "".join(page_top), "python_top10": "".join(py_top),
-                     "agree": page_top == py_top, "same_top1": page_top[:1] == py_top[:1],
+                     "agree": same_candidates(page_top, py_top, py_probs),
+                     "identical": page_top == py_top, "same_top1": page_top[:1] == py_top[:1],
                      "twin_max_diff": d_twin, "in_vocabulary": word in labels,
                      "python_top10_hit": word in py_top})
 
@@ -135,6 +149,7 @@ def test_replayed_pot_characters_match_python_pipeline(page, pad_server, dataset
         "model": model_id, "classes": len(labels), "characters": n,
         "real_mouse": sum(r["input"] == "mouse" for r in rows),
         "top10_lists_equal": sum(r["agree"] for r in rows) / n,
+        "top10_lists_identical": sum(r["identical"] for r in rows) / n,
         "top1_equal": sum(r["same_top1"] for r in rows) / n,
         "twin_max_pixel_diff": max(r["twin_max_diff"] for r in rows),
         "python_top10_accuracy": sum(r["python_top10_hit"] for r in rows) / n,

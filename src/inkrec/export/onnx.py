@@ -272,7 +272,8 @@ def export_run(
         report["fp32_bytes"] = fp32.stat().st_size
         if int8:
             calib = real_samples(run_meta, "train", 512, seed=1)
-            qreport = quantize_int8(fp32, out, calibration=None if calib is None else calib[0])
+            qreport = quantize_int8(fp32, out, calibration=None if calib is None else calib[0],
+                                    calibration_source="synthetic samples" if synthetic else "real drawings")
             report.update(qreport)
             q = onnx_logits(out, x, lengths)
             report["int8_top1_agreement"] = float((q.argmax(1) == ref.argmax(1)).mean())

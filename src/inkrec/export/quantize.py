@@ -40,7 +40,8 @@ class _Calibration:
         self._it = iter(self._batches)
 
 
-def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.ndarray | None = None) -> dict:
+def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.ndarray | None = None, *,
+                  calibration_source: str = "real drawings") -> dict:
     """Quantize `fp32_path` to int8 at `out_path` (metadata kept, marked quantized); return a size report."""
     # onnxruntime's quantization tools take seconds to import; only an --int8 export pays for them
     from onnxruntime.quantization import (
@@ -80,7 +81,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calibration: np.n
                 nodes_to_exclude=first,
             )
             method = (
-                f"static QDQ int8, per-channel weights, calibrated on {len(calibration)} real drawings"
+                f"static QDQ int8, per-channel weights, calibrated on {len(calibration)} {calibration_source}"
                 f"{'; first convolution in float' if first else ''}"
             )
         else:

@@ -389,9 +389,9 @@ async function useModel(id) {
     await session(id);
   }
   state.model = id; // only now: until the new model is loaded, the old one keeps guessing
-  await teachHooks.onModel?.(id);
   state.layout = info.layout === "writing" ? "writing" : "drawing";
   writing.setActive(state.layout === "writing");
+  await teachHooks.onModel?.(id);
   setStatus(readyText());
   showModelFacts(info);
   requestGuess();
@@ -461,6 +461,8 @@ async function start() {
   const first = usable.find((m) => m.id === params.get("model")) || usable[0];
   picker.value = first.id;
   state.model = first.id;
+  state.layout = first.layout === "writing" ? "writing" : "drawing"; // known before the page says it is ready
+  writing.setActive(state.layout === "writing");
 
   state.backend = canWasm ? "wasm" : "api";
   if (canWasm) {
@@ -481,11 +483,6 @@ async function start() {
     ? "This browser cannot run the model itself, so drawings and pictures are sent to the inkrec server to be recognised."
     : "Drawings and pictures are recognised in this browser by ONNX Runtime Web.";
   picker.disabled = false;
-  state.isReady = true;
-  state.readyMs = performance.now();
-  performance.mark("inkrec:ready");
-  document.body.dataset.ready = "true";
-  document.body.dataset.backend = state.backend;
   if (state.backend === "wasm") await mountTeach(teachHooks);
   lineMode = new LineMode($("panel-line"), {
     info: () => modelInfo(state.model),
@@ -494,6 +491,12 @@ async function start() {
   });
   state.line = lineMode.state;
   await useModel(first.id);
+  // ready only now: the model, its layout, the taught classes and the line reader are all in place
+  state.isReady = true;
+  state.readyMs = performance.now();
+  performance.mark("inkrec:ready");
+  document.body.dataset.ready = "true";
+  document.body.dataset.backend = state.backend;
   renderGuesses([]);
   warmUpInk(first.input.size);
 }
