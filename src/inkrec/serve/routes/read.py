@@ -11,7 +11,6 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from inkrec.errors import DataFormatError
 from inkrec.read.errors import LineError
@@ -21,7 +20,8 @@ from inkrec.serve import preprocess
 from inkrec.serve.dependencies import PredictorDep
 from inkrec.serve.errors import ApiError, invalid_body
 from inkrec.serve.predictor import Predictor
-from inkrec.serve.schemas import MAX_TOP_K, PredictRequest, ReadResponse, error_responses
+from inkrec.serve.routes.bodies import JSON, MULTIPART, media_type, read_upload, unsupported_media
+from inkrec.serve.schemas import PredictRequest, ReadResponse, error_responses
 
 router = APIRouter(tags=["read"])
 
@@ -67,9 +67,9 @@ async def read(request: Request, predictor: PredictorDep) -> Response:
     """A line of characters written in one go: JSON strokes (the /v1/predict body; `top_k` is the number of
     alternatives per character) or a picture upload (multipart `file`, either polarity, photos too)."""
     t0 = time.perf_counter()
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = media_type(request)
     loop = asyncio.get_running_loop()
-    if media == "application/json" or media.endswith("+json"):
+    if media == JSON:
         try:
             req = PredictRequest.model_validate_json(await request.body())
         except ValidationError as exc:
@@ -79,30 +79,13 @@ async def read(request: Request, predictor: PredictorDep) -> Response:
         strokes = preprocess.to_arrays(req.strokes)
         reading = await loop.run_in_executor(predictor.pool, _run, reader.read_strokes, strokes)
         return _answer(model, reading, t0)
-    if media == "multipart/form-data":
+    if media == MULTIPART:
         return await _read_upload(request, predictor, t0)
-    raise ApiError(
-        415,
-        "unsupported_media_type",
-        f"Content-Type {media or '(none)'!r}: send application/json strokes or a multipart/form-data "
-        "upload with a 'file' part",
-    )
+    raise unsupported_media(media)
 
 
 async def _read_upload(request: Request, predictor: Predictor, t0: float) -> Response:
-    form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ApiError(422, "invalid_request", "multipart body needs a 'file' part with the picture")
-        model_field = form.get("model")
-        model = predictor.model(model_field if isinstance(model_field, str) and model_field else None)
-        top_k = form.get("top_k", "5")
-        if not isinstance(top_k, str) or not top_k.strip().isdigit() or not 1 <= int(top_k) <= MAX_TOP_K:
-            raise ApiError(422, "invalid_request", f"top_k must be an integer in 1..{MAX_TOP_K}")
-        data = await upload.read()
-    finally:
-        await form.close()
+    data, model, top_k = await read_upload(request, predictor)
     if not data:
         raise ApiError(422, "bad_image", "the uploaded file is empty")
     size = preprocess.image_size(data)
@@ -111,7 +94,7 @@ async def _read_upload(request: Request, predictor: Predictor, t0: float) -> Res
         raise ApiError(
             413, "image_too_large", f"picture is {size[0]}x{size[1]} pixels; at most {max_pixels:,} pixels"
         )
-    reader = _reader(model, int(top_k))
+    reader = _reader(model, top_k)
     loop = asyncio.get_running_loop()
     reading = await loop.run_in_executor(
         predictor.pool, _run, lambda: reader.read_image(data, max_pixels=max_pixels)
