@@ -88,7 +88,7 @@ class HanziSynth:
         per_stroke = np.add.reduceat(np.append(seg, 0.0), so[:-1])
         per_char = np.add.reduceat(per_stroke, co[:-1])
         strokes = np.diff(co)
-        return int((per_char * 1.6 / SPACING + strokes * (4 + 1450 / (2 * SPACING))).max()) + 64
+        return int((per_char * 1.6 / SPACING + strokes * (8 + 1450 / (2 * SPACING))).max()) + 64
 
     def use_font(self, labels: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """Which samples are drawn from a font (decided by the sample's seed, so it is reproducible)."""

@@ -11,7 +11,11 @@ for every sample, each with its own strength (the `Style`):
   a character where print has 9.8 strokes): consecutive strokes linked by pen-down ligatures (a curve leaving
   the stroke's end in its direction and arriving at the next start), then corners rounded by smoothing in
   proportion to the writer's speed, which merges components into the hooks and loops of cursive forms;
-- tiny strokes (dots) dropped now and then, as hurried writers do.
+- tiny strokes (dots) dropped now and then, as hurried writers do;
+- the pen's inertia: a fast hand does not reach every corner of a joined-up trajectory. The pen follows it as a
+  damped spring follows a moving target (a second-order tracking filter, stiffer for slower writers), so
+  sharp turns overshoot into loops, small components shrink into hooks and waves (氵 and 讠 become one
+  stroke) and the stroke arrives a little short, as fast writers' strokes do.
 
 The work is one numba kernel over a whole batch, writing the packed layout `inkrec.preprocess.raster`
 rasterizes directly (points, stroke offsets, drawing offsets): no Python per stroke or per point, which is what
@@ -54,6 +58,7 @@ class Style:
     join: float = 1.0  # chance of a ligature between consecutive strokes, times the speed
     smoothing: float = 10.0  # passes of corner rounding at full speed
     drop_dots: float = 0.15  # chance a tiny stroke is left out, times the speed
+    inertia: float = 0.6  # chance a joined-up stroke is written with the pen's inertia, times the speed
 
     def as_array(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
@@ -102,6 +107,48 @@ def _smooth(x, y, start, end, passes):
             y[i] = 0.25 * py + 0.5 * cy + 0.25 * y[i + 1]
             px = cx
             py = cy
+
+
+@nb.njit(cache=True, nogil=True)
+def _inertia(x, y, start, end, omega, zeta, settle):
+    """The pen following x[start:end] as a damped spring (natural frequency `omega` per point, damping `zeta`)
+    follows a target moving along it, in place; then `settle` more points on the last target (appended: the
+    stroke must be the last one written). Returns the new end."""
+    if end - start < 3:
+        return end
+    px = x[start]
+    py = y[start]
+    vx = x[start + 1] - px
+    vy = y[start + 1] - py
+    h = 0.5
+    w2 = omega * omega
+    c = 2.0 * zeta * omega
+    tx = px
+    ty = py
+    for i in range(start + 1, end + settle):
+        if i < end:
+            tx = x[i]
+            ty = y[i]
+        for _ in range(2):
+            vx += (w2 * (tx - px) - c * vx) * h
+            vy += (w2 * (ty - py) - c * vy) * h
+            px += vx * h
+            py += vy * h
+        x[i] = px
+        y[i] = py
+    return end + settle
+
+
+@nb.njit(cache=True, nogil=True)
+def _close_stroke(xs, ys, start, end, style, speed):
+    """A pen-down run ends: corners rounded, then perhaps the pen's inertia; returns the run's new end."""
+    _smooth(xs, ys, start, end, int(style[12] * speed + np.random.random()))
+    if np.random.random() < style[14] * speed:
+        strength = speed * np.random.random()
+        omega = 1.2 - 0.75 * strength
+        zeta = 0.45 + 0.4 * np.random.random()
+        return _inertia(xs, ys, start, end, omega, zeta, 3)
+    return end
 
 
 @nb.njit(cache=True, nogil=True)
@@ -205,7 +252,7 @@ def _synth_one(points, stroke_off, s0, s1, seed, style, xs, ys, s_off, p0, k0):
                 p += 1
         else:
             if open_stroke:
-                _smooth(xs, ys, s_off[k], p, int(style[12] * speed + np.random.random()))
+                p = _close_stroke(xs, ys, s_off[k], p, style, speed)
                 k += 1
                 s_off[k] = p
             open_stroke = True
@@ -217,7 +264,7 @@ def _synth_one(points, stroke_off, s0, s1, seed, style, xs, ys, s_off, p0, k0):
             last_dx = rx[m - 1] - rx[m - 2]
             last_dy = ry[m - 1] - ry[m - 2]
     if open_stroke:
-        _smooth(xs, ys, s_off[k], p, int(style[12] * speed + np.random.random()))
+        p = _close_stroke(xs, ys, s_off[k], p, style, speed)
         k += 1
         s_off[k] = p
     # the character's shape: rotation, shear, aspect about the centre; then the simplified 0-255 space
