@@ -155,6 +155,17 @@ function renderInput(pixels, size) {
 // ---------------------------------------------------------------- the live loop
 const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
 
+/** Raw strokes as the model sees them: simplified like the data set, then rasterized by the model's recipe. */
+function modelInput(raw, info) {
+  const size = info.input.size;
+  const strokes = raw.length ? simplify(raw) : [];
+  const pre = info.preprocessing || {};
+  const pixels = strokes.length
+    ? rasterize(strokes, size, num(pre.line_diameter, 16), num(pre.padding, 16))
+    : new Uint8Array(size * size);
+  return { strokes, pixels };
+}
+
 let scheduled = false;
 let busy = false;
 let again = false;
@@ -176,16 +187,11 @@ async function guessNow() {
   const endAt = strokeEndAt;
   try {
     const info = modelInfo(state.model);
-    const size = info.input.size;
     const raw = pad.rawStrokes();
     state.strokes = raw;
-    const strokes = raw.length ? simplify(raw) : [];
-    const pre = info.preprocessing || {};
-    const pixels = strokes.length
-      ? rasterize(strokes, size, num(pre.line_diameter, 16), num(pre.padding, 16))
-      : new Uint8Array(size * size);
+    const { strokes, pixels } = modelInput(raw, info);
     state.lastInput = pixels;
-    renderInput(pixels, size);
+    renderInput(pixels, info.input.size);
     let preds = [];
     if (strokes.length) {
       if (state.backend === "wasm") {
@@ -246,9 +252,12 @@ const writing = new WritingPad(document.querySelector(".board .tabs"), { onPick:
 // What the "Teach me" panel (teach.js) may read and do.
 const teachHooks = {
   get model() { return state.model; },
-  get strokes() { return state.strokes; },
-  get lastInput() { return state.lastInput; },
-  infer: (pixels) => state.infer(pixels),
+  /** The drawing on the pad right now (not the last one guessed): its raw strokes and the model's input. */
+  drawing: () => {
+    const strokes = pad.rawStrokes();
+    return { strokes, pixels: modelInput(strokes, modelInfo(state.model)).pixels };
+  },
+  infer: (pixels, id) => state.infer(pixels, id),
   modelInfo: (id) => modelInfo(id),
   clear: () => pad.clear(),
   refresh: () => requestGuess(),

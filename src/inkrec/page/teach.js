@@ -209,8 +209,9 @@ function el(tag, attrs = {}, text = "") {
 }
 
 /**
- * Build the "Teach me" panel under the guesses. `page` is the page's state (window.inkrec) plus
- * `clear()` (empty the pad) and `refresh()` (guess again).
+ * Build the "Teach me" panel under the guesses. `page` is the page's side of it: `model`, `modelInfo(id)`,
+ * `drawing()` (the pad's strokes and model input right now), `infer(pixels, id)`, `clear()` (empty the pad)
+ * and `refresh()` (guess again).
  */
 export function mountTeach(page) {
   const results = document.querySelector(".results");
@@ -236,50 +237,72 @@ export function mountTeach(page) {
   panel.append(form, list, note, exportBtn);
   results.append(panel);
 
+  // Adds and forgets run one at a time, in the order they were asked for: each one awaits the model and
+  // IndexedDB, and a person may well click "Add" again (or "Forget") before the last one is done.
+  let pending = Promise.resolve();
+  const queue = (job) => { pending = pending.then(job).catch(() => {}); return pending; };
+
   const render = () => {
     list.replaceChildren(...classesOf(page.model).map((c) => {
       const li = el("li", { "data-testid": `taught-${c.label}` });
       li.append(el("span", {}, `${c.label}: ${c.examples.length} drawing${c.examples.length === 1 ? "" : "s"}`));
       const forget = el("button", { type: "button", "aria-label": `Forget ${c.label}` }, "Forget");
-      forget.addEventListener("click", async () => {
-        const all = classesOf(page.model);
-        all.splice(all.indexOf(c), 1);
-        await save(page.model).catch(() => {});
+      const modelId = page.model;
+      forget.addEventListener("click", () => queue(async () => {
+        const all = classesOf(modelId);
+        const i = all.indexOf(c);
+        if (i < 0) return; // forgotten already (a second click)
+        all.splice(i, 1);
+        await save(modelId).catch(() => {});
         render();
         page.refresh();
-      });
+      }));
       li.append(forget);
       return li;
     }));
     exportBtn.disabled = !classesOf(page.model).length;
   };
 
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const label = name.value.trim();
-    const info = page.modelInfo(page.model);
-    if (!label) { note.textContent = "Give the new thing a name first."; return; }
-    if (info.labels.includes(label)) { note.textContent = `The model already knows "${label}".`; return; }
-    if (!page.strokes.length || !page.lastInput) { note.textContent = "Draw it first."; return; }
+  const addDrawing = async (modelId, label, strokes, pixels) => {
     let out;
     try {
-      out = await page.infer(page.lastInput);
+      out = await page.infer(pixels, modelId);
     } catch (err) {
       note.textContent = `Teaching needs the model in this browser: ${err?.message || err}`;
       return;
     }
     if (!out.embedding) { note.textContent = "This model file has no embedding output: it cannot be taught."; return; }
-    const all = classesOf(page.model);
+    const all = classesOf(modelId);
     let c = all.find((x) => x.label === label);
     if (!c) { c = { label, examples: [] }; all.push(c); }
-    c.examples.push({ strokes: page.strokes, embedding: Float32Array.from(out.embedding) });
-    try { await save(page.model); } catch (err) { note.textContent = `Not kept across reloads: ${err?.message || err}`; }
-    note.textContent = `${label}: ${c.examples.length} drawing${c.examples.length === 1 ? "" : "s"} taught.`;
+    c.examples.push({ strokes, embedding: Float32Array.from(out.embedding) });
+    let kept = "";
+    try { await save(modelId); } catch (err) { kept = ` Not kept across reloads: ${err?.message || err}`; }
+    note.textContent = `${label}: ${c.examples.length} drawing${c.examples.length === 1 ? "" : "s"} taught.${kept}`;
     render();
+    page.refresh(); // the drawing now on the pad is guessed with the new class too
+  };
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const label = name.value.trim();
+    const modelId = page.model;
+    const info = page.modelInfo(modelId);
+    if (!label) { note.textContent = "Give the new thing a name first."; return; }
+    if (info.labels.includes(label)) { note.textContent = `The model already knows "${label}".`; return; }
+    if (info.embedding === false) { note.textContent = "This model file has no embedding output: it cannot be taught."; return; }
+    // The drawing is taken now, as it is at the click, and the pad is emptied at once for the next one; its
+    // embedding and storage follow in the queue. Clearing only after those awaits would wipe, or draw onto,
+    // whatever the person had started drawing meanwhile.
+    const { strokes, pixels } = page.drawing();
+    if (!strokes.length) { note.textContent = "Draw it first."; return; }
     page.clear();
+    note.textContent = `Adding a drawing of ${label}…`;
+    queue(() => addDrawing(modelId, label, strokes, pixels));
   });
 
-  exportBtn.addEventListener("click", () => {
+  exportBtn.addEventListener("click", async () => {
+    await pending; // the drawings already added, every one of them
     const blob = new Blob([JSON.stringify(exportFile(page.model))], { type: "application/json" });
     const a = el("a", { href: URL.createObjectURL(blob), download: `${page.model}-taught.json` });
     document.body.append(a);
