@@ -232,7 +232,7 @@ def _disk_offsets(radius: int) -> list[tuple[int, int]]:
     return [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy * dy + dx * dx <= r * r + r]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _row_extreme(a, k, dilate):
     """Each row's running maximum (or minimum) over x-k..x+k, zero beyond the edges (van Herk / Gil-Werman:
     three comparisons a pixel, whatever k)."""
@@ -266,7 +266,7 @@ def _row_extreme(a, k, dilate):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)  # threads (data loaders framing glyphs, the server) run it in parallel
 def _morph_disk(a, r, dilate):
     """`_morph` row by row: a disk is a stack of horizontal runs, so the extreme over the disk is the
     extreme, over its rows dy, of each row's running extreme of half-width k(dy) shifted by dy. The same
