@@ -124,3 +124,21 @@ def test_written_files_are_data_sets_and_a_rerun_keeps_them(synth: HanziSynth, t
     assert ds.bitmaps([0]).shape == (1, 32, 32)
     with pytest.raises(ConfigError, match="format"):
         write_synth(synth, tmp_path / "x", per_class=1, fmt="gif")
+
+
+def test_framed_glyphs_are_kept_between_runs_and_a_damaged_cache_is_framed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("INKREC_CACHE", str(tmp_path))
+    labels, seeds = np.arange(3).repeat(4), np.arange(12)
+    first = HanziSynth.open("龘靁齉", font_share=1.0)  # no medians: every sample is a font sample
+    path = first.prepare_glyphs(32, workers=2, progress=False)
+    assert path.is_file() and path.parent == tmp_path
+    pixels = first.bitmaps(labels, seeds, 32)
+    again = HanziSynth.open("龘靁齉", font_share=1.0)
+    assert again.prepare_glyphs(32, progress=False) == path
+    assert len(again._glyphs) == sum(len(f) for f in again.fonts)  # all loaded, none framed
+    assert np.array_equal(again.bitmaps(labels, seeds, 32), pixels)
+    path.write_bytes(path.read_bytes()[:100])  # a cut-off file
+    third = HanziSynth.open("龘靁齉", font_share=1.0)
+    assert third.prepare_glyphs(32, progress=False) == path
+    assert np.array_equal(third.bitmaps(labels, seeds, 32), pixels)
+    assert HanziSynth.open("龘靁", font_share=1.0).glyph_cache_path(32, 1.0, 1.0) != path  # another vocabulary
