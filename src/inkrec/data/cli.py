@@ -13,6 +13,7 @@ as `InkrecError`; the root command prints them (`error: ...`, exit status 2).
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -132,6 +133,15 @@ def _session(
         raise typer.Exit(130) from None
 
 
+def _fetch(dest: Path, quiet: bool, retries: int, timeout: float, recipe: Callable[..., list]) -> None:
+    """Run one download recipe (called with the session's `fetcher` and `on_file`) and say where it put the
+    files: the one shape every `inkrec data fetch` command shares."""
+    with _session(quiet, retries, timeout) as (fetcher, report):
+        files = recipe(fetcher=fetcher, on_file=report)
+    if not quiet:
+        typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+
+
 @fetch_app.command("quickdraw")
 def fetch_quickdraw_command(
     categories: Annotated[
@@ -174,19 +184,8 @@ def fetch_quickdraw_command(
     if not categories:
         raise ConfigError("--categories is required (cat,dog | @file | all)")
     dest = dest or Path("data") / "quickdraw" / fmt.value
-    with _session(quiet, retries, timeout) as (fetcher, report):
-        files = fetch_quickdraw(
-            categories,
-            fmt.value,
-            dest,
-            max_per_class=max_per_class,
-            base_url=base_url,
-            fetcher=fetcher,
-            force=force,
-            on_file=report,
-        )
-    if not quiet:
-        typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+    _fetch(dest, quiet, retries, timeout, partial(
+        fetch_quickdraw, categories, fmt.value, dest, max_per_class=max_per_class, base_url=base_url, force=force))
 
 
 def _idx_command(name: str) -> None:
@@ -206,12 +205,8 @@ def _idx_command(name: str) -> None:
         quiet: Quiet = False,
     ) -> None:
         dest = dest or Path("data") / name
-        with _session(quiet, retries, timeout) as (fetcher, report):
-            files = fetch_idx_dataset(
-                name, dest, base_url=base_url, verify=verify, fetcher=fetcher, force=force, on_file=report
-            )
-        if not quiet:
-            typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+        _fetch(dest, quiet, retries, timeout, partial(
+            fetch_idx_dataset, name, dest, base_url=base_url, verify=verify, force=force))
 
     command.__doc__ = f"{name}: the official gzipped idx files ({src.attribution})."
     fetch_app.command(name)(command)
@@ -251,20 +246,9 @@ def fetch_emnist_command(
     """EMNIST: NIST's gzip.zip, then the idx files of the chosen split(s) extracted next to it."""
     dest = dest or Path("data") / "emnist"
     splits = [s.strip() for s in split.split(",") if s.strip()]
-    with _session(quiet, retries, timeout) as (fetcher, report):
-        files = fetch_idx_dataset(
-            "emnist",
-            dest,
-            base_url=base_url,
-            verify=verify,
-            fetcher=fetcher,
-            force=force,
-            splits=splits,
-            keep_archive=keep_archive,
-            on_file=report,
-        )
-    if not quiet:
-        typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+    _fetch(dest, quiet, retries, timeout, partial(
+        fetch_idx_dataset, "emnist", dest, base_url=base_url, verify=verify, force=force, splits=splits,
+        keep_archive=keep_archive))
 
 
 def _hanzi_command(name: str) -> None:
@@ -296,20 +280,9 @@ def _hanzi_command(name: str) -> None:
     ) -> None:
         dest = dest or Path("data") / name
         splits = [s.strip() for s in split.split(",") if s.strip()]
-        with _session(quiet, retries, timeout) as (fetcher, report):
-            files = fetch_hanzi(
-                name,
-                dest,
-                base_url=base_url,
-                splits=splits,
-                verify=verify,
-                keep_archives=keep_archives,
-                fetcher=fetcher,
-                force=force,
-                on_file=report,
-            )
-        if not quiet:
-            typer.echo(f"{len(files)} file(s) in {dest}", err=True)
+        _fetch(dest, quiet, retries, timeout, partial(
+            fetch_hanzi, name, dest, base_url=base_url, splits=splits, verify=verify, keep_archives=keep_archives,
+            force=force))
 
     what = (
         f"CASIA-{name.upper()}: train and test archives ({src.description}), "

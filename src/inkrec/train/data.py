@@ -229,7 +229,7 @@ def synth_splits(cfg, input_kind: str) -> Splits:
         labels = np.tile(np.arange(n_classes), per_class)
         return SynthesizedSamples(synth, labels, size, prep, fixed=True, base=base)
 
-    if spec.fonts > 0 or (synth.bank_index < 0).any():  # some samples come from fonts
+    if spec.fonts > 0 or (synth.bank_index < 0).any():  # some samples are drawn from fonts
         synth.prepare_glyphs(size, preprocessing=prep, workers=max(1, cfg.workers), progress=cfg.progress)
     train = SynthesizedSamples(synth, np.repeat(np.arange(n_classes), spec.class_repeats()), size, prep, fixed=False)
     val = fixed(spec.val_per_class, mix_base(cfg.seed, 1))

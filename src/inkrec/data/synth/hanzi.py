@@ -84,6 +84,11 @@ class HanziSynth:
         return [self.glyphs.fonts_for(c) for c in self.classes]
 
     @cached_property
+    def has_font(self) -> np.ndarray:
+        """Per class, whether some font draws it."""
+        return np.array([bool(f) for f in self.fonts], dtype=bool)
+
+    @cached_property
     def unwritable(self) -> list[str]:
         """Classes with neither medians nor a font: they cannot be synthesized."""
         return [c for c, b, f in zip(self.classes, self.bank_index, self.fonts) if b < 0 and not f]
@@ -104,7 +109,7 @@ class HanziSynth:
         labels = np.asarray(labels, dtype=np.int64)
         u = ((np.asarray(seeds, dtype=np.uint64) * _GOLDEN) >> np.uint64(11)).astype(np.float64) / 2.0**53
         has_ink = self.bank_index[labels] >= 0
-        has_font = np.array([bool(self.fonts[i]) for i in labels], dtype=bool)
+        has_font = self.has_font[labels]
         return has_font & (~has_ink | (u < self.font_share))
 
     def ink(self, labels: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, ...]:
