@@ -27,7 +27,9 @@ MAX_PIECES = 200  # a line of more pieces than this is refused before any model 
 MERGE_OVERLAP = 0.5  # groups whose x-ranges overlap by this much of the narrower one are one character
 CUT_WIDTH = 0.6  # groups wider than this (x line height) are looked at for joints to cut
 MIN_PIECE = 0.15  # no cut closer than this (x line height) to a group's edge or to another cut
-JOINT_STROKES = 3.0  # a column is a joint when it holds at most this many stroke widths of ink
+SEAM_REACH = 0.25  # a cut may bend this far (x line height) from the column it starts at
+SEAM_DRIFT = 0.02  # what a cut pays per row and column it bends away from its start (ink costs 1 a pixel)
+SEAM_TURN = 0.05  # what a cut pays per diagonal step
 FRAGMENT = 0.4  # a mark smaller than this (x line height) each way is part of a character, not one
 SPECK = 0.002  # components smaller than this (x line height squared) are noise
 
@@ -35,10 +37,19 @@ SPECK = 0.002  # components smaller than this (x line height squared) are noise
 @dataclass
 class Pieces:
     """The pieces of a line, left to right: boxes (N, 4) as x0, y0, x1, y1 in the line's own coordinates
-    and the unit of size (`height`, same coordinates)."""
+    and the unit of size (`height`, same coordinates). `joins` (N - 1,): how many strokes' worth of ink
+    was cut between the pieces before and the pieces after each boundary (zero where the pieces only meet
+    across blank paper, as strokes of ink always do)."""
 
     boxes: np.ndarray
     height: float
+    joins: np.ndarray | None = None
+
+    def join(self, i: int) -> float:
+        """Strokes cut at the boundary before piece i (0 for the first piece and for ink)."""
+        if self.joins is None or i <= 0:
+            return 0.0
+        return float(self.joins[i - 1])
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -154,45 +165,98 @@ def _components(mask):
     return labels, boxes[:n], areas[:n]
 
 
-def _joints(profile: np.ndarray, height: float, thin: float, stroke: float) -> list[int]:
-    """Columns (offsets in the profile) where a group may be cut: the middle of each valley of its column
-    profile, at least MIN_PIECE line heights from the edges and from each other, the deepest first. In a
-    group no wider than a character only `thin` valleys count (a joint of a stroke or two, with ink rising
-    by a stroke's width or more within half a line height on both sides); a wider group holds two
-    characters or more, however they touch, and any local minimum counts."""
+@nb.njit(cache=True)
+def _seam(cost, c, reach, drift, turn):
+    """The cheapest top-to-bottom path through `cost` (h, w) that starts anywhere, moves at most one column a
+    row and stays within `reach` columns of column `c`: (its column per row, its cost). `drift` is paid per
+    row and column away from `c`, `turn` per diagonal step, so that among equally clean paths the straight one
+    under `c` wins."""
+    h, w = cost.shape
+    lo = max(0, c - reach)
+    hi = min(w - 1, c + reach)
+    n = hi - lo + 1
+    acc = np.empty((h, n))
+    back = np.zeros((h, n), np.int8)
+    for x in range(n):
+        acc[0, x] = cost[0, lo + x] + drift * abs(lo + x - c)
+    for y in range(1, h):
+        for x in range(n):
+            best = acc[y - 1, x]
+            step = 0
+            if x > 0 and acc[y - 1, x - 1] + turn < best:
+                best = acc[y - 1, x - 1] + turn
+                step = -1
+            if x < n - 1 and acc[y - 1, x + 1] + turn < best:
+                best = acc[y - 1, x + 1] + turn
+                step = 1
+            acc[y, x] = best + cost[y, lo + x] + drift * abs(lo + x - c)
+            back[y, x] = step
+    end = 0
+    for x in range(1, n):
+        if acc[h - 1, x] < acc[h - 1, end]:
+            end = x
+    path = np.empty(h, np.int64)
+    x = end
+    total = acc[h - 1, end]
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + x
+        x += back[y, x]
+    return path, total
+
+
+def _valleys(profile: np.ndarray, margin: int) -> list[int]:
+    """The middle column of each local minimum (flat runs included) of `profile`, `margin` from its ends."""
     w = len(profile)
+    out = []
+    x = margin
+    while x < w - margin:
+        end = x
+        while end + 1 < w and profile[end + 1] == profile[x]:
+            end += 1
+        left = profile[x - 1] if x > 0 else np.inf
+        right = profile[end + 1] if end + 1 < w else np.inf
+        if profile[x] < left and profile[x] < right:
+            mid = (x + end) // 2
+            if margin <= mid < w - margin:
+                out.append(mid)
+        x = end + 1
+    return out
+
+
+def _cuts(ink: np.ndarray, height: float) -> list[np.ndarray]:
+    """Cut paths through one group's ink (white on black, its box): each a column per row, left to right.
+
+    Where characters touch or lean into each other, no straight column parts them; a path that may bend
+    around ink does. Every valley of the column profile and of the upper and lower outlines starts one
+    (the recognizer later decides which cuts are real), each path is the cheapest in ink within reach of its
+    start, and paths closer than MIN_PIECE line heights to an edge or to a cheaper path are dropped."""
+    h, w = ink.shape
     margin = max(1, round(MIN_PIECE * height))
     if w < 2 * margin + 1:
         return []
-    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-    reach = max(2, round(0.5 * height))
-    wide = w > 1.1 * height
-    ok = np.zeros(w, dtype=bool)
-    for x in range(margin, w - margin):
-        v = smooth[x]
-        if wide:  # any local minimum
-            ok[x] = v <= smooth[x - 1] and v <= smooth[x + 1]
-        elif v <= thin:
-            left, right = smooth[max(0, x - reach) : x].max(), smooth[x + 1 : x + 1 + reach].max()
-            ok[x] = left >= v + stroke and right >= v + stroke
-    cuts: list[tuple[float, int]] = []
-    x = 0
-    while x < w:  # one cut per valley: the middle of its lowest columns
-        if not ok[x]:
-            x += 1
-            continue
-        end = x
-        while end + 1 < w and ok[end + 1]:
-            end += 1
-        run = smooth[x : end + 1]
-        low = np.flatnonzero(run <= run.min() + 1e-6)
-        cuts.append((float(run.min()), x + int(low[len(low) // 2])))
-        x = end + 1
-    chosen: list[int] = []
-    for _, c in sorted(cuts):
-        if all(abs(c - d) >= margin for d in chosen):
-            chosen.append(c)
-    return sorted(chosen)
+    mask = ink > 0
+    cols = np.convolve(ink.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
+    any_ink = mask.any(axis=0)
+    top = np.where(any_ink, mask.argmax(axis=0), h).astype(np.float64)
+    bottom = np.where(any_ink, h - mask[::-1].argmax(axis=0), 0).astype(np.float64)
+    starts = set(_valleys(cols, margin)) | set(_valleys(-top, margin)) | set(_valleys(bottom, margin))
+    cost = ink.astype(np.float64) / 255.0
+    reach = max(1, round(SEAM_REACH * height))
+    found = []
+    for c in sorted(starts):
+        path, total = _seam(cost, c, reach, SEAM_DRIFT, SEAM_TURN)
+        centre = float(path.mean())
+        if margin <= centre <= w - margin:
+            found.append((total, centre, path))
+    chosen: list[tuple[float, np.ndarray]] = []
+    for _, centre, path in sorted(found, key=lambda f: f[0]):
+        if all(abs(centre - d) >= margin for d, _ in chosen):
+            chosen.append((centre, path))
+    chosen.sort(key=lambda f: f[0])
+    paths = [p for _, p in chosen]
+    for k in range(1, len(paths)):  # cuts never cross: each stays right of the one before
+        paths[k] = np.maximum(paths[k], paths[k - 1])
+    return paths
 
 
 @dataclass
@@ -259,26 +323,46 @@ def picture_pieces(grey: np.ndarray) -> PictureLine:
     for g, members in enumerate(groups):
         lut[kept[members] + 1] = g + 1
     grp = lut[labels]
-    stroke = max(stroke_width(ink), 1.0)
-    thin = JOINT_STROKES * stroke
     seg = np.zeros_like(grp)
     n = 0
+    cols = np.arange(ink.shape[1])
     for g, members in enumerate(groups):
         gb = cboxes[kept[members]]
-        gx0, gx1 = int(gb[:, 0].min()), int(gb[:, 2].max())
-        cuts: list[int] = []
+        gx0, gy0, gx1, gy1 = int(gb[:, 0].min()), int(gb[:, 1].min()), int(gb[:, 2].max()), int(gb[:, 3].max())
+        mine = grp[gy0:gy1, gx0:gx1] == g + 1
+        cuts: list[np.ndarray] = []
         if gx1 - gx0 > CUT_WIDTH * height:
-            mine = grp[:, gx0:gx1] == g + 1
-            cuts = [gx0 + c for c in _joints(mine.sum(axis=0).astype(np.float64), height, thin, stroke)]
-        edges = [gx0, *cuts, gx1]
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            n += 1
-            band = seg[:, a:b]
-            band[grp[:, a:b] == g + 1] = n
+            cuts = _cuts(np.where(mine, ink[gy0:gy1, gx0:gx1], 0), height)
+        part = np.zeros(mine.shape, np.int32)  # which piece of the group each pixel falls in
+        for path in cuts:
+            part += cols[None, : gx1 - gx0] >= path[:, None]
+        band = seg[gy0:gy1, gx0:gx1]
+        band[mine] = n + 1 + part[mine]
+        n += len(cuts) + 1
     if n > MAX_PIECES:
         raise LineError("line_too_long", f"the line has {n} pieces; at most {MAX_PIECES} are read")
     seg, boxes = _sorted_pieces(seg, n)
-    return PictureLine(ink, seg, Pieces(boxes, height), (float(x0), float(y0)), scale)
+    joins = _joins(seg, ink, len(boxes)) / max(stroke_width(ink), 1.0)
+    return PictureLine(ink, seg, Pieces(boxes, height, joins), (float(x0), float(y0)), scale)
+
+
+def _joins(seg: np.ndarray, ink: np.ndarray, n: int) -> np.ndarray:
+    """Per boundary between pieces k and k + 1 (in their left-to-right order): the ink on either side of
+    every cut that parts pieces up to k from pieces after k, in pixels across (each inked pixel pair
+    side by side or one above the other, weighted by the fainter of the two)."""
+    out = np.zeros(max(n, 1))
+    level = ink.astype(np.float64) / 255.0
+    for a, b, wa, wb in (
+        (seg[:, :-1], seg[:, 1:], level[:, :-1], level[:, 1:]),
+        (seg[:-1, :], seg[1:, :], level[:-1, :], level[1:, :]),
+    ):
+        touch = (a > 0) & (b > 0) & (a != b)
+        lo = np.minimum(a[touch], b[touch])
+        hi = np.maximum(a[touch], b[touch])
+        w = np.minimum(wa[touch], wb[touch])
+        np.add.at(out, lo - 1, w)  # labels are 1-based: pieces lo-1 and hi-1 part at boundaries lo-1..hi-2
+        np.add.at(out, hi - 1, -w)
+    return np.cumsum(out)[: n - 1]
 
 
 def _sorted_pieces(seg: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -295,8 +379,8 @@ def _sorted_pieces(seg: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     np.maximum.at(x1, ids, xs + 1)
     np.maximum.at(y1, ids, ys + 1)
     boxes = np.stack([x0, y0, x1, y1], axis=1)
-    present = np.isfinite(x0)
-    order = [i for i in np.argsort((x0 + x1) / 2, kind="stable") if present[i]]
+    present = np.flatnonzero(np.isfinite(x0))
+    order = present[np.argsort(x0[present] + x1[present], kind="stable")].tolist()
     lut = np.zeros(n + 1, np.int32)
     lut[np.asarray(order, dtype=np.int64) + 1] = np.arange(1, len(order) + 1, dtype=np.int32)
     return lut[seg], boxes[order]
