@@ -29,6 +29,7 @@ CUT_WIDTH = 0.6  # groups wider than this (x line height) are looked at for join
 MIN_PIECE = 0.15  # no cut closer than this (x line height) to a group's edge or to another cut
 SEAM_REACH = 0.25  # a cut may bend this far (x line height) from the column it starts at
 SEAM_DRIFT = 0.02  # what a cut pays per row and column it bends away from its start (ink costs 1 a pixel)
+SEAM_GRID = 0.0
 SEAM_TURN = 0.05  # what a cut pays per diagonal step
 FRAGMENT = 0.4  # a mark smaller than this (x line height) each way is part of a character, not one
 SPECK = 0.002  # components smaller than this (x line height squared) are noise
@@ -240,6 +241,8 @@ def _cuts(ink: np.ndarray, height: float) -> list[np.ndarray]:
     top = np.where(any_ink, mask.argmax(axis=0), h).astype(np.float64)
     bottom = np.where(any_ink, h - mask[::-1].argmax(axis=0), 0).astype(np.float64)
     starts = set(_valleys(cols, margin)) | set(_valleys(-top, margin)) | set(_valleys(bottom, margin))
+    if SEAM_GRID:
+        starts |= set(range(margin, w - margin, max(1, round(SEAM_GRID * height))))
     cost = ink.astype(np.float64) / 255.0
     reach = max(1, round(SEAM_REACH * height))
     found = []
@@ -271,10 +274,18 @@ class PictureLine:
     scale: float
 
     def crop(self, i: int, j: int) -> np.ndarray:
-        """The ink of pieces i..j alone (other pieces' ink blanked), cropped to their box."""
+        """The ink of pieces i..j alone (other pieces' ink blanked), cropped to their box and stretched to
+        full contrast as `normalize_ink` stretches a picture of one character: under uneven light one end
+        of a line comes out fainter than the other, and the framing firms faint strokes away."""
         x0, y0, x1, y1 = (int(v) for v in self.pieces.span_box(i, j))
         seg = self.seg[y0:y1, x0:x1]
-        return np.where((seg > i) & (seg <= j + 1), self.ink[y0:y1, x0:x1], 0).astype(np.uint8)
+        ink = np.where((seg > i) & (seg <= j + 1), self.ink[y0:y1, x0:x1], 0)
+        inked = ink[ink > 0]
+        if inked.size:
+            hi = float(np.percentile(inked, 99))
+            if hi < 255.0:
+                return np.clip(ink * (255.0 / max(hi, 1.0)), 0, 255).round().astype(np.uint8)
+        return ink.astype(np.uint8)
 
     def to_picture(self, box: np.ndarray) -> list[float]:
         """A working box as [x0, y0, x1, y1] in the picture's pixels."""
@@ -284,10 +295,27 @@ class PictureLine:
                 round(oy + box[3] / s, 1)]
 
 
+def _level_columns(grey: np.ndarray) -> np.ndarray:
+    """A line's paper brought to one level along its length: light falling off across a page shades a long
+    line from end to end, and `normalize_ink`'s single background level would then leave one end's strokes
+    faint or cut. Each column's median is its paper (ink fills a minority of a line's height), smoothed
+    over a line height's worth of columns."""
+    g = np.asarray(grey, dtype=np.float32)
+    h, w = g.shape
+    if w < 2 * h:
+        return grey
+    paper = np.median(g, axis=0)
+    k = max(1, h // 2)
+    padded = np.pad(paper, k, mode="edge")
+    paper = np.convolve(padded, np.ones(2 * k + 1) / (2 * k + 1), mode="valid")
+    level = float(np.median(paper))
+    return np.clip(g - paper[None, :] + level, 0, 255)
+
+
 def picture_pieces(grey: np.ndarray) -> PictureLine:
     """Over-segment a grey picture of one line (any polarity, any lighting). LineError when it has no ink
     or more pieces than `MAX_PIECES`."""
-    ink = normalize_ink(grey)
+    ink = normalize_ink(_level_columns(grey))
     if not ink.any():
         raise LineError("empty_line", "the picture has no ink: nothing to read")
     ys, xs = np.nonzero(ink)
