@@ -2,7 +2,9 @@
 
 A step's score is the model's log-probability of its best label, plus what the line's geometry says about
 the step as a character (width and gap priors, in line heights): a run much wider than a character, or with
-blank space inside, is unlikely to be one. A fixed bonus per character keeps the search from gluing pieces
+blank space inside, is unlikely to be one; a character whose left edge was cut through ink (a picture's
+touching strokes) pays for every stroke cut, since a cut through a character's own strokes is the likelier
+one. A fixed bonus per character keeps the search from gluing pieces
 together merely because one confident guess costs less than two. Dynamic programming over the pieces finds
 the best path exactly; the number of runs is bounded by `max_span`, so the work is linear in the line.
 """

@@ -1,10 +1,13 @@
 """Over-segmentation: a line cut into pieces, never more than one character to a piece (as far as the
 geometry can tell), so that every character is a run of consecutive pieces.
 
-Pictures: the ink (`normalize_ink`, so any polarity and uneven light) is labelled into connected components;
-components stacked above one another (the bars of 二, the parts of 5) become one group; a group wider than a
-character may be is cut where the column profile shows a thin joint (characters that touch). Ink: strokes
-overlapping in x are grouped, in the order they were written. Either way the pieces are sorted left to right,
+Pictures: the paper is levelled along the line, the ink found (`normalize_ink`, so any polarity and uneven
+light) and labelled into connected components; components stacked above one another (the bars of 二, the
+parts of 5) become one group; a group wider than a narrow character is cut along paths that bend around ink
+(characters that touch or lean into each other), started from every valley of its column profile and of its
+upper and lower outlines. That cuts characters too, on purpose: the recognizer and the search decide which
+cuts were real, and each boundary records how much ink it cut (`Pieces.joins`) for the search to weigh. Ink:
+strokes overlapping in x are grouped, in the order they were written (strokes are never cut). Either way the pieces are sorted left to right,
 with the line's height (its ink band) as the unit of every size.
 
 Working pictures are scaled so the line is at most `WORK_HEIGHT` pixels high: labelling a 4,000-pixel photo
@@ -25,13 +28,13 @@ from inkrec.read.errors import LineError
 WORK_HEIGHT = 64  # line height in working pixels (pictures are scaled down to it, never up)
 MAX_PIECES = 200  # a line of more pieces than this is refused before any model runs (about 100 characters)
 MERGE_OVERLAP = 0.5  # groups whose x-ranges overlap by this much of the narrower one are one character
-CUT_WIDTH = 0.6  # groups wider than this (x line height) are looked at for joints to cut
+CUT_WIDTH = 0.6  # groups wider than this (x line height) are cut
 MIN_PIECE = 0.15  # no cut closer than this (x line height) to a group's edge or to another cut
 SEAM_REACH = 0.25  # a cut may bend this far (x line height) from the column it starts at
 SEAM_DRIFT = 0.02  # what a cut pays per row and column it bends away from its start (ink costs 1 a pixel)
-SEAM_GRID = 0.0
 SEAM_TURN = 0.05  # what a cut pays per diagonal step
 FRAGMENT = 0.4  # a mark smaller than this (x line height) each way is part of a character, not one
+SHADE = 16.0  # grey levels the paper of a line may vary by, end to end, before it is levelled
 SPECK = 0.002  # components smaller than this (x line height squared) are noise
 
 
@@ -189,7 +192,7 @@ def _seam(cost, c, reach, drift, turn):
                 step = -1
             if x < n - 1 and acc[y - 1, x + 1] + turn < best:
                 best = acc[y - 1, x + 1] + turn
-                step = 1
+                step = max(1, h // 64)  # every column of a line of common height; big photos are sampled
             acc[y, x] = best + cost[y, lo + x] + drift * abs(lo + x - c)
             back[y, x] = step
     end = 0
@@ -241,8 +244,6 @@ def _cuts(ink: np.ndarray, height: float) -> list[np.ndarray]:
     top = np.where(any_ink, mask.argmax(axis=0), h).astype(np.float64)
     bottom = np.where(any_ink, h - mask[::-1].argmax(axis=0), 0).astype(np.float64)
     starts = set(_valleys(cols, margin)) | set(_valleys(-top, margin)) | set(_valleys(bottom, margin))
-    if SEAM_GRID:
-        starts |= set(range(margin, w - margin, max(1, round(SEAM_GRID * height))))
     cost = ink.astype(np.float64) / 255.0
     reach = max(1, round(SEAM_REACH * height))
     found = []
@@ -296,20 +297,23 @@ class PictureLine:
 
 
 def _level_columns(grey: np.ndarray) -> np.ndarray:
-    """A line's paper brought to one level along its length: light falling off across a page shades a long
-    line from end to end, and `normalize_ink`'s single background level would then leave one end's strokes
-    faint or cut. Each column's median is its paper (ink fills a minority of a line's height), smoothed
-    over a line height's worth of columns."""
+    """A long line's paper brought to one level along its length: light falling off across a page shades
+    a line from end to end, and `normalize_ink`'s single background level would then leave one end's
+    strokes faint or lose them. A column's median is its paper where ink fills a minority of it; the
+    median of those over a line height either side outvotes the columns ink does fill (a long bar). Evenly
+    lit lines (paper varying by less than SHADE) are left as they are."""
     g = np.asarray(grey, dtype=np.float32)
     h, w = g.shape
     if w < 2 * h:
         return grey
-    paper = np.median(g, axis=0)
-    k = max(1, h // 2)
-    padded = np.pad(paper, k, mode="edge")
-    paper = np.convolve(padded, np.ones(2 * k + 1) / (2 * k + 1), mode="valid")
-    level = float(np.median(paper))
-    return np.clip(g - paper[None, :] + level, 0, 255)
+    step = max(1, h // 64)  # every column of a line of common height; big photos are sampled
+    cols = np.median(g[:, ::step], axis=0)
+    k = max(1, h // (2 * step))
+    paper = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(cols, k, mode="edge"), 2 * k + 1), axis=1)
+    if float(paper.max() - paper.min()) < SHADE:
+        return grey
+    paper = np.interp(np.arange(w), np.arange(0, w, step), paper).astype(np.float32)
+    return np.clip(g - paper[None, :] + float(np.median(paper)), 0, 255)
 
 
 def picture_pieces(grey: np.ndarray) -> PictureLine:
