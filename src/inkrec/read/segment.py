@@ -394,7 +394,7 @@ def _joins(seg: np.ndarray, ink: np.ndarray, n: int) -> np.ndarray:
         w = np.minimum(wa[touch], wb[touch])
         np.add.at(out, lo - 1, w)  # labels are 1-based: pieces lo-1 and hi-1 part at boundaries lo-1..hi-2
         np.add.at(out, hi - 1, -w)
-    return np.cumsum(out)[: n - 1]
+    return np.maximum(np.cumsum(out)[: n - 1], 0.0)  # sums of differences: no rounding below zero
 
 
 def _sorted_pieces(seg: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
