@@ -1,6 +1,7 @@
 """How well and how fast `inkrec.read` reads lines, on lines made from real characters.
 
-Digits: lines of 4-8 MNIST t10k digits as pictures (varied size, baseline and spacing, a quarter touching or
+Digits: lines of 4-8 MNIST digits as pictures (t10k, the test set, by default; `--split train` builds the
+same kind of lines from the 5,000 train digits, which is where the reader's priors are tuned) (varied size, baseline and spacing, a quarter touching or
 overlapping a neighbour; dark on light or light on dark, some unevenly lit): line accuracy and character
 accuracy (1 - CER). Chinese: ink lines of 4-8 characters of CASIA writer 1043 (`--pot`), read with a Chinese
 model (`--chinese-model`, e.g. models/hanzi.onnx): character accuracy beside the model's isolated top-1 on the
@@ -9,6 +10,7 @@ one core, against the same model reading one character in the same run. `--repor
 lines and their readings.
 
     python benchmarks/read_lines.py --lines 300 --report read_lines.png
+    python benchmarks/read_lines.py --split train --lines 300
     python benchmarks/read_lines.py --chinese-model models/hanzi.onnx --lines 200
 """
 
@@ -37,9 +39,9 @@ from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 
 
-def digit_lines(mnist: Path, n: int, seed: int) -> list[tuple[np.ndarray, str]]:
-    images = load_idx(mnist / "t10k-images-idx3-ubyte.gz")
-    labels = load_idx(mnist / "t10k-labels-idx1-ubyte.gz")
+def digit_lines(mnist: Path, n: int, seed: int, split: str = "t10k") -> list[tuple[np.ndarray, str]]:
+    images = load_idx(mnist / f"{split}-images-idx3-ubyte.gz")
+    labels = load_idx(mnist / f"{split}-labels-idx1-ubyte.gz")
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -108,6 +110,8 @@ def main() -> None:
     ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
     ap.add_argument("--chinese-model", help="a Chinese model (models/hanzi.onnx); none: digits only")
     ap.add_argument("--pot", type=Path, default=DATASETS / "casia-olhwdb" / "1043-c.pot")
+    ap.add_argument("--split", choices=("train", "t10k"), default="t10k",
+                    help="MNIST digits the lines are made of: t10k (the test set) or train (for tuning)")
     ap.add_argument("--lines", type=int, default=300)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--report", type=Path, help="write a PNG of a few lines and their readings")
@@ -118,7 +122,7 @@ def main() -> None:
 
     model = OnnxModel(args.model)
     reader = LineReader(model)
-    lines = digit_lines(args.mnist, args.lines, args.seed)
+    lines = digit_lines(args.mnist, args.lines, args.seed, args.split)
     reader.read_picture(lines[0][0])  # compile the labeller once
     score = LineScore()
     for k, (pic, truth) in enumerate(lines):
@@ -126,9 +130,9 @@ def main() -> None:
         score.add(reading.text, truth)
         if k < 4:
             shown_digits.append((pic, truth, reading.to_json()))
-    figures["digits"] = {"model": model.id, "lines": score.lines, "line_accuracy": round(score.line_accuracy, 4),
+    figures["digits"] = {"model": model.id, "split": args.split, "lines": score.lines, "line_accuracy": round(score.line_accuracy, 4),
                          "char_accuracy": round(score.char_accuracy, 4)}
-    print(f"digits ({model.id}), {score.summary()}")
+    print(f"digits ({model.id}, {args.split} lines), {score.summary()}")
 
     images = load_idx(args.mnist / "t10k-images-idx3-ubyte.gz")
     rng = np.random.default_rng(args.seed + 1)

@@ -75,6 +75,37 @@ def test_either_polarity_and_a_separated_line_reads_exactly(digits, t10k):
     assert digits.read_image(_png(255 - line)).text == truth
 
 
+def _touching(images, picks, overlap: int) -> np.ndarray:
+    """Digits side by side, each one's ink box `overlap` pixels into the one before: dark on light."""
+    x = 4
+    canvas = np.zeros((36, 28 * len(picks) + 8), np.uint8)
+    for i in picks:
+        cols = np.flatnonzero(images[i].max(axis=0) > 0)
+        crop = images[i][:, cols[0] : cols[-1] + 1]
+        region = canvas[4:32, x : x + crop.shape[1]]
+        np.maximum(region, crop, out=region)
+        x += crop.shape[1] - overlap
+    return 255 - canvas[:, : x + overlap + 4]
+
+
+def test_touching_digits_are_cut_apart(digits, t10k):
+    images, labels = t10k
+    picks = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7]  # 0 to 9 in t10k order
+    line = _touching(images, picks, 2)
+    pieces = picture_pieces(line).pieces
+    assert (pieces.joins > 0).any()  # some pairs do touch: cut through ink
+    assert digits.read_picture(line).text == "".join(str(int(labels[i])) for i in picks)
+
+
+def test_a_line_shaded_from_end_to_end_reads_as_evenly_lit(digits, t10k):
+    images, labels = t10k
+    picks = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7]
+    ink = np.concatenate([np.pad(images[i], ((4, 4), (6, 6))) for i in picks], axis=1).astype(np.float32)
+    paper = 240.0 - np.linspace(0.0, 160.0, ink.shape[1])[None, :]  # light falling off across the page
+    grey = np.clip(paper - ink * (paper - 20.0) / 255.0, 0, 255).astype(np.uint8)
+    assert digits.read_picture(grey).text == "".join(str(int(labels[i])) for i in picks)
+
+
 def test_ink_line_is_read_with_boxes_in_pen_units(digits):
     strokes = [np.asarray(s) for s in ink_digits("40712")]
     reading = digits.read_strokes(strokes)
@@ -99,6 +130,9 @@ def test_pieces_of_a_picture_and_of_ink():
     line = picture_pieces(grey)
     assert len(line.pieces) == 4
     assert line.to_picture(line.pieces.boxes[1]) == [60, 10, 90, 50]
+    # apart across paper: nothing cut; the thin joint: a fraction of one of the bars' strokes
+    assert line.pieces.joins[0] == 0 and line.pieces.joins[1] == 0
+    assert 0.2 < line.pieces.joins[2] < 1.0
     ink = ink_pieces([np.array([[0, 0], [0, 100]]), np.array([[40, 80], [50, 50]]), np.array([[60, 60], [0, 100]])])
     assert ink.members == [[0], [1, 2]]
 

@@ -235,8 +235,11 @@ def _disk_offsets(radius: int) -> list[tuple[int, int]]:
 @nb.njit(cache=True, nogil=True)
 def _row_extreme(a, k, dilate):
     """Each row's running maximum (or minimum) over x-k..x+k, zero beyond the edges (van Herk / Gil-Werman:
-    three comparisons a pixel, whatever k)."""
+    three comparisons a pixel, whatever k; block edges counted, not found by division, which would cost
+    more than the comparisons)."""
     h, w = a.shape
+    if k == 0:
+        return a.copy()
     size = 2 * k + 1
     n = w + 2 * k
     n_pad = ((n + size - 1) // size) * size
@@ -245,22 +248,29 @@ def _row_extreme(a, k, dilate):
     fwd = np.empty(n_pad, a.dtype)
     bwd = np.empty(n_pad, a.dtype)
     for y in range(h):
-        p[:] = 0
         p[k : k + w] = a[y]
+        pos = 0
         for j in range(n_pad):
-            if j % size == 0:
+            if pos == 0:
                 fwd[j] = p[j]
             elif dilate:
                 fwd[j] = max(fwd[j - 1], p[j])
             else:
                 fwd[j] = min(fwd[j - 1], p[j])
+            pos += 1
+            if pos == size:
+                pos = 0
+        pos = size - 1
         for j in range(n_pad - 1, -1, -1):
-            if j % size == size - 1 or j == n_pad - 1:
+            if pos == size - 1 or j == n_pad - 1:
                 bwd[j] = p[j]
             elif dilate:
                 bwd[j] = max(bwd[j + 1], p[j])
             else:
                 bwd[j] = min(bwd[j + 1], p[j])
+            pos -= 1
+            if pos < 0:
+                pos = size - 1
         for x in range(w):
             out[y, x] = max(bwd[x], fwd[x + size - 1]) if dilate else min(bwd[x], fwd[x + size - 1])
     return out
@@ -287,13 +297,16 @@ def _morph_disk(a, r, dilate):
         src = rows[k]
         for y in range(h):
             yy = y + dy
-            for x in range(w):
-                s = src[yy, x] if 0 <= yy < h else 0
+            if 0 <= yy < h:
                 if dilate:
-                    if s > out[y, x]:
-                        out[y, x] = s
-                elif s < out[y, x]:
-                    out[y, x] = s
+                    for x in range(w):
+                        out[y, x] = max(out[y, x], src[yy, x])
+                else:
+                    for x in range(w):
+                        out[y, x] = min(out[y, x], src[yy, x])
+            else:  # beyond the edge: zero
+                for x in range(w):
+                    out[y, x] = max(out[y, x], 0) if dilate else min(out[y, x], 0)
     return out
 
 

@@ -21,7 +21,7 @@ from inkrec.preprocess.batch import bitmap_batch, ink_bitmap, rasterize_drawings
 from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image
 from inkrec.preprocess.spec import STROKES
 from inkrec.read.errors import LineError
-from inkrec.read.search import Priors, best_path
+from inkrec.read.search import PICTURE_PRIORS, Priors, best_path
 from inkrec.read.segment import ink_pieces, picture_pieces
 from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import OnnxModel
@@ -52,7 +52,8 @@ class Reading:
 
 
 class LineReader:
-    """Reads lines with one model; LineError when the model cannot read lines."""
+    """Reads lines with one model; LineError when the model cannot read lines. `priors` apply to pictures
+    and ink alike; by default pictures use `PICTURE_PRIORS` and ink the plain `Priors` (as the page does)."""
 
     def __init__(self, model: OnnxModel, *, priors: Priors | None = None, top_k: int = TOP_K):
         if not md.reads_lines(model.meta):
@@ -63,10 +64,12 @@ class LineReader:
             )
         self.model = model
         self.priors = priors or Priors()
+        self.picture_priors = priors or PICTURE_PRIORS
         self.top_k = top_k
 
-    def _search(self, pieces, probs: np.ndarray, spans: list[tuple[int, int]]) -> list[int]:
-        scores = np.log(np.maximum(probs.max(axis=1), 1e-12)) + self.priors.shape_scores(pieces, spans)
+    @staticmethod
+    def _search(priors: Priors, pieces, probs: np.ndarray, spans: list[tuple[int, int]]) -> list[int]:
+        scores = np.log(np.maximum(probs.max(axis=1), 1e-12)) + priors.shape_scores(pieces, spans)
         return best_path(len(pieces), spans, scores)
 
     def read_picture(self, grey: np.ndarray) -> Reading:
@@ -74,10 +77,10 @@ class LineReader:
         if self.model.kind == STROKES:
             raise LineError("unsupported_input", f"model {self.model.id!r} reads strokes, not pictures")
         line = picture_pieces(grey)
-        spans = self.priors.spans(line.pieces)
+        spans = self.picture_priors.spans(line.pieces)
         bitmaps = np.stack([ink_bitmap(line.crop(i, j), self.model.spec) for i, j in spans])
         probs = self.model.predict(bitmap_batch(bitmaps, self.model.spec))
-        path = self._search(line.pieces, probs, spans)
+        path = self._search(self.picture_priors, line.pieces, probs, spans)
         return Reading([
             Character(line.to_picture(line.pieces.span_box(*spans[k])), self.model.top_k(probs[k], self.top_k))
             for k in path
@@ -108,7 +111,7 @@ class LineReader:
             probs = self.model.predict(*stroke_batch(drawings, spec))
         else:
             probs = self.model.predict(bitmap_batch(rasterize_drawings(drawings, spec, raw=True), spec))
-        path = self._search(line.pieces, probs, spans)
+        path = self._search(self.priors, line.pieces, probs, spans)
         return Reading([
             Character([round(float(v), 2) for v in line.pieces.span_box(*spans[k])],
                       self.model.top_k(probs[k], self.top_k))

@@ -1,10 +1,13 @@
 """Over-segmentation: a line cut into pieces, never more than one character to a piece (as far as the
 geometry can tell), so that every character is a run of consecutive pieces.
 
-Pictures: the ink (`normalize_ink`, so any polarity and uneven light) is labelled into connected components;
-components stacked above one another (the bars of 二, the parts of 5) become one group; a group wider than a
-character may be is cut where the column profile shows a thin joint (characters that touch). Ink: strokes
-overlapping in x are grouped, in the order they were written. Either way the pieces are sorted left to right,
+Pictures: the paper is levelled along the line, the ink found (`normalize_ink`, so any polarity and uneven
+light) and labelled into connected components; components stacked above one another (the bars of 二, the
+parts of 5) become one group; a group wider than a narrow character is cut along paths that bend around ink
+(characters that touch or lean into each other), started from every valley of its column profile and of its
+upper and lower outlines. That cuts characters too, on purpose: the recognizer and the search decide which
+cuts were real, and each boundary records how much ink it cut (`Pieces.joins`) for the search to weigh. Ink:
+strokes overlapping in x are grouped, in the order they were written (strokes are never cut). Either way the pieces are sorted left to right,
 with the line's height (its ink band) as the unit of every size.
 
 Working pictures are scaled so the line is at most `WORK_HEIGHT` pixels high: labelling a 4,000-pixel photo
@@ -25,20 +28,32 @@ from inkrec.read.errors import LineError
 WORK_HEIGHT = 64  # line height in working pixels (pictures are scaled down to it, never up)
 MAX_PIECES = 200  # a line of more pieces than this is refused before any model runs (about 100 characters)
 MERGE_OVERLAP = 0.5  # groups whose x-ranges overlap by this much of the narrower one are one character
-CUT_WIDTH = 0.6  # groups wider than this (x line height) are looked at for joints to cut
+CUT_WIDTH = 0.6  # groups wider than this (x line height) are cut
 MIN_PIECE = 0.15  # no cut closer than this (x line height) to a group's edge or to another cut
-JOINT_STROKES = 3.0  # a column is a joint when it holds at most this many stroke widths of ink
+SEAM_REACH = 0.25  # a cut may bend this far (x line height) from the column it starts at
+SEAM_DRIFT = 0.02  # what a cut pays per row and column it bends away from its start (ink costs 1 a pixel)
+SEAM_TURN = 0.05  # what a cut pays per diagonal step
 FRAGMENT = 0.4  # a mark smaller than this (x line height) each way is part of a character, not one
+SHADE = 16.0  # grey levels the paper of a line may vary by, end to end, before it is levelled
 SPECK = 0.002  # components smaller than this (x line height squared) are noise
 
 
 @dataclass
 class Pieces:
     """The pieces of a line, left to right: boxes (N, 4) as x0, y0, x1, y1 in the line's own coordinates
-    and the unit of size (`height`, same coordinates)."""
+    and the unit of size (`height`, same coordinates). `joins` (N - 1,): how many strokes' worth of ink
+    was cut between the pieces before and the pieces after each boundary (zero where the pieces only meet
+    across blank paper, as strokes of ink always do)."""
 
     boxes: np.ndarray
     height: float
+    joins: np.ndarray | None = None
+
+    def join(self, i: int) -> float:
+        """Strokes cut at the boundary before piece i (0 for the first piece and for ink)."""
+        if self.joins is None or i <= 0:
+            return 0.0
+        return float(self.joins[i - 1])
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -154,45 +169,98 @@ def _components(mask):
     return labels, boxes[:n], areas[:n]
 
 
-def _joints(profile: np.ndarray, height: float, thin: float, stroke: float) -> list[int]:
-    """Columns (offsets in the profile) where a group may be cut: the middle of each valley of its column
-    profile, at least MIN_PIECE line heights from the edges and from each other, the deepest first. In a
-    group no wider than a character only `thin` valleys count (a joint of a stroke or two, with ink rising
-    by a stroke's width or more within half a line height on both sides); a wider group holds two
-    characters or more, however they touch, and any local minimum counts."""
+@nb.njit(cache=True)
+def _seam(cost, c, reach, drift, turn):
+    """The cheapest top-to-bottom path through `cost` (h, w) that starts anywhere, moves at most one column a
+    row and stays within `reach` columns of column `c`: (its column per row, its cost). `drift` is paid per
+    row and column away from `c`, `turn` per diagonal step, so that among equally clean paths the straight one
+    under `c` wins."""
+    h, w = cost.shape
+    lo = max(0, c - reach)
+    hi = min(w - 1, c + reach)
+    n = hi - lo + 1
+    acc = np.empty((h, n))
+    back = np.zeros((h, n), np.int8)
+    for x in range(n):
+        acc[0, x] = cost[0, lo + x] + drift * abs(lo + x - c)
+    for y in range(1, h):
+        for x in range(n):
+            best = acc[y - 1, x]
+            step = 0
+            if x > 0 and acc[y - 1, x - 1] + turn < best:
+                best = acc[y - 1, x - 1] + turn
+                step = -1
+            if x < n - 1 and acc[y - 1, x + 1] + turn < best:
+                best = acc[y - 1, x + 1] + turn
+                step = max(1, h // 64)  # every column of a line of common height; big photos are sampled
+            acc[y, x] = best + cost[y, lo + x] + drift * abs(lo + x - c)
+            back[y, x] = step
+    end = 0
+    for x in range(1, n):
+        if acc[h - 1, x] < acc[h - 1, end]:
+            end = x
+    path = np.empty(h, np.int64)
+    x = end
+    total = acc[h - 1, end]
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + x
+        x += back[y, x]
+    return path, total
+
+
+def _valleys(profile: np.ndarray, margin: int) -> list[int]:
+    """The middle column of each local minimum (flat runs included) of `profile`, `margin` from its ends."""
     w = len(profile)
+    out = []
+    x = margin
+    while x < w - margin:
+        end = x
+        while end + 1 < w and profile[end + 1] == profile[x]:
+            end += 1
+        left = profile[x - 1] if x > 0 else np.inf
+        right = profile[end + 1] if end + 1 < w else np.inf
+        if profile[x] < left and profile[x] < right:
+            mid = (x + end) // 2
+            if margin <= mid < w - margin:
+                out.append(mid)
+        x = end + 1
+    return out
+
+
+def _cuts(ink: np.ndarray, height: float) -> list[np.ndarray]:
+    """Cut paths through one group's ink (white on black, its box): each a column per row, left to right.
+
+    Where characters touch or lean into each other, no straight column parts them; a path that may bend
+    around ink does. Every valley of the column profile and of the upper and lower outlines starts one
+    (the recognizer later decides which cuts are real), each path is the cheapest in ink within reach of its
+    start, and paths closer than MIN_PIECE line heights to an edge or to a cheaper path are dropped."""
+    h, w = ink.shape
     margin = max(1, round(MIN_PIECE * height))
     if w < 2 * margin + 1:
         return []
-    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-    reach = max(2, round(0.5 * height))
-    wide = w > 1.1 * height
-    ok = np.zeros(w, dtype=bool)
-    for x in range(margin, w - margin):
-        v = smooth[x]
-        if wide:  # any local minimum
-            ok[x] = v <= smooth[x - 1] and v <= smooth[x + 1]
-        elif v <= thin:
-            left, right = smooth[max(0, x - reach) : x].max(), smooth[x + 1 : x + 1 + reach].max()
-            ok[x] = left >= v + stroke and right >= v + stroke
-    cuts: list[tuple[float, int]] = []
-    x = 0
-    while x < w:  # one cut per valley: the middle of its lowest columns
-        if not ok[x]:
-            x += 1
-            continue
-        end = x
-        while end + 1 < w and ok[end + 1]:
-            end += 1
-        run = smooth[x : end + 1]
-        low = np.flatnonzero(run <= run.min() + 1e-6)
-        cuts.append((float(run.min()), x + int(low[len(low) // 2])))
-        x = end + 1
-    chosen: list[int] = []
-    for _, c in sorted(cuts):
-        if all(abs(c - d) >= margin for d in chosen):
-            chosen.append(c)
-    return sorted(chosen)
+    mask = ink > 0
+    cols = np.convolve(ink.sum(axis=0, dtype=np.float64), np.ones(3) / 3, mode="same")
+    any_ink = mask.any(axis=0)
+    top = np.where(any_ink, mask.argmax(axis=0), h).astype(np.float64)
+    bottom = np.where(any_ink, h - mask[::-1].argmax(axis=0), 0).astype(np.float64)
+    starts = set(_valleys(cols, margin)) | set(_valleys(-top, margin)) | set(_valleys(bottom, margin))
+    cost = ink.astype(np.float64) / 255.0
+    reach = max(1, round(SEAM_REACH * height))
+    found = []
+    for c in sorted(starts):
+        path, total = _seam(cost, c, reach, SEAM_DRIFT, SEAM_TURN)
+        centre = float(path.mean())
+        if margin <= centre <= w - margin:
+            found.append((total, centre, path))
+    chosen: list[tuple[float, np.ndarray]] = []
+    for _, centre, path in sorted(found, key=lambda f: f[0]):
+        if all(abs(centre - d) >= margin for d, _ in chosen):
+            chosen.append((centre, path))
+    chosen.sort(key=lambda f: f[0])
+    paths = [p for _, p in chosen]
+    for k in range(1, len(paths)):  # cuts never cross: each stays right of the one before
+        paths[k] = np.maximum(paths[k], paths[k - 1])
+    return paths
 
 
 @dataclass
@@ -207,10 +275,18 @@ class PictureLine:
     scale: float
 
     def crop(self, i: int, j: int) -> np.ndarray:
-        """The ink of pieces i..j alone (other pieces' ink blanked), cropped to their box."""
+        """The ink of pieces i..j alone (other pieces' ink blanked), cropped to their box and stretched to
+        full contrast as `normalize_ink` stretches a picture of one character: under uneven light one end
+        of a line comes out fainter than the other, and the framing firms faint strokes away."""
         x0, y0, x1, y1 = (int(v) for v in self.pieces.span_box(i, j))
         seg = self.seg[y0:y1, x0:x1]
-        return np.where((seg > i) & (seg <= j + 1), self.ink[y0:y1, x0:x1], 0).astype(np.uint8)
+        ink = np.where((seg > i) & (seg <= j + 1), self.ink[y0:y1, x0:x1], 0)
+        inked = ink[ink > 0]
+        if inked.size:
+            hi = float(np.percentile(inked, 99))
+            if hi < 255.0:
+                return np.clip(ink * (255.0 / max(hi, 1.0)), 0, 255).round().astype(np.uint8)
+        return ink.astype(np.uint8)
 
     def to_picture(self, box: np.ndarray) -> list[float]:
         """A working box as [x0, y0, x1, y1] in the picture's pixels."""
@@ -220,10 +296,30 @@ class PictureLine:
                 round(oy + box[3] / s, 1)]
 
 
+def _level_columns(grey: np.ndarray) -> np.ndarray:
+    """A long line's paper brought to one level along its length: light falling off across a page shades
+    a line from end to end, and `normalize_ink`'s single background level would then leave one end's
+    strokes faint or lose them. A column's median is its paper where ink fills a minority of it; the
+    median of those over a line height either side outvotes the columns ink does fill (a long bar). Evenly
+    lit lines (paper varying by less than SHADE) are left as they are."""
+    g = np.asarray(grey, dtype=np.float32)
+    h, w = g.shape
+    if w < 2 * h:
+        return grey
+    step = max(1, h // 64)  # every column of a line of common height; big photos are sampled
+    cols = np.median(g[:, ::step], axis=0)
+    k = max(1, h // (2 * step))
+    paper = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(cols, k, mode="edge"), 2 * k + 1), axis=1)
+    if float(paper.max() - paper.min()) < SHADE:
+        return grey
+    paper = np.interp(np.arange(w), np.arange(0, w, step), paper).astype(np.float32)
+    return np.clip(g - paper[None, :] + float(np.median(paper)), 0, 255)
+
+
 def picture_pieces(grey: np.ndarray) -> PictureLine:
     """Over-segment a grey picture of one line (any polarity, any lighting). LineError when it has no ink
     or more pieces than `MAX_PIECES`."""
-    ink = normalize_ink(grey)
+    ink = normalize_ink(_level_columns(grey))
     if not ink.any():
         raise LineError("empty_line", "the picture has no ink: nothing to read")
     ys, xs = np.nonzero(ink)
@@ -259,26 +355,46 @@ def picture_pieces(grey: np.ndarray) -> PictureLine:
     for g, members in enumerate(groups):
         lut[kept[members] + 1] = g + 1
     grp = lut[labels]
-    stroke = max(stroke_width(ink), 1.0)
-    thin = JOINT_STROKES * stroke
     seg = np.zeros_like(grp)
     n = 0
+    cols = np.arange(ink.shape[1])
     for g, members in enumerate(groups):
         gb = cboxes[kept[members]]
-        gx0, gx1 = int(gb[:, 0].min()), int(gb[:, 2].max())
-        cuts: list[int] = []
+        gx0, gy0, gx1, gy1 = int(gb[:, 0].min()), int(gb[:, 1].min()), int(gb[:, 2].max()), int(gb[:, 3].max())
+        mine = grp[gy0:gy1, gx0:gx1] == g + 1
+        cuts: list[np.ndarray] = []
         if gx1 - gx0 > CUT_WIDTH * height:
-            mine = grp[:, gx0:gx1] == g + 1
-            cuts = [gx0 + c for c in _joints(mine.sum(axis=0).astype(np.float64), height, thin, stroke)]
-        edges = [gx0, *cuts, gx1]
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            n += 1
-            band = seg[:, a:b]
-            band[grp[:, a:b] == g + 1] = n
+            cuts = _cuts(np.where(mine, ink[gy0:gy1, gx0:gx1], 0), height)
+        part = np.zeros(mine.shape, np.int32)  # which piece of the group each pixel falls in
+        for path in cuts:
+            part += cols[None, : gx1 - gx0] >= path[:, None]
+        band = seg[gy0:gy1, gx0:gx1]
+        band[mine] = n + 1 + part[mine]
+        n += len(cuts) + 1
     if n > MAX_PIECES:
         raise LineError("line_too_long", f"the line has {n} pieces; at most {MAX_PIECES} are read")
     seg, boxes = _sorted_pieces(seg, n)
-    return PictureLine(ink, seg, Pieces(boxes, height), (float(x0), float(y0)), scale)
+    joins = _joins(seg, ink, len(boxes)) / max(stroke_width(ink), 1.0)
+    return PictureLine(ink, seg, Pieces(boxes, height, joins), (float(x0), float(y0)), scale)
+
+
+def _joins(seg: np.ndarray, ink: np.ndarray, n: int) -> np.ndarray:
+    """Per boundary between pieces k and k + 1 (in their left-to-right order): the ink on either side of
+    every cut that parts pieces up to k from pieces after k, in pixels across (each inked pixel pair
+    side by side or one above the other, weighted by the fainter of the two)."""
+    out = np.zeros(max(n, 1))
+    level = ink.astype(np.float64) / 255.0
+    for a, b, wa, wb in (
+        (seg[:, :-1], seg[:, 1:], level[:, :-1], level[:, 1:]),
+        (seg[:-1, :], seg[1:, :], level[:-1, :], level[1:, :]),
+    ):
+        touch = (a > 0) & (b > 0) & (a != b)
+        lo = np.minimum(a[touch], b[touch])
+        hi = np.maximum(a[touch], b[touch])
+        w = np.minimum(wa[touch], wb[touch])
+        np.add.at(out, lo - 1, w)  # labels are 1-based: pieces lo-1 and hi-1 part at boundaries lo-1..hi-2
+        np.add.at(out, hi - 1, -w)
+    return np.maximum(np.cumsum(out)[: n - 1], 0.0)  # sums of differences: no rounding below zero
 
 
 def _sorted_pieces(seg: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -295,8 +411,8 @@ def _sorted_pieces(seg: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     np.maximum.at(x1, ids, xs + 1)
     np.maximum.at(y1, ids, ys + 1)
     boxes = np.stack([x0, y0, x1, y1], axis=1)
-    present = np.isfinite(x0)
-    order = [i for i in np.argsort((x0 + x1) / 2, kind="stable") if present[i]]
+    present = np.flatnonzero(np.isfinite(x0))
+    order = present[np.argsort(x0[present] + x1[present], kind="stable")].tolist()
     lut = np.zeros(n + 1, np.int32)
     lut[np.asarray(order, dtype=np.int64) + 1] = np.arange(1, len(order) + 1, dtype=np.int32)
     return lut[seg], boxes[order]
