@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.data.dataset import open_dataset
+from inkrec.data.splits import shown_categories
 from inkrec.errors import ConfigError
 from inkrec.export.calibrate import KNOWN_ACCEPT, fit_open_set, fit_teach
 from inkrec.export.graph import add_embedding
@@ -70,11 +71,12 @@ def known_drawings(model: OnnxModel, data: str | Path, *, per_class: int, split:
 def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, classes: list[str] | None = None,
                      split: str = "train"):
     """(logits, embedding, categories) of drawings of categories the model does not have: `classes`, or by
-    default every other one of them in sorted order, so that the rest stay unseen for measuring the rule."""
+    default every other one of them in sorted order (`shown_categories`: the same half a model may have
+    learnt as auxiliary classes), so that the rest stay unseen for measuring the rule."""
     whole = open_dataset(data, split="all", progress=False)
     labels = set(model.labels)
     if classes is None:
-        classes = sorted(c for c in whole.classes if c not in labels)[0::2]
+        classes = shown_categories(whole.classes, model.labels)
     others = [c for c in classes if c not in labels]
     if not others:
         raise ConfigError(f"{data} holds no category the model lacks: nothing to expose it to")
