@@ -151,7 +151,7 @@ def test_inknet_cosine_head_scores_scaled_cosines():
     assert isinstance(m.fc, torch.nn.Linear) and m.fc.bias is None  # found as the classifier by --init/--freeze
     x = torch.rand(4, 1, 28, 28)
     with torch.no_grad():
-        feats = m.pool(m.features(x)).flatten(1)
+        feats = m.neck(m.pool(m.features(x)).flatten(1))
         cos = torch.nn.functional.normalize(feats, dim=1) @ torch.nn.functional.normalize(m.fc.weight, dim=1).T
         logits = m(x)
     assert torch.allclose(logits, 12 * cos, atol=1e-5)

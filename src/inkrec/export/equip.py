@@ -70,7 +70,8 @@ def known_drawings(model: OnnxModel, data: str | Path, *, per_class: int, split:
 
 def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, classes: list[str] | None = None,
                      split: str = "train"):
-    """(logits, embedding, categories) of drawings of categories the model does not have: `classes`, or by
+    """(logits, embedding, category of each drawing (an index into the last), categories) of drawings of
+    categories the model does not have: `classes`, or by
     default every other one of them in sorted order (`shown_categories`: the same half a model may have
     learnt as auxiliary classes), so that the rest stay unseen for measuring the rule."""
     whole = open_dataset(data, split="all", progress=False)
@@ -85,7 +86,7 @@ def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, clas
         others = [others[i] for i in sorted(pick)]
     ds = open_dataset(data, split=split, classes=others, progress=False)
     rows = _per_class(np.asarray(ds.labels), per_class)
-    return (*model_outputs(model, ds, rows), others)
+    return (*model_outputs(model, ds, rows), np.asarray(ds.labels)[rows], others)
 
 
 def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None = None,
@@ -102,11 +103,12 @@ def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None
     out = used = None
     if outliers is not None:
         *out, used = outlier_drawings(model, outliers, per_class=20, classes=outlier_classes)
-    rule = fit_open_set(fit[:2], held[:2], None if out is None else tuple(out), known_accept=known_accept,
+    rule = fit_open_set(fit[:2], held[:2], None if out is None else tuple(out[:2]), known_accept=known_accept,
                         note=f"threshold on every other test drawing of {Path(data).name}")
     if used:
         rule["outlier_classes"] = used
-    return {"open_set": rule, "teach": fit_teach(fit[0], fit[1], fit[2])}
+    # taught classes are calibrated by teaching the model the outlier categories when there are some
+    return {"open_set": rule, "teach": fit_teach(fit[0], fit[1], fit[2], others=None if out is None else tuple(out))}
 
 
 def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, outliers: str | Path | None = None,

@@ -10,7 +10,9 @@ to plain ONNX ops (Conv, BatchNormalization folded into Conv, Relu, MaxPool, Glo
 `head="cosine"` makes the classifier a cosine one (`CosineClassifier`): every class scores `scale` times the
 cosine between the features and its weight. Its logits are then on the very scale of a class taught later
 from a few drawings (`scale * cos(embedding, prototype)`), so taught and own classes compete fairly, and
-the features learn to separate classes by angle, which is what prototypes compare.
+the features learn to separate classes by angle, which is what prototypes compare. The pooled features
+are centred first (a batch norm without scale and shift): after the last ReLU they all lie in the positive
+orthant, where any two drawings have a cosine near 0.5 and a prototype of anything resembles everything.
 """
 
 from __future__ import annotations
@@ -110,11 +112,12 @@ class InkNet(nn.Module):
             c = w
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
+        self.neck = nn.BatchNorm1d(c, affine=False) if head == "cosine" else nn.Identity()
         self.dropout = nn.Dropout(dropout)
         self.fc = CosineClassifier(c, num_classes, scale) if head == "cosine" else nn.Linear(c, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x)).flatten(1)
+        x = self.neck(self.pool(self.features(x)).flatten(1))
         return self.fc(self.dropout(x))
 
 
