@@ -107,8 +107,19 @@ def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None
                         note=f"threshold on every other test drawing of {Path(data).name}")
     if used:
         rule["outlier_classes"] = used
-    # taught classes are calibrated by teaching the model the outlier categories when there are some
-    return {"open_set": rule, "teach": fit_teach(fit[0], fit[1], fit[2], others=None if out is None else tuple(out))}
+    return {"open_set": rule, "teach": teach_calibration(model, fit, out)}
+
+
+def teach_calibration(model: OnnxModel, fit: tuple, others: list | None) -> dict:
+    """The `teach` metadata. A model whose classes score `scale * cos(embedding, weight)` (a cosine
+    classifier: `classifier` in its metadata) scores a taught class the same way, its prototype in the part
+    of a class weight: one scale for all, no bias. Any other model's logits are on a scale of their own, so
+    the two numbers are fit (`fit_teach`: by teaching it the outlier categories when there are some)."""
+    head = model.meta.get("classifier") or {}
+    if head.get("head") == "cosine":
+        return {"scale": float(head["scale"]), "bias": 0.0,
+                "fit_on": "the model's cosine classifier: a prototype scores as a class weight does"}
+    return fit_teach(fit[0], fit[1], fit[2], others=None if others is None else tuple(others))
 
 
 def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, outliers: str | Path | None = None,
