@@ -1,8 +1,11 @@
 """Teaching and "not sure", measured on drawings the model never saw.
 
-1. few-shot doodles: categories of Quick, Draw!'s simplified set that the doodles model lacks, taught with
-   `inkrec teach` from the first 10 drawings of each (base classes kept); top-1 over all the taught model's
-   classes on the other 15 drawings of those categories, and what teaching costs the model's own test top-1.
+1. few-shot doodles: categories of Quick, Draw!'s simplified set that the doodles model lacks and never learnt
+   from in any form (its `auxiliary` categories, learnt as extra classes in training, are left out; with
+   --unshown-only also the outliers its open-set rule was shown: the same pool for a model with auxiliary
+   categories and one without), taught with `inkrec teach` from the first 10 drawings of each (base classes
+   kept); top-1 over all the taught model's classes on the other 15 drawings of those categories, and what
+   teaching costs the model's own test top-1.
    Averaged over several draws of 8 categories. The 8-way figure (taught classes only, --new-only) is printed
    beside it.
 2. one-shot: 20-way runs on an alphabet the model never saw (Tegaki's Latin letters, one writer, 8 samples a
@@ -11,12 +14,12 @@
    MNIST's 15 numerals (writers 1-64: one example each, writers 65-80 to recognise: 15-way) for the models
    that do not know them.
 3. open set, doodles: AUROC between the model's own test drawings (those not used to pick its threshold)
-   and drawings of categories it never saw and was not shown as outliers, for the top probability, the
+   and drawings of categories it never saw (in training, as auxiliary classes, or as outliers), for the top
+   probability, the
    energy score and the model's own rule; the threshold's accepted/rejected shares.
 
     python benchmarks/teach.py [--model models/doodles.onnx] [--digits models/digits.onnx]
-        [--hanzi models/hanzi.onnx] [--runs 10]
-        [--json bench-results/teach.json]
+        [--hanzi models/hanzi.onnx] [--runs 10] [--unshown-only] [--json bench-results/teach.json]
 """
 
 from __future__ import annotations
@@ -46,11 +49,22 @@ def datasets_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "datasets"
 
 
-def few_shot_doodles(model_path: Path, runs: int, shots: int = 10, ways: int = 8, seed: int = 0) -> dict:
+def shown(model: OnnxModel, *, outliers: bool) -> set[str]:
+    """Categories the model learnt from beyond its labels: its auxiliary classes, and (`outliers`) those its
+    open-set rule was fit on."""
+    out = set((model.meta.get("auxiliary") or {}).get("classes") or [])
+    if outliers:
+        out |= set((model.open_set or {}).get("outlier_classes") or [])
+    return out
+
+
+def few_shot_doodles(model_path: Path, runs: int, shots: int = 10, ways: int = 8, seed: int = 0,
+                     unshown_only: bool = False) -> dict:
     data = datasets_dir() / "quickdraw"
     base = OnnxModel(model_path)
     simplified = open_dataset(data / "simplified", split="all", progress=False)
-    unseen = sorted(c for c in simplified.classes if c not in set(base.labels))
+    left_out = set(base.labels) | shown(base, outliers=unshown_only)
+    unseen = sorted(c for c in simplified.classes if c not in left_out)
     known_test = open_dataset(data / "numpy_bitmap", split="test", classes=base.labels, max_per_class=200,
                               progress=False)
     x_known = dataset_batch(known_test, np.arange(len(known_test)), base.spec)
@@ -80,7 +94,7 @@ def few_shot_doodles(model_path: Path, runs: int, shots: int = 10, ways: int = 8
                 if not only:
                     known_after.append(float((m.predict(x_known).argmax(1) == y_known).mean()))
     return {
-        "model": str(model_path), "ways": ways, "shots": shots, "runs": runs,
+        "model": str(model_path), "ways": ways, "shots": shots, "runs": runs, "pool_categories": len(unseen),
         "queries_per_class": 25 - shots,
         "top1_over_all_classes": float(np.mean(all_classes)), "top1_runs": all_classes,
         "top1_new_only": float(np.mean(new_only)),
@@ -125,14 +139,14 @@ def open_set(model_path: Path) -> dict:
     test = open_dataset(data / "numpy_bitmap", split="test", classes=model.labels, progress=False)
     labels = np.asarray(test.labels)
     held = np.concatenate([np.flatnonzero(labels == c)[1::2] for c in range(len(model.labels))])  # not the threshold's
-    shown = set((rule or {}).get("outlier_classes") or [])
+    seen = shown(model, outliers=True)
     simplified = open_dataset(data / "simplified", split="all", progress=False)
-    never = [c for c in simplified.classes if c not in set(model.labels) and c not in shown]
+    never = [c for c in simplified.classes if c not in set(model.labels) and c not in seen]
     unk = open_dataset(data / "simplified", split="all", classes=never, progress=False)
     zk, ek = model_outputs(model, test, held)
     zu, eu = model_outputs(model, unk, np.arange(len(unk)))
     out = {"model": str(model_path), "known": int(len(held)), "unknown": int(len(unk)),
-           "unknown_categories": len(never), "shown_outlier_categories": len(shown)}
+           "unknown_categories": len(never), "shown_categories": len(seen)}
     for name, fn in {
         "top_probability": lambda z, e: softmax(z).max(1),
         "energy": lambda z, e: md.open_set_score({"score": "energy"}, z, e),
@@ -155,12 +169,14 @@ def main() -> None:
     ap.add_argument("--digits", type=Path, default=REPO / "models" / "digits.onnx")
     ap.add_argument("--hanzi", type=Path, default=REPO / "models" / "hanzi.onnx")
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--unshown-only", action="store_true",
+                    help="few-shot categories also not among the open-set rule's outliers")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
     data = datasets_dir()
     latin = data / "tegaki" / "tegaki-lab"
-    result = {"few_shot_doodles": few_shot_doodles(args.model, args.runs)}
+    result = {"few_shot_doodles": few_shot_doodles(args.model, args.runs, unshown_only=args.unshown_only)}
     print(json.dumps(result["few_shot_doodles"], indent=1))
     result["one_shot"] = []
     numerals = sorted(p.name for p in (data / "chinese-mnist").iterdir() if p.is_dir())

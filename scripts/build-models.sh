@@ -12,9 +12,11 @@
 # The bundled models are sized for the browser: inknet at width 16 (a quarter of the default's compute),
 # quantized to int8 (static, calibrated on real training drawings), so one guess in onnxruntime-web's wasm
 # costs what the course's small CNN costs (a third of a millisecond here) and under a tenth of one in the
-# server. They are trained to do what a wider net does rather than made wider: each learns from wide
-# teachers (inknet at width 48, and 32) trained first on the same data, by knowledge distillation, on a
-# longer schedule, and the handwriting models with pen-width augmentation (other writers' pens).
+# server. The handwriting models are trained to do what a wider net does rather than made wider: each learns
+# from wide teachers (inknet at width 48, and 32) trained first on the same data, by knowledge distillation,
+# on a longer schedule, with pen-width augmentation (other writers' pens). The doodles model learns half of
+# Quick, Draw!'s other categories beside its own (auxiliary classes), for an embedding that new categories
+# can be taught on.
 #
 # Each model is trained with `inkrec train`, exported with `inkrec export --int8` (which adds the embedding
 # output, the open-set rule and the teaching calibration from the same data), scored on its data set's standard
@@ -95,10 +97,13 @@ if all hanzi-numerals; then
     --pen 0.3 --teacher "$WORK/hanzi-numerals-teacher"
 fi
 if all doodles; then
-  train doodles-teacher "$DATA/quickdraw/numpy_bitmap" --model-arg width=48 --seed 1 --epochs 15
-  # open set: outlier exposure with every other one of the simplified categories the model lacks
-  EXPORT_ARGS="--outliers $DATA/quickdraw/simplified" build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-30}" --patience 0 --val-fraction 0 \
-    --teacher "$WORK/doodles-teacher" ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
+  # one model, no teacher: beside its 18 categories it learns the training drawings (1-20) of every other
+  # Quick, Draw! simplified category it lacks as auxiliary classes (cut from its classifier when saved), with
+  # a cosine classifier, so its embedding tells categories it never saw apart (teaching, "not sure");
+  # open set: outlier exposure with the same half of the categories (the other half stays unseen)
+  EXPORT_ARGS="--outliers $DATA/quickdraw/simplified" build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-20}" --patience 0 --val-fraction 0 \
+    --model-arg head=cosine --aux-data "$DATA/quickdraw/simplified" --aux-repeat 3 \
+    ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
 if all hanzi; then
   run="${HANZI_RUN:-$WORK/hanzi}"

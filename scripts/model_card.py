@@ -112,6 +112,7 @@ def training_summary(run_dir: Path) -> dict:
         "pen",
         "distill_weight",
         "distill_temperature",
+        "aux_repeat",
     )
     teachers = []
     for teacher in config.get("teacher") or []:
@@ -178,6 +179,21 @@ def _distillation(tr: dict) -> str:
         f" It learnt from {len(teachers)} wider teacher{'s' if len(teachers) > 1 else ''} trained first on the same "
         f"data ({names}) by knowledge distillation: the loss weighs the teachers' averaged answers at "
         f"temperature {tr.get('distill_temperature')} by {tr.get('distill_weight')} and the labels by the rest."
+    )
+
+
+def _auxiliary(meta: dict) -> str:
+    """The auxiliary categories the features learnt from, which the classifier no longer has."""
+    aux = meta.get("auxiliary")
+    if not aux:
+        return ""
+    n = len(aux.get("classes") or [])
+    return (
+        f" Beside its own classes it learnt {n} other categories as extra classes (`--aux-data`: the training "
+        f"drawings of every other category it lacks in `{aux.get('data')}`, sorted, {aux.get('drawings', 0):,} "
+        f"drawings, each seen {aux.get('repeat', 1)} times an epoch), cut from its classifier when saved: they "
+        f"make its features tell more kinds of drawing apart (teaching, \"not sure\"). Its open-set outliers are "
+        f"the same categories, and measurements on unseen categories leave them out (metadata `auxiliary`)."
     )
 
 
@@ -310,7 +326,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
             f"{tr.get('schedule')} schedule with warm-up, label smoothing {tr.get('label_smoothing')}, "
             f"{tr.get('augment')} augmentation{_pen(tr)}, seed {tr.get('seed')}; {tr.get('train_seconds')} s of "
-            f"training steps on {tr.get('device')}.{_distillation(tr)}"
+            f"training steps on {tr.get('device')}.{_distillation(tr)}{_auxiliary(meta)}"
         ),
         "",
         *_speed(meta),
@@ -359,7 +375,8 @@ def index(models_dir: Path) -> str:
             "Each model has two outputs: `logits` and `embedding` (its L2-normalised penultimate features, which",
             "`inkrec teach` and the page's \"Teach me\" build new classes on), and carries an open-set rule (`open_set` in",
             "its metadata: when to answer \"not sure\") fit on its own data; the doodles rule learnt from every other one of",
-            "the Quick, Draw! simplified categories it lacks (outlier exposure). `MODEL.pt` beside each `.onnx` holds its",
+            "the Quick, Draw! simplified categories it lacks (outlier exposure), the same half the doodles model learnt",
+            "as auxiliary classes in training (`auxiliary` in its metadata). `MODEL.pt` beside each `.onnx` holds its",
             "float weights (a weights-only checkpoint) for fine-tuning: `inkrec train --init models/doodles.onnx ...`.",
             "",
             "Rebuild all of them from the real data in `../shared/datasets` with one command:",

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from inkrec.cli import app
 from inkrec.errors import DataFormatError
-from inkrec.export.calibrate import fit_linear_scorer, threshold_for
+from inkrec.export.calibrate import fit_linear_scorer, fit_teach, threshold_for
 from inkrec.export.graph import EMBEDDING, add_embedding, embedding_size
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.export.onnx import export_model
@@ -31,7 +31,8 @@ def strip_to_old(src: Path, out: Path) -> None:
     nodes = [n for n in graph.graph.node if not set(n.output) & drop]
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
-    inits = [i for i in graph.graph.initializer if not i.name.startswith(f"{EMBEDDING}_")]
+    used = {t for n in nodes for t in n.input}  # an optimiser may have shared a constant with the model's own nodes
+    inits = [i for i in graph.graph.initializer if not i.name.startswith(f"{EMBEDDING}_") or i.name in used]
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(inits)
     meta = {k: v for k, v in meta.items() if k not in ("open_set", "teach")}
@@ -70,6 +71,9 @@ def test_export_of_an_old_file_adds_the_output_and_with_data_the_rule(quickdraw,
     rule = OnnxModel(full).open_set
     assert rule["score"] == "linear" and rule["known_accept"] == 0.95 and len(rule["outlier_classes"]) == 163
     assert "held-out" in rule["threshold_on"]
+    # its cosine classifier: a taught class scores as the model's own, one scale and no bias
+    teach = OnnxModel(full).meta["teach"]
+    assert (teach["scale"], teach["bias"]) == (OnnxModel(full).meta["classifier"]["scale"], 0.0)
 
 
 def test_torch_exports_get_the_embedding(tiny_doodles):
@@ -98,3 +102,31 @@ def test_linear_scorer_separates_and_threshold_keeps_the_share():
     assert (s_pos > 0).mean() > 0.9 and (s_neg < 0).mean() > 0.9
     t = threshold_for(s_pos, 0.95)
     assert abs((s_pos >= t).mean() - 0.95) < 0.01
+
+
+def test_teaching_is_calibrated_on_categories_the_model_lacks():
+    """Own classes cluster tightly (the model was trained on them), other categories less: taught back, the own
+    classes ask for a shy bias; the categories the model lacks get one that lets their prototypes win."""
+    rng = np.random.default_rng(0)
+    dim, own, other = 32, 6, 12
+    centres = np.linalg.qr(rng.normal(size=(dim, dim)))[0][: own + other]
+
+    def drawings(centre, n, spread):
+        e = centre + rng.normal(0, spread, (n, dim))
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    emb = np.concatenate([drawings(centres[c], 60, 0.05) for c in range(own)])
+    labels = np.repeat(np.arange(own), 60)
+    logits = 16 * emb @ centres[:own].T
+    o_emb = np.concatenate([drawings(centres[own + c], 20, 0.25) for c in range(other)])
+    o_lab = np.repeat(np.arange(other), 20)
+    o_logits = 16 * o_emb @ centres[:own].T
+    back = fit_teach(logits, emb, labels)
+    lacks = fit_teach(logits, emb, labels, others=(o_logits, o_emb, o_lab))
+    assert "taught back" in back["fit_on"] and "categories the model lacks" in lacks["fit_on"]
+    assert lacks["bias"] > back["bias"]
+    # a prototype of a category the model lacks, from 10 of its drawings, wins its other drawings and
+    # leaves the model's own drawings alone
+    proto = o_emb[:10].mean(0) / np.linalg.norm(o_emb[:10].mean(0))
+    assert (lacks["scale"] * o_emb[10:20] @ proto + lacks["bias"] > o_logits[10:20].max(1)).mean() >= 0.9
+    assert (lacks["scale"] * emb @ proto + lacks["bias"] < logits.max(1)).mean() >= 0.99

@@ -16,7 +16,7 @@ from inkrec.errors import DataFormatError
 from inkrec.export.onnx import export_run, onnx_logits, torch_logits
 from inkrec.export.quantize import quantize_int8
 from inkrec.preprocess.raster import RASTER_PARAMS
-from inkrec.runtime.onnx_model import read_metadata
+from inkrec.runtime.onnx_model import OnnxModel, read_metadata
 from inkrec.train.loop import train
 
 
@@ -182,3 +182,28 @@ def test_cli_export_bad_input_is_a_clear_error(tmp_path):
         res = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300, check=False)
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         assert "Traceback" not in res.stderr and "error" in res.stderr.lower()
+
+
+def test_a_cosine_head_with_auxiliary_categories_exports_as_any_model(quickdraw, tmp_path):
+    """inknet's cosine classifier ends in the Gemm that the embedding hangs on; the categories it learnt as
+    auxiliary classes are named in the file, and its open-set outliers are the same half of them."""
+    threads = torch.get_num_threads()
+    out = tmp_path / "run"
+    try:
+        train(dict(data=str(quickdraw / "numpy_bitmap"), out=str(out), model="inknet",
+                   model_kwargs={"width": 8, "head": "cosine"}, classes=FEW, max_per_class=60, epochs=1,
+                   batch_size=32, threads=1, track=False, progress=False, verbose=False, seed=0,
+                   aux_data=str(quickdraw / "simplified")))
+    finally:
+        torch.set_num_threads(threads)
+    report = export_run(out, tmp_path / "aux.onnx", outliers=quickdraw / "simplified")
+    assert report["parity_max_abs_diff"] < 1e-4
+    meta = read_metadata(tmp_path / "aux.onnx")
+    assert meta["labels"] == FEW
+    aux = meta["auxiliary"]
+    assert aux["data"] == "simplified" and aux["split"] == "train" and len(aux["classes"]) > 100
+    assert meta["open_set"]["outlier_classes"] == aux["classes"]
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    logits, emb = OnnxModel(tmp_path / "aux.onnx").outputs(x)
+    assert logits.shape == (3, len(FEW)) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+    assert np.abs(logits).max() <= 16 + 1e-3  # scale x cosine

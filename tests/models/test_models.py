@@ -143,3 +143,18 @@ def test_raw_and_simplified_drawings_encode_alike(quickdraw):
         a, b = encode(r.strokes), encode(s.strokes)
         assert a.shape == b.shape
         assert np.abs(a - b).max() < 0.02  # at most a few units of the 0-255 grid
+
+
+def test_inknet_cosine_head_scores_scaled_cosines():
+    torch.manual_seed(0)
+    m = create_model("inknet", 7, width=8, head="cosine", scale=12).eval()
+    assert isinstance(m.fc, torch.nn.Linear) and m.fc.bias is None  # found as the classifier by --init/--freeze
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        feats = m.neck(m.pool(m.features(x)).flatten(1))
+        cos = torch.nn.functional.normalize(feats, dim=1) @ torch.nn.functional.normalize(m.fc.weight, dim=1).T
+        logits = m(x)
+    assert torch.allclose(logits, 12 * cos, atol=1e-5)
+    assert logits.abs().max() <= 12 + 1e-4
+    with pytest.raises(ConfigError, match="head must be one of linear, cosine"):
+        create_model("inknet", 7, head="arcface")

@@ -46,3 +46,11 @@ def test_vocabulary_or_an_explicit_page_entry_decide():
 def test_malformed_layout_keys_are_refused(extra, message):
     with pytest.raises(DataFormatError, match=message):
         meta(["a", "b"], **extra)
+
+
+def test_auxiliary_categories_are_names_or_refused():
+    assert meta(["a", "b"], auxiliary={"classes": ["ant", "bee"], "data": "simplified"})["auxiliary"]["classes"] == [
+        "ant", "bee"]
+    for bad in ({"classes": "ant,bee"}, {"classes": [1, 2]}, ["ant"]):
+        with pytest.raises(DataFormatError, match="'auxiliary' needs 'classes'"):
+            meta(["a", "b"], auxiliary=bad)

@@ -156,3 +156,11 @@ def balanced_positions(
     out = np.concatenate(parts)
     rng.shuffle(out)
     return out.astype(np.int64)
+
+
+def shown_categories(categories: Sequence[str], own: Sequence[str]) -> list[str]:
+    """The half of a data set's other categories that a model may be shown: every other one, in sorted order,
+    of those it does not have. A model learns features from them (auxiliary classes in training) and its
+    open-set rule is fit on them (outlier exposure); the other half stays unseen, for measuring both."""
+    mine = set(own)
+    return sorted(c for c in categories if c not in mine)[0::2]

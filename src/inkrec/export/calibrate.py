@@ -12,10 +12,14 @@ held-out drawings of the model's classes, never on the outliers, as the score th
 of them.
 
 Teaching. A class taught from a few drawings scores `scale * cos(embedding, prototype) + bias` beside the
-model's own logits. The two numbers are fit by teaching the model its own classes back: each class in turn
-gets a prototype from a few of its drawings and competes, by that formula, against all the others' real
-logits; `scale` and `bias` minimise the cross-entropy over all drawings. This is the honest trade: a
-higher bias wins more of the new class's drawings and steals more of the old classes' ones.
+model's own logits. The two numbers are fit by teaching the model categories it lacks (the outlier
+categories, when the export has them): each in turn gets a prototype from a few of its drawings, its other
+drawings compete by that formula against all the model's real logits, and the model's own drawings against
+it; `scale` and `bias` minimise the cross-entropy, a taught class counting as much as one of the model's.
+Without other categories, the model's own classes are taught back instead (each against all the others'
+logits), which flatters the prototypes: a class's drawings cluster where the model was trained to put them.
+This is the honest trade: a higher bias wins more of the new class's drawings and steals more of the old
+classes' ones.
 """
 
 from __future__ import annotations
@@ -105,9 +109,38 @@ def fit_open_set(
     return rule
 
 
+def _grid_fit(new: np.ndarray, base_lse: np.ndarray, target: np.ndarray, is_c: np.ndarray,
+              weight: np.ndarray) -> tuple[float, float, float]:
+    """(loss, scale, bias) minimising the weighted cross-entropy of simulated taught classes.
+
+    Row k of every array is one simulated taught class; `new` its cosines to every drawing, `base_lse` the
+    log-sum-exp of the logits it competes with, `target` each drawing's own logit (when it is not the taught
+    class's), `is_c` whether the drawing is the taught class's, `weight` how much each drawing counts."""
+    best = (np.inf, 10.0, 0.0)
+    total = weight.sum()
+    for scale in np.arange(2.0, 40.0, 1.0):
+        for bias in np.arange(-30.0, 10.0, 0.5):
+            score = scale * new + bias
+            lse = np.logaddexp(base_lse, score)
+            loss = ((lse - np.where(is_c, score, target)) * weight).sum() / total
+            if loss < best[0]:
+                best = (float(loss), float(scale), float(bias))
+    return best
+
+
 def fit_teach(logits: np.ndarray, emb: np.ndarray, labels: np.ndarray, *, shots: int = 10,
-              max_classes: int = 64, max_rows: int = 8000, seed: int = 0) -> dict:
-    """The `teach` metadata ({"scale", "bias"}) from (logits, embedding, labels) of the model's own drawings."""
+              max_classes: int = 64, max_rows: int = 8000, seed: int = 0,
+              others: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict:
+    """The `teach` metadata ({"scale", "bias"}) from (logits, embedding, labels) of the model's own drawings,
+    and (`others`: (logits, embedding, category) of drawings of categories it lacks) the categories to teach
+    it.
+
+    With `others`, each of those categories in turn is taught from `shots` drawings and its other drawings
+    compete with all the model's logits, while the model's own drawings compete with it: what teaching
+    really is. A class of the model's own, taught back, is kinder to its prototype than anything taught
+    later (its drawings cluster where the model was trained to put them), and would make the bias too shy.
+    Each simulated class counts as much as one of the model's (its drawings weigh 1/len(model's classes)
+    of all the model's drawings), so the fit trades one taught class against the model's own honestly."""
     rng = np.random.default_rng(seed)
     if len(labels) > max_rows:  # a large vocabulary: (rows x classes) logits must stay small
         keep_rows = np.sort(rng.choice(len(labels), max_rows, replace=False))
@@ -116,14 +149,17 @@ def fit_teach(logits: np.ndarray, emb: np.ndarray, labels: np.ndarray, *, shots:
     emb = np.asarray(emb, dtype=np.float64)
     labels = np.asarray(labels)
     lse_all = log_sum_exp(logits)
+    rows = np.arange(len(labels))
+    target = logits[rows, labels]
+    if others is not None:
+        fit = _fit_others(emb, lse_all, target, labels, others, shots=shots, max_classes=max_classes, rng=rng)
+        if fit is not None:
+            return fit
     classes = [c for c in np.unique(labels) if (labels == c).sum() > shots]
     if len(classes) < 2:
         raise ConfigError(f"fitting how taught classes score needs >= 2 classes with more than {shots} drawings")
     if len(classes) > max_classes:
         classes = sorted(rng.choice(classes, max_classes, replace=False).tolist())
-    n = len(labels)
-    rows = np.arange(n)
-    target = logits[rows, labels]
     # per simulated class c: its prototype's cosine for every drawing, and the log-sum-exp without column c
     cos, lse_wo, is_c = [], [], []
     for c in classes:
@@ -141,13 +177,37 @@ def fit_teach(logits: np.ndarray, emb: np.ndarray, labels: np.ndarray, *, shots:
     keep = np.ones_like(is_c)
     for k, c in enumerate(classes):
         keep[k] = (labels != c) | is_c[k]
-    best = (np.inf, 10.0, 0.0)
-    for scale in np.arange(2.0, 40.0, 1.0):
-        for bias in np.arange(-30.0, 10.0, 0.5):
-            new = scale * cos + bias
-            lse = np.logaddexp(lse_wo, new)
-            loss = ((lse - np.where(is_c, new, target[None, :])) * keep).sum() / keep.sum()
-            if loss < best[0]:
-                best = (float(loss), float(scale), float(bias))
-    return {"scale": best[1], "bias": best[2], "shots": shots,
+    _, scale, bias = _grid_fit(cos, lse_wo, target[None, :], is_c, keep.astype(np.float64))
+    return {"scale": scale, "bias": bias, "shots": shots,
             "fit_on": f"{len(classes)} of the model's classes taught back from {shots} drawings each"}
+
+
+def _fit_others(emb, lse_all, target, labels, others, *, shots: int, max_classes: int, rng) -> dict | None:
+    """`fit_teach` by teaching the model categories it lacks (None when too few have enough drawings)."""
+    o_logits, o_emb, o_lab = (np.asarray(a) for a in others)
+    o_lse = log_sum_exp(o_logits)
+    o_emb = o_emb.astype(np.float64)
+    cats = [c for c in np.unique(o_lab) if (o_lab == c).sum() > shots]
+    if len(cats) < 2:
+        return None
+    if len(cats) > max_classes:
+        cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
+    n_own = len(np.unique(labels))
+    parts = []  # per simulated category: the model's own drawings, then the category's other drawings
+    for c in cats:
+        members = np.flatnonzero(o_lab == c)
+        shot = rng.choice(members, shots, replace=False)
+        queries = np.setdiff1d(members, shot)
+        proto = o_emb[shot].mean(0)
+        proto /= max(np.linalg.norm(proto), 1e-12)
+        parts.append((
+            np.r_[emb @ proto, o_emb[queries] @ proto],
+            np.r_[lse_all, o_lse[queries]],
+            np.r_[target, np.zeros(len(queries))],
+            np.r_[np.zeros(len(labels), bool), np.ones(len(queries), bool)],
+            np.r_[np.ones(len(labels)), np.full(len(queries), len(labels) / n_own / len(queries))],
+        ))
+    new, base_lse, tgt, is_c, weight = (np.concatenate(a) for a in zip(*parts, strict=True))
+    _, scale, bias = _grid_fit(new, base_lse, tgt, is_c, weight)
+    return {"scale": scale, "bias": bias, "shots": shots,
+            "fit_on": f"{len(cats)} categories the model lacks, each taught from {shots} drawings"}

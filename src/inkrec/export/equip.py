@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inkrec.data.dataset import open_dataset
+from inkrec.data.splits import shown_categories
 from inkrec.errors import ConfigError
 from inkrec.export.calibrate import KNOWN_ACCEPT, fit_open_set, fit_teach
 from inkrec.export.graph import add_embedding
@@ -69,12 +70,14 @@ def known_drawings(model: OnnxModel, data: str | Path, *, per_class: int, split:
 
 def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, classes: list[str] | None = None,
                      split: str = "train"):
-    """(logits, embedding, categories) of drawings of categories the model does not have: `classes`, or by
-    default every other one of them in sorted order, so that the rest stay unseen for measuring the rule."""
+    """(logits, embedding, category of each drawing (an index into the last), categories) of drawings of
+    categories the model does not have: `classes`, or by
+    default every other one of them in sorted order (`shown_categories`: the same half a model may have
+    learnt as auxiliary classes), so that the rest stay unseen for measuring the rule."""
     whole = open_dataset(data, split="all", progress=False)
     labels = set(model.labels)
     if classes is None:
-        classes = sorted(c for c in whole.classes if c not in labels)[0::2]
+        classes = shown_categories(whole.classes, model.labels)
     others = [c for c in classes if c not in labels]
     if not others:
         raise ConfigError(f"{data} holds no category the model lacks: nothing to expose it to")
@@ -83,7 +86,7 @@ def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, clas
         others = [others[i] for i in sorted(pick)]
     ds = open_dataset(data, split=split, classes=others, progress=False)
     rows = _per_class(np.asarray(ds.labels), per_class)
-    return (*model_outputs(model, ds, rows), others)
+    return (*model_outputs(model, ds, rows), np.asarray(ds.labels)[rows], others)
 
 
 def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None = None,
@@ -100,11 +103,23 @@ def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None
     out = used = None
     if outliers is not None:
         *out, used = outlier_drawings(model, outliers, per_class=20, classes=outlier_classes)
-    rule = fit_open_set(fit[:2], held[:2], None if out is None else tuple(out), known_accept=known_accept,
+    rule = fit_open_set(fit[:2], held[:2], None if out is None else tuple(out[:2]), known_accept=known_accept,
                         note=f"threshold on every other test drawing of {Path(data).name}")
     if used:
         rule["outlier_classes"] = used
-    return {"open_set": rule, "teach": fit_teach(fit[0], fit[1], fit[2])}
+    return {"open_set": rule, "teach": teach_calibration(model, fit, out)}
+
+
+def teach_calibration(model: OnnxModel, fit: tuple, others: list | None) -> dict:
+    """The `teach` metadata. A model whose classes score `scale * cos(embedding, weight)` (a cosine
+    classifier: `classifier` in its metadata) scores a taught class the same way, its prototype in the part
+    of a class weight: one scale for all, no bias. Any other model's logits are on a scale of their own, so
+    the two numbers are fit (`fit_teach`: by teaching it the outlier categories when there are some)."""
+    head = model.meta.get("classifier") or {}
+    if head.get("head") == "cosine":
+        return {"scale": float(head["scale"]), "bias": 0.0,
+                "fit_on": "the model's cosine classifier: a prototype scores as a class weight does"}
+    return fit_teach(fit[0], fit[1], fit[2], others=None if others is None else tuple(others))
 
 
 def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, outliers: str | Path | None = None,

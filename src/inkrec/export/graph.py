@@ -67,7 +67,9 @@ def _normalise(model: onnx.ModelProto, features: str, out: str) -> list[onnx.Nod
     """Nodes that write `features / max(||features||, eps)` (along axis 1) to `out`."""
     g = model.graph
     taken = {t for node in g.node for t in (*node.input, *node.output)} | {i.name for i in g.initializer}
-    stem = next(f"{out}{k or ''}" for k in range(10_000) if not {f"{out}{k or ''}_l2", f"{out}{k or ''}_eps"} & taken)
+    # every name is checked: an optimiser may have given the model's own constants these names (int8 files)
+    suffixes = ("_l2", "_l2_floor", "_eps", "_axes")
+    stem = next(f"{out}{k or ''}" for k in range(10_000) if not {f"{out}{k or ''}{x}" for x in suffixes} & taken)
     norm, floor, eps, axes = f"{stem}_l2", f"{stem}_l2_floor", f"{stem}_eps", f"{stem}_axes"
     g.initializer.append(numpy_helper.from_array(np.array(_EPS, dtype=np.float32), eps))
     if _opset(model) >= 18:

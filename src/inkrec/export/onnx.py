@@ -74,6 +74,12 @@ def build_metadata(
         "inkrec_version": __version__,
         md.LINES_KEY: md.line_reader_default(labels) if lines is None else bool(lines),
     }
+    kwargs = run_meta.get("model_kwargs") or {}
+    if kwargs.get("head") == "cosine":  # its logits are scale x cosine: what a taught class is scored by too
+        meta["classifier"] = {"head": "cosine", "scale": float(kwargs.get("scale", 16.0))}
+    aux = run_meta.get("auxiliary")
+    if aux:  # categories the features learnt from, which benchmarks of unseen categories must leave out
+        meta["auxiliary"] = dict(to_plain(aux), data=Path(str(aux.get("data") or "")).name or None)
     if data.get("vocabulary"):
         meta["vocabulary"] = str(data["vocabulary"])  # a named character set (`inkrec.data.charsets`)
     return md.validate(meta, "<export>")

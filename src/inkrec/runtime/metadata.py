@@ -34,6 +34,11 @@ Optional entries, absent from files written before they existed (every reader co
   the best taught cosine less `cos_threshold`.
 - `teach`: `{"scale": s, "bias": b}`, how a class taught from a few drawings scores against the model's
   own: `s * cos(embedding, prototype) + b`, fit by teaching the model's own classes back to it.
+- `classifier`: `{"head": "cosine", "scale": s}` for a model whose logits are `s * cos(embedding, weight)`
+  (inknet's cosine head); a class taught to it scores the same way (`teach` is then `{"scale": s, "bias": 0}`).
+- `auxiliary`: `{"data", "split", "rule", "classes": [...], "drawings", "repeat"}`, the other categories whose
+  training drawings the model learnt as extra classes (`inkrec train --aux-data`) and dropped from its
+  classifier: its features know them, so a measurement on "unseen" categories must leave them out.
 
 Two optional keys say how the drawing page presents the model (`page_layout`):
 
@@ -116,6 +121,14 @@ def validate(meta: Any, path: str | Path) -> dict:
         raise DataFormatError(path, f"metadata 'page' must be one of {', '.join(LAYOUTS)}, got {meta['page']!r}")
     if meta.get("vocabulary") is not None and not isinstance(meta["vocabulary"], str):
         raise DataFormatError(path, f"metadata 'vocabulary' must be a name, got {meta['vocabulary']!r}")
+    head = meta.get("classifier")
+    if head is not None and not (isinstance(head, dict) and head.get("head") in ("cosine",)
+                                 and _number(head.get("scale")) and head["scale"] > 0):
+        raise DataFormatError(path, "metadata 'classifier' must be {\"head\": \"cosine\", \"scale\": a positive number}")
+    aux = meta.get("auxiliary")
+    if aux is not None and not (isinstance(aux, dict) and isinstance(aux.get("classes"), list)
+                                and all(isinstance(c, str) for c in aux["classes"])):
+        raise DataFormatError(path, "metadata 'auxiliary' needs 'classes', a list of category names")
     if not isinstance(meta.get(LINES_KEY, False), bool):
         raise DataFormatError(path, f"metadata '{LINES_KEY}' must be true or false")
     return meta

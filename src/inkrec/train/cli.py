@@ -33,7 +33,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "channels_last": ("--channels-last/--no-channels-last",),
 }
 METAVARS = {"model_kwargs": "KEY=VALUE", "classes": "NAME,NAME,...", "data": "PATH", "out": "DIR",
-            "tracking_uri": "URI", "teacher": "RUN_DIR"}
+            "tracking_uri": "URI", "teacher": "RUN_DIR", "aux_data": "PATH"}
 
 
 def _option_name(name: str) -> str:

@@ -59,6 +59,14 @@ class TrainConfig(BaseModel):
         description="Share of training bitmaps whose strokes are made thicker or thinner (real pens differ; "
         "Quick, Draw! bitmaps all have one line width).",
     )
+    aux_data: str | None = Field(
+        None,
+        description="A data set of other categories to learn as well (e.g. Quick, Draw! simplified): the "
+        "training split of every other one of the categories the model lacks, in sorted order (the half "
+        "`inkrec export --outliers` shows), as extra classes. They shape the features, which then tell more "
+        "kinds of drawing apart (teaching, \"not sure\"); the saved model keeps --data's classes alone.",
+    )
+    aux_repeat: int = Field(1, description="Times each --aux-data drawing is seen per epoch (they are few).")
     teacher: list[str] | None = Field(
         None,
         description="Run directory of a trained model to learn from as well (knowledge distillation; "
@@ -182,6 +190,13 @@ class TrainConfig(BaseModel):
         if v is not None and v < 0:
             raise ValueError("patience must not be negative (0: never stop early)")
         return v or None
+
+    @field_validator("aux_repeat")
+    @classmethod
+    def _aux_repeat(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("aux_repeat must be at least 1")
+        return v
 
     @field_validator("max_per_class", "threads", "size")
     @classmethod

@@ -9,6 +9,9 @@ Stroke data sets keep their drawings in memory; each batch is augmented as strok
 rasterized (bitmap models, through `inkrec.preprocess.raster.rasterize_many`, so training sees exactly the
 pixels the server and the page produce) or encoded as (dx, dy, pen_lift) sequences (stroke models).
 
+Auxiliary categories (`--aux-data`): the training drawings of other categories join the training set as
+extra classes, numbered after the data set's own, drawn as the model's own input once (`auxiliary_source`).
+
 Batch order comes from `DistributedSampler` seeded by (seed, epoch): the same order in every run, on
 every resume, and sharded across processes under torchrun. Each batch's augmentation draws from a
 generator seeded by (seed, epoch, rank, batch), so it does not depend on threads or restarts either.
@@ -25,6 +28,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from inkrec.data.dataset import open_dataset
+from inkrec.data.splits import shown_categories
 from inkrec.data.synth import SynthSpec, is_synth
 from inkrec.errors import ConfigError
 from inkrec.preprocess.raster import rasterize_many
@@ -63,6 +67,14 @@ class MemoryBitmaps(BatchSource):
     def inputs(self, idx, strength, rng):
         index = torch.from_numpy(idx)
         return (self.pixels[index.to(self.pixels.device)],)
+
+    def joined(self, pixels: np.ndarray, labels: np.ndarray, repeat: int = 1) -> MemoryBitmaps:
+        """These bitmaps followed by `pixels` (uint8 (N, H, W)), each of those `repeat` times."""
+        extra = torch.from_numpy(np.ascontiguousarray(np.tile(pixels, (repeat, 1, 1)))).unsqueeze(1)
+        out = MemoryBitmaps.__new__(MemoryBitmaps)
+        out.pixels = torch.cat([self.pixels, extra.to(self.pixels.device)])
+        out.labels = np.concatenate([self.labels, np.tile(np.asarray(labels, dtype=np.int64), repeat)])
+        return out
 
     def to(self, device: torch.device) -> MemoryBitmaps:
         """Keep the pixels on the training device (a GPU holds a whole uint8 data set easily): batches
@@ -213,9 +225,31 @@ def make_source(dataset, positions: np.ndarray, input_kind: str, size: int, *, a
     return _bitmap_source(dataset, positions, resize)
 
 
+def auxiliary_source(train: BatchSource, cfg, classes: list[str], size: int, *, progress: bool) -> tuple[BatchSource, dict]:
+    """`train` with the training drawings of `cfg.aux_data`'s shown categories (`shown_categories`: every
+    other one the model lacks) as classes numbered from len(classes) on, and what was added (for the run's
+    record and the exported file's metadata: these categories are no longer unseen by the model)."""
+    if not isinstance(train, MemoryBitmaps):
+        raise ConfigError("--aux-data needs a bitmap data set that fits in memory for --data (e.g. numpy_bitmap)")
+    whole = open_dataset(cfg.aux_data, split="all", progress=False)
+    aux_classes = shown_categories(whole.classes, classes)
+    if not aux_classes:
+        raise ConfigError(f"--aux-data {cfg.aux_data} holds no category that {cfg.data} lacks")
+    aux = open_dataset(cfg.aux_data, split="train", classes=aux_classes, progress=progress)
+    if len(aux) == 0:
+        raise ConfigError(f"--aux-data {cfg.aux_data} has no training drawings of the categories {cfg.data} lacks")
+    pixels = aux.bitmaps(np.arange(len(aux)), size=size)
+    joined = train.joined(pixels, np.asarray(aux.labels, dtype=np.int64) + len(classes), cfg.aux_repeat)
+    record = {"data": str(cfg.aux_data), "split": "train", "rule": "every other category the model lacks, sorted",
+              "classes": list(aux.classes), "drawings": int(len(aux)), "repeat": int(cfg.aux_repeat)}
+    return joined, record
+
+
 def synth_splits(cfg, input_kind: str) -> Splits:
     """A synthetic data set's splits: training samples new every epoch, validation and test fixed."""
     spec = SynthSpec.parse(cfg.data)
+    if cfg.aux_data:
+        raise ConfigError("--aux-data is for real data sets; a synthetic one can make more classes itself")
     if input_kind != "bitmap":
         raise ConfigError(f"{cfg.data} makes bitmaps; train a bitmap model on it")
     synth = spec.synthesizer
@@ -280,6 +314,11 @@ def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True
                 raise ConfigError(f"the train and test splits of {cfg.data} have different class maps")
             test = make_source(test_ds, np.arange(len(test_ds)), input_kind, size, augmenting=False)
             n_test = len(test_ds)
+    info = {}
+    if cfg.aux_data:
+        if input_kind != "bitmap":
+            raise ConfigError("--aux-data is for bitmap models")
+        train, info["auxiliary"] = auxiliary_source(train, cfg, classes, size, progress=progress)
     inp = InputSpec(kind=input_kind, size=size or 0).as_input()
     data = {
         "path": str(cfg.data),
@@ -290,7 +329,7 @@ def load_splits(cfg, input_kind: str, *, augmenting: bool, progress: bool = True
         "n_test": int(n_test),
         "split_mode": cfg.split_mode,
     }
-    return Splits(classes, inp, data, train, val, test)
+    return Splits(classes, inp, data, train, val, test, info=info)
 
 
 # ----------------------------------------------------------------------------------------- order

@@ -44,7 +44,7 @@ from inkrec.train.checkpoint import (
 from inkrec.train.config import TrainConfig, make_config
 from inkrec.train.data import BatchSource, MemoryBitmaps, Splits, epoch_batches, iter_inputs, load_splits
 from inkrec.train.distill import Teachers, distillation_loss
-from inkrec.train.init import apply_init, check_input, freeze_backbone, init_checkpoint
+from inkrec.train.init import apply_init, check_input, freeze_backbone, head_prefix, init_checkpoint
 from inkrec.train.runs import plot_learning_curve, remove_stale_temporaries, run_payload
 from inkrec.train.tracking import Tracker
 
@@ -124,8 +124,10 @@ class Batches:
 
 @torch.no_grad()
 def score_split(model: torch.nn.Module, source: BatchSource | None, *, batch_size: int, device: torch.device,
-             dtype: torch.dtype | None, channels_last: bool, label_smoothing: float, info: D.DistInfo) -> dict | None:
-    """Loss, top-1 and top-3 over a whole split (sharded over processes, summed)."""
+             dtype: torch.dtype | None, channels_last: bool, label_smoothing: float, info: D.DistInfo,
+             classes: int | None = None) -> dict | None:
+    """Loss, top-1 and top-3 over a whole split (sharded over processes, summed), among the first `classes`
+    outputs (the data set's own classes, without auxiliary ones) when given."""
     if source is None or len(source) == 0:
         return None
     was_training = model.training
@@ -139,7 +141,7 @@ def score_split(model: torch.nn.Module, source: BatchSource | None, *, batch_siz
         y = torch.from_numpy(source.labels[idx]).to(device)
         with perf.autocast(device, dtype):
             logits = model(*feed.model_inputs(inputs, 0.0, None))
-        logits = logits.float()
+        logits = logits.float()[:, :classes]
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum", label_smoothing=label_smoothing))
         k = min(3, logits.shape[1])
         top = logits.topk(k, dim=1).indices
@@ -239,14 +241,18 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
         if isinstance(source, MemoryBitmaps):
             source.to(device)
     classes = splits.classes
-    n_classes = len(classes)
+    auxiliary = splits.info.get("auxiliary")
+    # auxiliary classes get outputs of their own after the data set's, cut off in every saved best.pt
+    n_outputs = len(classes) + (len(auxiliary["classes"]) if auxiliary else 0)
+    if auxiliary and cfg.teacher:
+        raise ConfigError("--teacher and --aux-data do not go together: the teachers know none of the auxiliary classes")
 
     # ---- model and optimizer
     model_kwargs = dict(cfg.model_kwargs)
     if arch.input_kind == "bitmap" and "image_size" in arch.defaults:
         model_kwargs.setdefault("image_size", splits.input["size"])
     seed_everything(cfg.seed)
-    model = create_model(cfg.model, n_classes, **model_kwargs).to(device)
+    model = create_model(cfg.model, n_outputs, **model_kwargs).to(device)
     init_report = None
     if init_payload is not None:
         check_input(init_payload, splits.input)
@@ -322,10 +328,19 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
 
     def payload(state_dict: dict, metrics: dict) -> dict:
         return run_payload(model=cfg.model, model_kwargs=model_kwargs, classes=classes, input=splits.input,
-                           data=splits.data, metrics=metrics, state_dict=state_dict)
+                           data=splits.data, metrics=metrics, state_dict=own_classes(state_dict),
+                           auxiliary=auxiliary)
+
+    def own_classes(state_dict: dict) -> dict:
+        """The weights with the classifier cut to the data set's classes: a best.pt is an ordinary model of
+        them (export, eval, --init and --teacher read it as any other)."""
+        if not auxiliary:
+            return state_dict
+        prefix = head_prefix(model) + "."
+        return {k: v[: len(classes)] if k.startswith(prefix) else v for k, v in state_dict.items()}
 
     eval_kw = dict(batch_size=max(per_rank_batch, 512), device=device, dtype=amp_dtype, channels_last=channels_last,
-                   label_smoothing=cfg.label_smoothing, info=info)
+                   label_smoothing=cfg.label_smoothing, info=info, classes=len(classes))
 
     # ---- epochs
     stopped_early = False

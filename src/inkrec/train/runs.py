@@ -8,7 +8,7 @@
 
 `best.pt` holds plain types and tensors only (loadable with `weights_only=True`): the model name and
 its keyword arguments, the class list, what input the model takes, the ink preprocessing parameters,
-where the data came from, the metrics and the state dict. `load_run` rebuilds the model from it.
+where the data came from (and which auxiliary categories it learnt from), the metrics and the state dict. `load_run` rebuilds the model from it.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
 
 
 def run_payload(*, model: str, model_kwargs: dict, classes: list[str], input: dict, data: dict,
-                metrics: dict, state_dict: dict) -> dict:
-    return {
+                metrics: dict, state_dict: dict, auxiliary: dict | None = None) -> dict:
+    """best.pt's content. `auxiliary`: the other categories the model learnt as extra classes (`--aux-data`),
+    which its features know although its classifier does not have them."""
+    out = {
         "format": RUN_FORMAT,
         "model": model,
         "model_kwargs": to_plain(model_kwargs),
@@ -52,6 +54,9 @@ def run_payload(*, model: str, model_kwargs: dict, classes: list[str], input: di
         "metrics": to_plain(metrics),
         "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
     }
+    if auxiliary:
+        out["auxiliary"] = to_plain(auxiliary)
+    return out
 
 
 def save_run_checkpoint(path: str | Path, payload: dict) -> None:
