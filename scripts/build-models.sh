@@ -113,7 +113,20 @@ if all hanzi; then
   "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2" --model inknet --model-arg width=64 \
     --model-arg "blocks=[1,1,1]" --size 64 --epochs "${HANZI_EPOCHS_ZH:-10}" --batch-size 128 --lr 2e-3 \
     --augment light --pen 0.3 --workers 2 --patience 0 --out "$run" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
-  "$INKREC" export "$run" -o models/hanzi.onnx --id hanzi --int8
+  # then a warm restart from those weights on fresh samples, at a quarter of the learning rate
+  ft="$run-ft"
+  resume=(); [[ -f "$ft/last.pt" ]] && resume=(--resume)
+  echo "== hanzi: continuing from $run (resumable: $ft)"
+  # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
+  "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2" --init "$run" --size 64 \
+    --epochs "${HANZI_FT_EPOCHS:-4}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
+    --workers 2 --patience 0 --out "$ft" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
+  "$INKREC" export "$ft" -o models/hanzi.onnx --id hanzi --int8
+  # the float weights ship beside it for `inkrec train --init models/hanzi.onnx`, in half precision (12 MB,
+  # not 24): loading them casts them back to float32
+  "$PY" -c "import sys, torch; p = torch.load(sys.argv[1], map_location='cpu', weights_only=True); \
+p['state_dict'] = {k: v.half() if v.is_floating_point() else v for k, v in p['state_dict'].items()}; \
+torch.save(p, sys.argv[2])" "$ft/best.pt" models/hanzi.pt
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/casia-olhwdb/1043-c.pot" --split all --json "$WORK/hanzi.casia.json"
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/chinese-mnist" --split test --as-pictures \
     --json "$WORK/hanzi.chinese-mnist.json"
@@ -121,7 +134,7 @@ if all hanzi; then
     --json "$WORK/hanzi.tegaki-zh.json"
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/tegaki/tegaki-lab" --split all --known-only \
     --json "$WORK/hanzi.tegaki-kanji.json"
-  "$PY" scripts/model_card.py models/hanzi.onnx --run "$run" \
+  "$PY" scripts/model_card.py models/hanzi.onnx --run "$ft" \
     --real "CASIA OLHWDB writer 1043=$WORK/hanzi.casia.json" \
     --real "Chinese MNIST writers 65-80 (pictures)=$WORK/hanzi.chinese-mnist.json" \
     --real "Tegaki Traditional Chinese (the characters in zh)=$WORK/hanzi.tegaki-zh.json" \

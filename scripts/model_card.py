@@ -118,10 +118,17 @@ def training_summary(run_dir: Path) -> dict:
     for teacher in config.get("teacher") or []:
         tconf = json.loads((Path(teacher) / "config.json").read_text(encoding="utf-8"))
         teachers.append({k: tconf.get(k) for k in ("model", "model_kwargs", "epochs", "augment", "seed")})
+    init = None
+    if config.get("init"):
+        start = Path(config["init"])
+        start = start if start.is_dir() else start.parent
+        if (start / "config.json").is_file() and (start / "metrics.json").is_file():
+            init = training_summary(start)
     return {
         **{k: config.get(k) for k in keys},
         "data": config.get("data"),
         "teachers": teachers,
+        "init": init,
         "epochs_run": len(metrics.get("history") or []),
         "best_epoch": (metrics.get("best") or {}).get("epoch"),
         "train_samples_per_epoch": (metrics.get("history") or [{}])[0].get("samples"),
@@ -179,6 +186,18 @@ def _distillation(tr: dict) -> str:
         f" It learnt from {len(teachers)} wider teacher{'s' if len(teachers) > 1 else ''} trained first on the same "
         f"data ({names}) by knowledge distillation: the loss weighs the teachers' averaged answers at "
         f"temperature {tr.get('distill_temperature')} by {tr.get('distill_weight')} and the labels by the rest."
+    )
+
+
+def _init(tr: dict) -> str:
+    """The run it continued from (`inkrec train --init`), when it did, recursively."""
+    init = tr.get("init")
+    if not init:
+        return ""
+    return (
+        f" It started from the weights of an earlier run ({init.get('epochs_run')} epochs of "
+        f"{init.get('train_samples_per_epoch') or 0:,} samples, batch {init.get('batch_size')}, AdamW lr {init.get('lr')}, "
+        f"{init.get('train_seconds')} s of training steps on {init.get('device')}).{_init(init)}"
     )
 
 
@@ -326,7 +345,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"{tr.get('batch_size')}, AdamW lr {tr.get('lr')} weight decay {tr.get('weight_decay')}, "
             f"{tr.get('schedule')} schedule with warm-up, label smoothing {tr.get('label_smoothing')}, "
             f"{tr.get('augment')} augmentation{_pen(tr)}, seed {tr.get('seed')}; {tr.get('train_seconds')} s of "
-            f"training steps on {tr.get('device')}.{_distillation(tr)}{_auxiliary(meta)}"
+            f"training steps on {tr.get('device')}.{_init(tr)}{_distillation(tr)}{_auxiliary(meta)}"
         ),
         "",
         *_speed(meta),
