@@ -396,7 +396,7 @@ def index(models_dir: Path) -> str:
             "its metadata: when to answer \"not sure\") fit on its own data; the doodles rule learnt from every other one of",
             "the Quick, Draw! simplified categories it lacks (outlier exposure), the same half the doodles model learnt",
             "as auxiliary classes in training (`auxiliary` in its metadata). `MODEL.pt` beside each `.onnx` holds its",
-            "float weights (a weights-only checkpoint) for fine-tuning: `inkrec train --init models/doodles.onnx ...`.",
+            "float weights (a weights-only checkpoint; `hanzi`'s in half precision) for fine-tuning: `inkrec train --init models/doodles.onnx ...`.",
             "",
             "Rebuild all of them from the real data in `../shared/datasets` with one command:",
             "",
