@@ -10,6 +10,7 @@ import torch
 
 from inkrec.data.synth import SynthSpec
 from inkrec.errors import ConfigError
+from inkrec.train.config import make_config
 from inkrec.train.data import load_splits
 from inkrec.train.loop import train
 
@@ -30,13 +31,9 @@ def test_a_run_on_synthetic_ink_learns_the_characters(tmp_path):
 
 
 def test_training_samples_change_every_epoch_and_validation_does_not():
-    class Cfg:
-        data = DATA
-        size = 32
-        seed = 0
-        evaluate_test = True
+    cfg = make_config(data=DATA, out="unused", size=32, seed=0, progress=False)
 
-    splits = load_splits(Cfg, "bitmap", augmenting=True)
+    splits = load_splits(cfg, "bitmap", augmenting=True)
     assert len(splits.train) == 4 * 64 and len(splits.val) == 40 and len(splits.test) == 4
     idx = np.arange(8)
     a = splits.train.inputs(idx, 0.5, np.random.default_rng([0, 1]))[0]
@@ -46,5 +43,5 @@ def test_training_samples_change_every_epoch_and_validation_does_not():
     v2 = splits.val.inputs(np.arange(4), 0.0, np.random.default_rng(2))[0]
     assert torch.equal(v1, v2) and not torch.equal(v1, splits.test.inputs(np.arange(4), 0.0, None)[0])
     with pytest.raises(ConfigError, match="bitmap model"):
-        load_splits(Cfg, "strokes", augmenting=True)
+        load_splits(cfg, "strokes", augmenting=True)
     assert SynthSpec.parse(DATA).class_repeats().tolist() == [64] * 4
