@@ -59,6 +59,18 @@ class TrainConfig(BaseModel):
         description="Share of training bitmaps whose strokes are made thicker or thinner (real pens differ; "
         "Quick, Draw! bitmaps all have one line width).",
     )
+    line_context: float = Field(
+        0.0,
+        description="Share of training bitmaps shown as a line reader's candidate: other characters touching or "
+        "overlapping their edges, cut out and framed again (the label stays the character's; teachers judge "
+        "the character alone).",
+    )
+    line_pairs: float = Field(
+        0.0,
+        description="Share of training bitmaps (besides --line-context's) shown as two whole touching characters "
+        "framed as one, taught as no character in particular (uniform target): a line reader then doubts a "
+        "candidate that merges two characters.",
+    )
     teacher: list[str] | None = Field(
         None,
         description="Run directory of a trained model to learn from as well (knowledge distillation; "
@@ -155,7 +167,7 @@ class TrainConfig(BaseModel):
             raise ValueError("label_smoothing must be in [0, 1)")
         return v
 
-    @field_validator("pen", "distill_weight")
+    @field_validator("pen", "line_context", "line_pairs", "distill_weight")
     @classmethod
     def _share(cls, v: float, info) -> float:
         if not 0 <= v <= 1:
