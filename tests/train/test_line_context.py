@@ -69,6 +69,8 @@ def test_line_context_and_pairs_are_shares(tmp_path: Path, mnist: Path):
         make_config(data=str(mnist), out=str(tmp_path / "bad"), line_context=1.5)
     with pytest.raises(ConfigError, match="line_pairs"):
         make_config(data=str(mnist), out=str(tmp_path / "bad"), line_pairs=-0.1)
+    with pytest.raises(ConfigError, match="need augment"):
+        make_config(data=str(mnist), out=str(tmp_path / "bad"), line_pairs=0.2, augment="none")
 
 
 def test_a_run_trains_with_line_context(tmp_path: Path, mnist: Path):

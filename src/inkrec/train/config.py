@@ -221,6 +221,8 @@ class TrainConfig(BaseModel):
         architecture(self.model)  # ConfigError listing the known models
         if self.out is None:
             self.out = f"runs/{self.model}"
+        if (self.line_context or self.line_pairs) and self.augment in ("none", 0, 0.0):
+            raise ValueError("line_context and line_pairs are augmentation: they need augment other than none")
         return self
 
 
