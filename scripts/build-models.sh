@@ -21,7 +21,9 @@
 # Each model is trained with `inkrec train`, exported with `inkrec export --int8` (which adds the embedding
 # output, the open-set rule and the teaching calibration from the same data), scored on its data set's standard
 # test split with `inkrec eval`, and gets its model card (models/<id>.md) with those figures, which are also
-# written into the .onnx metadata. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
+# written into the .onnx metadata. `digits` frames pictures and ink like its own MNIST bitmaps (the framing is
+# measured from the data by scripts/stamp_lines.py after the export), which single pictures and `inkrec read`'s
+# lines rely on. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
 # overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS, HANZI_EPOCHS), and the training samples per
 # class capped (DOODLES_MAX_PER_CLASS); the defaults are the recipe the bundled files were built with.
 # INKREC_TRAIN_ARGS adds `inkrec train` options to every run (e.g. "--threads 1" on a busy machine), and
@@ -63,6 +65,10 @@ build() {
   echo "== $id: export"
   # shellcheck disable=SC2086  # EXPORT_ARGS is a list of options
   "$INKREC" export "$WORK/$id" -o "models/$id.onnx" --id "$id" --int8 ${EXPORT_ARGS:-}
+  if [[ -n "${FRAMING_FROM:-}" ]]; then
+    # pictures and ink framed like the model's own training bitmaps (measured), for single pictures and lines
+    "$PY" scripts/stamp_lines.py "models/$id.onnx" --framing-from "$FRAMING_FROM"
+  fi
   # the float weights ship beside the model (weights-only checkpoint), for `inkrec train --init models/$id.onnx`
   cp "$WORK/$id/best.pt" "models/$id.pt"
   echo "== $id: test accuracy of the exported file"
@@ -88,7 +94,7 @@ if all digits; then
   train digits-teacher-1 "$DATA/mnist" --model-arg width=48 --seed 1 --epochs 40 --augment strong
   train digits-teacher-2 "$DATA/mnist" --model-arg width=32 --seed 2 --epochs 30
   train digits-teacher-3 "$DATA/mnist" --model-arg width=32 --seed 3 --epochs 30
-  build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-60}" --patience 0 --val-fraction 0 --pen 0.3 --augment strong \
+  FRAMING_FROM="$DATA/mnist" build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-60}" --patience 0 --val-fraction 0 --pen 0.3 --augment strong \
     --teacher "$WORK/digits-teacher-1" --teacher "$WORK/digits-teacher-2" --teacher "$WORK/digits-teacher-3"
 fi
 if all hanzi-numerals; then

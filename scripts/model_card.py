@@ -110,6 +110,8 @@ def training_summary(run_dir: Path) -> dict:
         "patience",
         "seed",
         "pen",
+        "line_context",
+        "line_pairs",
         "distill_weight",
         "distill_temperature",
         "aux_repeat",
@@ -169,7 +171,14 @@ def _validation(tr: dict) -> str:
 
 
 def _pen(tr: dict) -> str:
-    return f", pen-width variation on {tr['pen']:.0%} of the drawings" if tr.get("pen") else ""
+    out = f", pen-width variation on {tr['pen']:.0%} of the drawings" if tr.get("pen") else ""
+    if tr.get("line_context"):
+        out += (f", {tr['line_context']:.0%} of the drawings shown as a line's candidates (fragments of touching "
+                "neighbours at their edges, cut and framed again)")
+    if tr.get("line_pairs"):
+        out += (f", {tr['line_pairs']:.0%} as two whole touching characters framed as one, taught as no character "
+                "in particular")
+    return out
 
 
 def _distillation(tr: dict) -> str:

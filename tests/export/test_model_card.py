@@ -81,3 +81,12 @@ def test_refresh_rewrites_terms_and_card_but_not_the_weights(tmp_path):
     assert onnx.load(str(path)).graph == onnx.load(str(MODELS / "digits.onnx")).graph
     assert "CC BY-SA 3.0" in (tmp_path / "digits.md").read_text(encoding="utf-8")
     assert (tmp_path / "README.md").is_file()
+
+
+def test_the_recipe_names_line_context_training_only_when_used():
+    card = _model_card_script()
+    plain = card._pen({"pen": 0.3})
+    assert "pen-width variation on 30%" in plain and "line" not in plain
+    lines = card._pen({"pen": 0.3, "line_context": 0.15, "line_pairs": 0.3})
+    assert "15% of the drawings shown as a line's candidates" in lines
+    assert "30% as two whole touching characters" in lines

@@ -7,6 +7,13 @@ Python, no torchvision).
 
 Pens: `vary_pen` makes a share of the bitmaps' strokes thicker or thinner (`--pen`).
 
+Line context: `in_line_context` shows a share of the bitmaps as a line reader meets them (`--line-context`):
+the character with other characters of the batch touching or overlapping it at its left and right edges,
+cut apart roughly where a cut through the touching ink falls (so a fragment of a neighbour comes along, or a
+sliver of the character's own edge is lost), and framed again to the cut candidate's own extent, as every
+candidate of a line is framed like a single picture. The label stays the character's. `--line-pairs` shows
+a share as two whole touching characters framed as one candidate, which is no single character.
+
 Strokes: the pen path is transformed before it becomes pixels (random rotation, scale, shear, point
 jitter, dropping whole strokes), then brought back into the simplified 0-255 space (top-left aligned,
 longest side 255) that the rasterizer and the stroke encoder expect.
@@ -117,6 +124,122 @@ def vary_pen(x: torch.Tensor, share: float, generator: torch.Generator) -> torch
     eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
     target = torch.where(thicker.to(x.device)[:, None, None, None], dilated, eroded)
     return x + weight * (target - x)
+
+
+# Line context, in units of the character's own height (as `inkrec.read.lines` spaces real lines).
+CONTEXT_SIDE = 0.7  # probability of a neighbour on each side (at least one is always there)
+CONTEXT_OVERLAP = 0.15  # most a neighbour's ink overlaps the character's (0: just touching)
+CONTEXT_SCALE = 0.2  # neighbours' size: e^[-0.2, 0.2] times the character's
+CONTEXT_BASELINE = 0.24  # neighbours' vertical offset (each character of a line is off by up to 0.12)
+CONTEXT_INTRUDE = 0.1  # most the cut strays past the overlap into the neighbour
+CONTEXT_OWN_LOSS = 0.25  # most of the character's own width a cut takes off one side
+CONTEXT_FRAGMENT = 0.4  # most of a neighbour's width a cut leaves with the character
+CONTEXT_PEN = 0.75  # framing a wider candidate thins its strokes; the framing restores the pen: so do we
+
+
+def _ink_extent(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, L) booleans -> first and one-past-last True index per row (0, 0 when none)."""
+    n, length = mask.shape
+    pos = torch.arange(length, device=mask.device).expand(n, length)
+    any_ = mask.any(dim=1)
+    first = torch.where(mask, pos, length).amin(dim=1)
+    last = torch.where(mask, pos, -1).amax(dim=1) + 1
+    return torch.where(any_, first, 0).float(), torch.where(any_, last, 0).float()
+
+
+def _sample(img: torch.Tensor, out_hw: tuple[int, int], cx: torch.Tensor, cy: torch.Tensor,
+            zoom: torch.Tensor, tx: torch.Tensor, ty: torch.Tensor) -> torch.Tensor:
+    """Resample `img` (N, 1, H, W) onto an (out_h, out_w) canvas: the source point (cx, cy) lands at (tx, ty)
+    and the source is magnified `zoom` times (continuous pixel coordinates, per image)."""
+    n, _, h, w = img.shape
+    oh, ow = out_hw
+    dev = img.device
+    u = (torch.arange(ow, device=dev, dtype=torch.float32) + 0.5)[None, :]
+    v = (torch.arange(oh, device=dev, dtype=torch.float32) + 0.5)[None, :]
+    sx = (u - tx[:, None]) / zoom[:, None] + cx[:, None]  # (N, ow) source columns
+    sy = (v - ty[:, None]) / zoom[:, None] + cy[:, None]  # (N, oh) source rows
+    gx = (sx / w * 2 - 1)[:, None, :].expand(n, oh, ow)
+    gy = (sy / h * 2 - 1)[:, :, None].expand(n, oh, ow)
+    grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def in_line_context(x: torch.Tensor, share: float, generator: torch.Generator, *,
+                    pairs: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A float batch (N, 1, S, S) of framed characters as a line reader's candidates -> (the batch, which of
+    its bitmaps are pairs).
+
+    A random `share` is shown with fragments of other characters of the batch touching it at its edges, cut
+    out and framed again; these stay their character. Of the rest, a random `pairs` share is shown whole
+    beside a whole touching neighbour and framed as one candidate: two characters, which a line reader must
+    not mistake for one (the caller teaches them as no character in particular)."""
+    n, _, s, _ = x.shape
+    dev = x.device
+    none = torch.zeros(n, dtype=torch.bool, device=dev)
+    if (share <= 0 and pairs <= 0) or n < 2:
+        return x, none
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator).to(dev)
+
+    pick = rand(n) < share
+    pair = ~pick & (rand(n) < pairs)
+    left_on = rand(n) < CONTEXT_SIDE
+    right_on = (rand(n) < CONTEXT_SIDE) | ~left_on
+    right_on = torch.where(pair, ~left_on, right_on)  # a pair: one neighbour
+    # neighbours: other characters of the batch (a shift by 1..n-1 never picks the character itself)
+    shift_l = torch.randint(1, n, (n,), generator=generator).to(dev)
+    shift_r = torch.randint(1, n, (n,), generator=generator).to(dev)
+    idx = torch.arange(n, device=dev)
+    ink = x[:, 0] > 0.1
+    x0, x1 = _ink_extent(ink.any(dim=1))
+    y0, y1 = _ink_extent(ink.any(dim=2))
+    height = (y1 - y0).clamp(min=1.0)
+    side = torch.maximum(x1 - x0, y1 - y0).clamp(min=1.0)  # the framing's longest side
+    cw, ch = 3 * s, 2 * s  # the working strip: room for both neighbours and their baselines
+    one = torch.ones(n, device=dev)
+    mid = torch.full((n,), s / 2, device=dev)
+    # the character itself, in the middle of the strip, as it is
+    ox, oy = float(s), float(s / 2)
+    strip = _sample(x, (ch, cw), mid, mid, one, mid + ox, mid + oy)
+    cut_l = torch.zeros(n, device=dev)
+    cut_r = torch.full((n,), float(cw), device=dev)
+    for on, shift, sign in ((left_on, shift_l, -1.0), (right_on, shift_r, 1.0)):
+        j = (idx + shift) % n
+        zoom = torch.exp((rand(n) * 2 - 1) * CONTEXT_SCALE)
+        overlap = rand(n) * CONTEXT_OVERLAP * height
+        dy = (rand(n) * 2 - 1) * CONTEXT_BASELINE * height
+        if sign < 0:  # its right edge reaches `overlap` into the character's left edge
+            edge, target = x1[j], ox + x0 + overlap
+        else:
+            edge, target = x0[j], ox + x1 - overlap
+        tx = target - (edge - s / 2) * zoom
+        placed = _sample(x[j], (ch, cw), mid, mid, zoom, tx, mid + oy + dy)
+        placed = placed * (on & (x0[j] < x1[j]))[:, None, None, None]
+        strip = torch.maximum(strip, placed)
+        # the cut falls somewhere in the touching ink, now and then a little into the neighbour (a fragment:
+        # never half of it), and never takes more than a quarter of a narrow character's own width
+        cut = rand(n) * overlap - rand(n) * CONTEXT_INTRUDE * height
+        cut = torch.maximum(cut, overlap - CONTEXT_FRAGMENT * (x1[j] - x0[j]) * zoom)
+        cut = torch.minimum(cut, CONTEXT_OWN_LOSS * (x1 - x0))
+        cut_on = on & ~pair  # a pair is not cut
+        if sign < 0:
+            cut_l = torch.where(cut_on, ox + x0 + cut, cut_l)
+        else:
+            cut_r = torch.where(cut_on, ox + x1 - cut, cut_r)
+    cols = torch.arange(cw, device=dev, dtype=torch.float32)[None, :] + 0.5
+    keep = (cols >= cut_l[:, None]) & (cols < cut_r[:, None])
+    strip = strip * keep[:, None, None, :]
+    # frame the candidate's own ink box as the character's box was framed
+    ink = strip[:, 0] > 0.1
+    bx0, bx1 = _ink_extent(ink.any(dim=1))
+    by0, by1 = _ink_extent(ink.any(dim=2))
+    box_side = torch.maximum(bx1 - bx0, by1 - by0).clamp(min=1.0)
+    zoom = side / box_side
+    out = _sample(strip, (s, s), (bx0 + bx1) / 2, (by0 + by1) / 2, zoom, (x0 + x1) / 2, (y0 + y1) / 2)
+    thicker = (CONTEXT_PEN * (1 / zoom.clamp(min=0.25) - 1)).clamp(0.0, 1.0)[:, None, None, None]
+    out = out + thicker * (F.max_pool2d(out, 3, stride=1, padding=1) - out)
+    return torch.where((pick | pair)[:, None, None, None], out, x), pair
 
 
 # ------------------------------------------------------------------------------------------- strokes

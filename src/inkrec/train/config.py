@@ -67,6 +67,18 @@ class TrainConfig(BaseModel):
         "kinds of drawing apart (teaching, \"not sure\"); the saved model keeps --data's classes alone.",
     )
     aux_repeat: int = Field(1, description="Times each --aux-data drawing is seen per epoch (they are few).")
+    line_context: float = Field(
+        0.0,
+        description="Share of training bitmaps shown as a line reader's candidate: other characters touching or "
+        "overlapping their edges, cut out and framed again (the label stays the character's; teachers judge "
+        "the character alone).",
+    )
+    line_pairs: float = Field(
+        0.0,
+        description="Share of training bitmaps (besides --line-context's) shown as two whole touching characters "
+        "framed as one, taught as no character in particular (uniform target): a line reader then doubts a "
+        "candidate that merges two characters.",
+    )
     teacher: list[str] | None = Field(
         None,
         description="Run directory of a trained model to learn from as well (knowledge distillation; "
@@ -163,7 +175,7 @@ class TrainConfig(BaseModel):
             raise ValueError("label_smoothing must be in [0, 1)")
         return v
 
-    @field_validator("pen", "distill_weight")
+    @field_validator("pen", "line_context", "line_pairs", "distill_weight")
     @classmethod
     def _share(cls, v: float, info) -> float:
         if not 0 <= v <= 1:
@@ -224,6 +236,8 @@ class TrainConfig(BaseModel):
         architecture(self.model)  # ConfigError listing the known models
         if self.out is None:
             self.out = f"runs/{self.model}"
+        if (self.line_context or self.line_pairs) and self.augment in ("none", 0, 0.0):
+            raise ValueError("line_context and line_pairs are augmentation: they need augment other than none")
         return self
 
 

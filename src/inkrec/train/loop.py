@@ -32,7 +32,7 @@ from inkrec.jsonio import to_plain, write_json
 from inkrec.models import architecture, create_model
 from inkrec.train import distributed as D
 from inkrec.train import perf
-from inkrec.train.augment import augment_bitmaps, strength_of, vary_pen
+from inkrec.train.augment import augment_bitmaps, in_line_context, strength_of, vary_pen
 from inkrec.train.checkpoint import (
     CHECKPOINT_FORMAT,
     load_checkpoint,
@@ -101,14 +101,36 @@ def mix_seed(*parts: int) -> int:
 # ------------------------------------------------------------------------------------------- batches
 
 
+def character_loss(logits: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None, pairs: torch.Tensor | None,
+                   cfg: TrainConfig) -> torch.Tensor:
+    """The batch's loss: labels (and teachers) for characters; for pairs of characters (`--line-pairs`), the
+    uniform answer, which is no character in particular."""
+    one = torch.ones(len(y), dtype=torch.bool, device=y.device) if pairs is None else ~pairs
+    loss = logits.new_zeros(())
+    if one.any():
+        if soft is None:
+            loss = F.cross_entropy(logits[one], y[one], label_smoothing=cfg.label_smoothing)
+        else:
+            loss = distillation_loss(logits[one], y[one], soft[one], weight=cfg.distill_weight,
+                                     temperature=cfg.distill_temperature, label_smoothing=cfg.label_smoothing)
+        loss = loss * one.float().mean()
+    if pairs is not None and pairs.any():
+        uniform = -F.log_softmax(logits[pairs], dim=1).mean(dim=1).mean()
+        loss = loss + uniform * pairs.float().mean()
+    return loss
+
+
 class Batches:
     """Moves a source's batches to the device and turns them into model input (float, augmented)."""
 
-    def __init__(self, source: BatchSource, device: torch.device, channels_last: bool, pen: float = 0.0):
+    def __init__(self, source: BatchSource, device: torch.device, channels_last: bool, pen: float = 0.0,
+                 line_context: float = 0.0, line_pairs: float = 0.0):
         self.source = source
         self.device = device
         self.channels_last = channels_last
         self.pen = pen
+        self.line_context = line_context
+        self.line_pairs = line_pairs
 
     def model_inputs(self, inputs: tuple[torch.Tensor, ...], strength: float,
                      generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
@@ -120,6 +142,18 @@ class Batches:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return (x,)
+
+    def in_context(self, inputs: tuple[torch.Tensor, ...], generator: torch.Generator | None
+                   ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
+        """The model's view of a training batch from `model_inputs` and which of its bitmaps are pairs of
+        characters (None: none): a share shown amid a line's neighbours (`--line-context`, `--line-pairs`)."""
+        if (self.line_context <= 0 and self.line_pairs <= 0) or generator is None \
+                or self.source.input_kind == "strokes":
+            return inputs, None
+        x, pairs = in_line_context(inputs[0].contiguous(), self.line_context, generator, pairs=self.line_pairs)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return (x,), pairs
 
 
 @torch.no_grad()
@@ -302,7 +336,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             print(f"nothing to resume in {out} (no last.pt): starting from scratch")
 
     # ---- speed-ups and data parallelism
-    feed = Batches(splits.train, device, channels_last, cfg.pen)
+    feed = Batches(splits.train, device, channels_last, cfg.pen, cfg.line_context, cfg.line_pairs)
     teachers = Teachers(cfg.teacher, classes, device, channels_last=channels_last) if cfg.teacher else None
     example_idx = np.arange(min(per_rank_batch, len(splits.train)))
     example = feed.model_inputs(splits.train.inputs(example_idx, 0.0, np.random.default_rng(0)), 0.0, None)
@@ -367,14 +401,12 @@ def _train(cfg: TrainConfig, info: D.DistInfo, on_epoch: Callable[[dict], None] 
             gen = torch.Generator().manual_seed(mix_seed(cfg.seed, epoch, info.rank, b, 2)) if strength > 0 else None
             x = feed.model_inputs(inputs, strength, gen)
             y = torch.from_numpy(splits.train.labels[idx]).to(device, non_blocking=True)
+            view, pairs = feed.in_context(x, gen)
             with perf.autocast(device, amp_dtype):
-                logits = fmodel(*x)
+                logits = fmodel(*view)
+                # the teachers judge the character alone: what it is does not change amid neighbours
                 soft = teachers.probabilities(x, cfg.distill_temperature) if teachers else None
-            if soft is None:
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-            else:
-                loss = distillation_loss(logits.float(), y, soft, weight=cfg.distill_weight,
-                                         temperature=cfg.distill_temperature, label_smoothing=cfg.label_smoothing)
+            loss = character_loss(logits.float(), y, soft, pairs, cfg)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

@@ -1,0 +1,70 @@
+"""The line reader's picture priors tried on digit lines: each line is cut and its candidates read by the
+model once, then the best path is searched again under every set of priors asked for, so a grid of priors
+costs little more than one reading. Lines as `read_lines.py` builds them (same generator, same seed), from
+the train digits by default: tune here, keep t10k for the final figure.
+
+    python benchmarks/read_lines_priors.py --split train --set wide=0.8,wide_cost=2 --set char_bonus=0.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from inkrec.preprocess.batch import bitmap_batch, ink_bitmap  # noqa: E402
+from inkrec.read.reader import LineReader  # noqa: E402
+from inkrec.read.score import LineScore  # noqa: E402
+from inkrec.read.search import PICTURE_PRIORS  # noqa: E402
+from inkrec.read.segment import picture_pieces  # noqa: E402
+from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from read_lines import digit_lines  # noqa: E402
+
+DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
+
+
+def parse_set(text: str):
+    """'wide=0.8,wide_cost=2' -> PICTURE_PRIORS with those fields replaced ('' : as they are)."""
+    fields = {}
+    for part in filter(None, text.split(",")):
+        key, _, value = part.partition("=")
+        fields[key.strip()] = type(getattr(PICTURE_PRIORS, key.strip()))(float(value))
+    return dataclasses.replace(PICTURE_PRIORS, **fields)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(REPO / "models" / "digits.onnx"))
+    ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
+    ap.add_argument("--split", choices=("train", "t10k"), default="train")
+    ap.add_argument("--lines", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--set", action="append", default=[], help="priors to try, as field=value,... (repeatable)")
+    args = ap.parse_args()
+    model = OnnxModel(args.model)
+    tries = [("as shipped", PICTURE_PRIORS)] + [(s, parse_set(s)) for s in args.set]
+    scores = [LineScore() for _ in tries]
+    for grey, truth in digit_lines(args.mnist, args.lines, args.seed, args.split):
+        line = picture_pieces(grey)
+        spans = PICTURE_PRIORS.spans(line.pieces)  # max_span and max_width stay as shipped
+        bitmaps = np.stack([ink_bitmap(line.crop(i, j), model.spec) for i, j in spans])
+        probs = model.predict(bitmap_batch(bitmaps, model.spec))
+        for (_, priors), score in zip(tries, scores, strict=True):
+            path = LineReader._search(priors, line.pieces, probs, spans)
+            score.add("".join(model.labels[int(probs[k].argmax())] for k in path), truth)
+    print(f"{args.split} lines, {Path(args.model).name}:")
+    for (name, _), score in zip(tries, scores, strict=True):
+        print(f"  {name:40s} line {score.line_accuracy:.4f}  char {score.char_accuracy:.4f}")
+
+
+if __name__ == "__main__":
+    main()
