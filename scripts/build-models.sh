@@ -95,7 +95,6 @@ if all digits; then
   train digits-teacher-2 "$DATA/mnist" --model-arg width=32 --seed 2 --epochs 30
   train digits-teacher-3 "$DATA/mnist" --model-arg width=32 --seed 3 --epochs 30
   FRAMING_FROM="$DATA/mnist" build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-60}" --patience 0 --val-fraction 0 --pen 0.3 --augment strong \
-    --line-context 0.15 --line-pairs 0.3 \
     --teacher "$WORK/digits-teacher-1" --teacher "$WORK/digits-teacher-2" --teacher "$WORK/digits-teacher-3"
 fi
 if all hanzi-numerals; then
