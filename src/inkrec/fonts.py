@@ -52,6 +52,7 @@ KNOWN_FONTS = (
 )
 # What "a CJK font" must draw, for figures that register one font for all their labels.
 CJK_PROBE = "零一二三四五六七八九十百千万亿"
+TRADITIONAL_PROBE = "國體說讀齣"  # traditional forms, which GB2312-only fonts lack
 _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 
 
@@ -65,8 +66,10 @@ def font_for(text: str) -> Path | None:
 
 
 def cjk_font() -> Path | None:
-    """A font that draws Chinese labels (a system one where installed, else the shipped one)."""
-    return font_for(CJK_PROBE)
+    """A font that draws Chinese labels (a system one where installed, else the shipped one). A figure registers
+    one such font for all its labels, so one that has traditional characters too is preferred: a reading of a
+    15,433-character model names both kinds."""
+    return font_for(CJK_PROBE + TRADITIONAL_PROBE) or font_for(CJK_PROBE)
 
 
 def covers(path: str | Path, text: str | set[int]) -> bool:
