@@ -30,11 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.data.formats.idx import load_idx  # noqa: E402
-from inkrec.preprocess.batch import bitmap_batch, ink_bitmap, picture_bitmap  # noqa: E402
+from inkrec.preprocess.batch import bitmap_batch, picture_bitmap  # noqa: E402
 from inkrec.read.lines import picture_line  # noqa: E402
 from inkrec.read.reader import LineReader  # noqa: E402
 from inkrec.read.score import LineScore  # noqa: E402
-from inkrec.read.segment import picture_pieces  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
 DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -76,10 +75,7 @@ def main() -> None:
         bitmaps = [images[i] for i in idx]
         truth = [int(labels[i]) for i in idx]
         pic, boxes = picture_line(bitmaps, rng)
-        line = picture_pieces(pic)
-        spans = priors.spans(line.pieces)
-        crops = np.stack([ink_bitmap(line.crop(i, j), model.spec) for i, j in spans])
-        probs = model.predict(bitmap_batch(crops, model.spec))
+        line, spans, probs = reader.picture_candidates(pic)
         path = set(reader._search(priors, line.pieces, probs, spans))
         score.add("".join(model.labels[int(probs[k].argmax())] for k in sorted(path)),
                   "".join(str(t) for t in truth))

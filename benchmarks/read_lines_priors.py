@@ -14,16 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.preprocess.batch import bitmap_batch, ink_bitmap  # noqa: E402
 from inkrec.read.reader import LineReader  # noqa: E402
 from inkrec.read.score import LineScore  # noqa: E402
 from inkrec.read.search import PICTURE_PRIORS  # noqa: E402
-from inkrec.read.segment import picture_pieces  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -51,13 +47,11 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="priors to try, as field=value,... (repeatable)")
     args = ap.parse_args()
     model = OnnxModel(args.model)
+    reader = LineReader(model)  # max_span and max_width stay as shipped
     tries = [("as shipped", PICTURE_PRIORS)] + [(s, parse_set(s)) for s in args.set]
     scores = [LineScore() for _ in tries]
     for grey, truth in digit_lines(args.mnist, args.lines, args.seed, args.split):
-        line = picture_pieces(grey)
-        spans = PICTURE_PRIORS.spans(line.pieces)  # max_span and max_width stay as shipped
-        bitmaps = np.stack([ink_bitmap(line.crop(i, j), model.spec) for i, j in spans])
-        probs = model.predict(bitmap_batch(bitmaps, model.spec))
+        line, spans, probs = reader.picture_candidates(grey)
         for (_, priors), score in zip(tries, scores, strict=True):
             path = LineReader._search(priors, line.pieces, probs, spans)
             score.add("".join(model.labels[int(probs[k].argmax())] for k in path), truth)

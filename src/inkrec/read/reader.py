@@ -22,7 +22,7 @@ from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image
 from inkrec.preprocess.spec import STROKES
 from inkrec.read.errors import LineError
 from inkrec.read.search import PICTURE_PRIORS, Priors, best_path
-from inkrec.read.segment import ink_pieces, picture_pieces
+from inkrec.read.segment import PictureLine, ink_pieces, picture_pieces
 from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import OnnxModel
 
@@ -72,14 +72,19 @@ class LineReader:
         scores = np.log(np.maximum(probs.max(axis=1), 1e-12)) + priors.shape_scores(pieces, spans)
         return best_path(len(pieces), spans, scores)
 
+    def picture_candidates(self, grey: np.ndarray) -> tuple[PictureLine, list[tuple[int, int]], np.ndarray]:
+        """The over-segmented line, its candidate spans and the model's probabilities for each: everything
+        before the search (benchmarks re-run the search under other priors, or trace errors, from here)."""
+        line = picture_pieces(grey)
+        spans = self.picture_priors.spans(line.pieces)
+        bitmaps = np.stack([ink_bitmap(line.crop(i, j), self.model.spec) for i, j in spans])
+        return line, spans, self.model.predict(bitmap_batch(bitmaps, self.model.spec))
+
     def read_picture(self, grey: np.ndarray) -> Reading:
         """A decoded grey picture of one line (any polarity, lighting and size)."""
         if self.model.kind == STROKES:
             raise LineError("unsupported_input", f"model {self.model.id!r} reads strokes, not pictures")
-        line = picture_pieces(grey)
-        spans = self.picture_priors.spans(line.pieces)
-        bitmaps = np.stack([ink_bitmap(line.crop(i, j), self.model.spec) for i, j in spans])
-        probs = self.model.predict(bitmap_batch(bitmaps, self.model.spec))
+        line, spans, probs = self.picture_candidates(grey)
         path = self._search(self.picture_priors, line.pieces, probs, spans)
         return Reading([
             Character(line.to_picture(line.pieces.span_box(*spans[k])), self.model.top_k(probs[k], self.top_k))
