@@ -22,3 +22,7 @@ def test_reader_survives_its_fuzz(reader: str, datasets: Path, tmp_path: Path):
     assert result.cases > 20
     assert result.refused > 0  # the mutants do reach the readers' checks
     assert not result.crashes, result.crashes
+
+
+def test_every_format_of_the_registry_is_fuzzed():
+    assert fuzz_readers.uncovered() == []

@@ -40,7 +40,9 @@ from typing import Any, Protocol, Self
 import httpx
 
 from inkrec import __version__
-from inkrec.errors import ConfigError, InkrecError
+from inkrec.atomic import atomic_output
+from inkrec.data.zips import ZIP_ERRORS
+from inkrec.errors import ConfigError, DataFormatError, InkrecError
 from inkrec.jsonio import write_json
 
 try:
@@ -637,6 +639,35 @@ def verified_entry(path: Path, entry: dict) -> FetchedFile | None:
         skipped=True,
         **{k: v for k, v in entry.items() if k in FetchedFile.__dataclass_fields__ and k != "name"},
     )
+
+
+def extract_member(zf, member, archive: Path, target: Path, manifest: Manifest, *, source: str, license: str,
+                   attribution: str) -> FetchedFile:
+    """Copy one member (a name or ZipInfo) of an open zip `archive` to `target` atomically, and record it in
+    the manifest as extracted from the archive (trusted as far as the archive's own checksum was)."""
+    name = getattr(member, "filename", member)
+    sha = hashlib.sha256()
+    try:
+        with zf.open(member) as fh, atomic_output(target) as out:
+            while chunk := fh.read(1 << 20):
+                sha.update(chunk)
+                out.write(chunk)
+    except ZIP_ERRORS as exc:
+        raise DataFormatError(archive, f"corrupt member {name}: {exc}") from None
+    archive_entry = manifest.files.get(archive.name, {})
+    verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
+    got = FetchedFile(
+        name=target.name,
+        url=f"{archive_entry.get('url', archive.name)}#{name}",
+        bytes=target.stat().st_size,
+        sha256=sha.hexdigest(),
+        source=source,
+        checksum="in an archive whose md5 was verified" if verified else "none published",
+        extracted_from=archive.name,
+        fetched_at=now(),
+    )
+    manifest.add(got, source=source, license=license, attribution=attribution)
+    return got
 
 
 def now() -> str:

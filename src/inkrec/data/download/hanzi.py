@@ -20,20 +20,19 @@ Neither publishes checksums: our sha256s are recorded.
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from inkrec.atomic import atomic_output
 from inkrec.data.download.engine import (
     ChecksumError,
     FetchedFile,
     Fetcher,
     FetchError,
     Manifest,
+    extract_member,
     fetcher_scope,
     locked,
     now,
@@ -273,32 +272,7 @@ def _extract(
                         and target.is_file():
                     got = verified_entry(target, entry)
                 if got is None:
-                    got = _extract_member(zf, info, archive, target, manifest, src, terms)
+                    got = extract_member(zf, info, archive, target, manifest, source=src.name,
+                                         license=terms["license"], attribution=terms["attribution"])
             out.append(got)
     return out
-
-
-def _extract_member(zf, info, archive: Path, target: Path, manifest: Manifest, src: HanziSource,
-                    terms: dict) -> FetchedFile:
-    sha = hashlib.sha256()
-    try:
-        with zf.open(info) as fh, atomic_output(target) as out:
-            while chunk := fh.read(1 << 20):
-                sha.update(chunk)
-                out.write(chunk)
-    except ZIP_ERRORS as exc:
-        raise DataFormatError(archive, f"corrupt member {info.filename}: {exc}") from None
-    archive_entry = manifest.files.get(archive.name, {})
-    verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
-    got = FetchedFile(
-        name=target.name,
-        url=f"{archive_entry.get('url', archive.name)}#{info.filename}",
-        bytes=target.stat().st_size,
-        sha256=sha.hexdigest(),
-        source=src.name,
-        checksum="in an archive whose md5 was verified" if verified else "none published",
-        extracted_from=archive.name,
-        fetched_at=now(),
-    )
-    manifest.add(got, source=src.name, license=terms["license"], attribution=terms["attribution"])
-    return got

@@ -6,14 +6,12 @@ opens.
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from inkrec.atomic import atomic_output
 from inkrec.data.download.engine import (
     ChecksumError,
     FetchedFile,
@@ -21,6 +19,7 @@ from inkrec.data.download.engine import (
     FetchError,
     Manifest,
     digests,
+    extract_member,
     fetcher_scope,
     locked,
     now,
@@ -303,32 +302,6 @@ def _extract_emnist(
                 with locked(target):
                     got = None if force else _extracted_entry(manifest, dest, target.name)
                     if got is None:
-                        got = _extract_member(zf, member, archive, target, manifest, src)
+                        got = extract_member(zf, member, archive, target, manifest, source=src.name,
+                                             license=src.license, attribution=src.attribution)
                 yield got
-
-
-def _extract_member(
-    zf: zipfile.ZipFile, member: str, archive: Path, target: Path, manifest: Manifest, src: IdxSource
-) -> FetchedFile:
-    sha = hashlib.sha256()
-    try:
-        with zf.open(member) as src_fh, atomic_output(target) as out:
-            while chunk := src_fh.read(1 << 20):
-                sha.update(chunk)
-                out.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataFormatError(archive, f"corrupt member {member}: {exc}") from None
-    archive_entry = manifest.files.get(archive.name, {})
-    verified = str(archive_entry.get("checksum", "")).startswith("md5 verified")
-    got = FetchedFile(
-        name=target.name,
-        url=f"{archive_entry.get('url', archive.name)}#{member}",
-        bytes=target.stat().st_size,
-        sha256=sha.hexdigest(),
-        source=src.name,
-        checksum="in an archive whose md5 was verified" if verified else "none published",
-        extracted_from=archive.name,
-        fetched_at=now(),
-    )
-    manifest.add(got, source=src.name, license=src.license, attribution=src.attribution)
-    return got
