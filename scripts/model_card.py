@@ -216,13 +216,31 @@ def _auxiliary(meta: dict) -> str:
     if not aux:
         return ""
     n = len(aux.get("classes") or [])
+    rule = aux.get("rule") or "every other category the model lacks, sorted"
+    outliers = (meta.get("open_set") or {}).get("outlier_classes") or []
+    kept = [c for c in outliers if c not in set(aux.get("classes") or [])]
     return (
         f" Beside its own classes it learnt {n} other categories as extra classes (`--aux-data`: the training "
-        f"drawings of every other category it lacks in `{aux.get('data')}`, sorted, {aux.get('drawings', 0):,} "
-        f"drawings, each seen {aux.get('repeat', 1)} times an epoch), cut from its classifier when saved: they "
-        f"make its features tell more kinds of drawing apart (teaching, \"not sure\"). Its open-set outliers are "
-        f"the same categories, and measurements on unseen categories leave them out (metadata `auxiliary`)."
+        f"drawings of {rule} in `{aux.get('data')}`, {aux.get('drawings', 0):,} drawings, each seen "
+        f"{aux.get('repeat', 1)} time{'s' if aux.get('repeat', 1) != 1 else ''} an epoch), cut from its classifier "
+        f"when saved: they make its features tell more kinds of drawing apart (teaching, \"not sure\"). Its "
+        + (f"open-set outliers are these {n} and the {len(kept)} others it did not learn from, on which how a "
+           f"taught class scores was fit; " if kept else "open-set outliers are the same categories; ")
+        + "measurements on unseen categories leave them all out (metadata `auxiliary` and `open_set`)."
     )
+
+
+def _head(meta: dict) -> list[str]:
+    """The classifier, when it is not the trained one, and how a taught class scores."""
+    head, teach = meta.get("classifier") or {}, meta.get("teach") or {}
+    if head.get("head") != "gaussian":
+        return []
+    return [
+        f"| classifier | Gaussian: class means and one shared covariance on the embedding ({head.get('fit_on', '')}; "
+        f"shrinkage {head.get('shrinkage', 0)}, temperature {head.get('temperature', 0):.3g}), in place of the trained "
+        f"head; a class taught from a few drawings is one of the same kind, with a bias of {teach.get('bias', 0):+.3g} "
+        f"({teach.get('fit_on', '')}) |"
+    ]
 
 
 def _speed(meta: dict) -> list[str]:
@@ -315,6 +333,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"(uint8 pixels x {inp.get('scale', 1 / 255):.6g}); output `logits` (N, {len(labels)})"
             f"{' and `embedding` (the penultimate features, L2-normalised: for `inkrec teach` and the page)' if meta.get('teach') else ''} |"
         ),
+        *_head(meta),
         *([(
             f"| not sure | open-set rule `{meta['open_set']['score']}` ({meta['open_set'].get('fit_on', '')}); "
             f"threshold {meta['open_set']['threshold']:.3f} keeps {meta['open_set'].get('known_accept', 0.95):.0%} of "
@@ -403,8 +422,9 @@ def index(models_dir: Path) -> str:
             "Each model has two outputs: `logits` and `embedding` (its L2-normalised penultimate features, which",
             "`inkrec teach` and the page's \"Teach me\" build new classes on), and carries an open-set rule (`open_set` in",
             "its metadata: when to answer \"not sure\") fit on its own data; the doodles rule learnt from every other one of",
-            "the Quick, Draw! simplified categories it lacks (outlier exposure), the same half the doodles model learnt",
-            "as auxiliary classes in training (`auxiliary` in its metadata). `MODEL.pt` beside each `.onnx` holds its",
+            "the Quick, Draw! simplified categories it lacks (outlier exposure), three quarters of which the doodles model",
+            "learnt as auxiliary classes in training (`auxiliary` in its metadata); its classifier is a Gaussian one on the",
+            "embedding, so a class taught to it is one of the same kind. `MODEL.pt` beside each `.onnx` holds its",
             "float weights (a weights-only checkpoint; `hanzi`'s in half precision) for fine-tuning: `inkrec train --init models/doodles.onnx ...`.",
             "",
             "Rebuild all of them from the real data in `../shared/datasets` with one command:",

@@ -10,11 +10,19 @@ import pytest
 from typer.testing import CliRunner
 
 from inkrec.cli import app
-from inkrec.errors import DataFormatError
-from inkrec.export.calibrate import fit_linear_scorer, fit_teach, threshold_for
+from inkrec.errors import ConfigError, DataFormatError
+from inkrec.export.calibrate import (
+    fit_gaussian_head,
+    fit_gaussian_teach,
+    fit_linear_scorer,
+    fit_teach,
+    gaussian_class,
+    threshold_for,
+)
 from inkrec.export.graph import EMBEDDING, add_embedding, embedding_size
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.export.onnx import export_model
+from inkrec.preprocess.batch import bitmap_batch
 from inkrec.runtime.onnx_model import OnnxModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -130,3 +138,81 @@ def test_teaching_is_calibrated_on_categories_the_model_lacks():
     proto = o_emb[:10].mean(0) / np.linalg.norm(o_emb[:10].mean(0))
     assert (lacks["scale"] * o_emb[10:20] @ proto + lacks["bias"] > o_logits[10:20].max(1)).mean() >= 0.9
     assert (lacks["scale"] * emb @ proto + lacks["bias"] < logits.max(1)).mean() >= 0.99
+
+
+def test_gaussian_head_classifies_like_its_means_and_fits_a_bias_for_looser_categories():
+    """Own classes tight (trained on), other categories looser: the Gaussian head separates the own classes
+    with a positive temperature, and the taught bias, fit on the looser categories, lets their means win
+    their drawings while the own drawings stay with their classes."""
+    rng = np.random.default_rng(1)
+    dim, own, other = 16, 5, 10
+    centres = rng.normal(0, 1, (own + other, dim))
+    emb = np.concatenate([centres[c] + rng.normal(0, 0.3, (80, dim)) for c in range(own)])
+    labels = np.repeat(np.arange(own), 80)
+    head = fit_gaussian_head(emb[::2], labels[::2], own, (emb[1::2], labels[1::2]))
+    z = emb @ head["weight"].T + head["bias"]
+    assert head["temperature"] > 0 and (z[1::2].argmax(1) == labels[1::2]).mean() > 0.98
+    # the class formula is the head's: a class taught from the own drawings gets the head's row back
+    row, b = gaussian_class(emb[::2][labels[::2] == 2], head["precision"], 0.0)
+    assert np.allclose(row, head["weight"][2], rtol=1e-6, atol=1e-6) and np.isclose(b, head["bias"][2])
+    o_emb = np.concatenate([centres[own + c] + rng.normal(0, 0.6, (20, dim)) for c in range(other)])
+    o_lab = np.repeat(np.arange(other), 20)
+    teach = fit_gaussian_teach((z, emb, labels), head["precision"], (o_emb @ head["weight"].T + head["bias"], o_emb,
+                                                                     o_lab))
+    assert teach["kind"] == "gaussian" and "categories the model lacks" in teach["fit_on"]
+    assert np.array(teach["precision"]).shape == (dim, dim)
+    none = fit_gaussian_teach((z, emb, labels), head["precision"], None)
+    assert none["bias"] == 0.0
+    row, b = gaussian_class(o_emb[:10], head["precision"], teach["bias"])
+    zo = o_emb[10:20] @ head["weight"].T + head["bias"]
+    assert (o_emb[10:20] @ row + b > zo.max(1)).mean() >= 0.9
+    assert (emb @ row + b < z.max(1)).mean() >= 0.99
+    with pytest.raises(ConfigError, match="every class"):
+        fit_gaussian_head(emb, np.minimum(labels, own - 2), own, (emb, labels))
+
+
+def test_gaussian_head_on_real_doodles_then_taught(quickdraw, tmp_path):
+    """`inkrec export MODEL.onnx --head gaussian`: the trained classifier replaced by class means and one
+    covariance fit on the real training drawings; the model's own test drawings are read as well as before,
+    and a taught class scores by the same formula."""
+    src = REPO / "models" / "doodles.onnx"
+    out = tmp_path / "gaussian.onnx"
+    res = runner.invoke(app, ["export", str(src), "-o", str(out), "--data", str(quickdraw / "numpy_bitmap"),
+                              "--outliers", str(quickdraw / "simplified"), "--head", "gaussian"])
+    assert res.exit_code == 0, res.output
+    before, after = OnnxModel(src), OnnxModel(out)
+    assert after.meta["classifier"]["head"] == "gaussian" and after.meta["teach"]["kind"] == "gaussian"
+    assert after.open_set["score"] == "linear"
+    x, y = [], []
+    for k, c in enumerate(before.labels):
+        arr = np.load(quickdraw / "numpy_bitmap" / f"{c}.npy", mmap_mode="r")[-100:]
+        x.append(bitmap_batch(arr.reshape(-1, 28, 28), before.spec))
+        y += [k] * len(arr)
+    x, y = np.concatenate(x), np.asarray(y)
+    acc_before, acc_after = (float((m.predict(x).argmax(1) == y).mean()) for m in (before, after))
+    assert acc_after > acc_before - 0.02, (acc_before, acc_after)
+    graph = onnx.load(out)
+    assert not any(n.op_type == "Concat" for n in graph.graph.node if "logits" in n.output)  # one head, not two
+    # the embedding is untouched: still unit length
+    _, emb = after.outputs(x[:8])
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    # without data there is nothing to fit a Gaussian head on
+    res = runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "x.onnx"), "--head", "gaussian"])
+    assert res.exit_code == 2 and "give --data" in res.output
+
+
+def test_teaching_is_calibrated_on_shown_categories_the_model_did_not_learn():
+    from types import SimpleNamespace
+
+    from inkrec.export.equip import _not_learnt
+
+    model = SimpleNamespace(meta={"auxiliary": {"classes": ["ant", "bee"]}})
+    used = ["ant", "bee", "cat", "dog"]
+    cats = np.array([0, 1, 2, 3, 2, 3, 0])
+    logits, emb = np.arange(7.0)[:, None], np.arange(7.0)[:, None] * 10
+    z, e, c = _not_learnt(model, logits, emb, cats, used)
+    assert [used[i] for i in c] == ["cat", "dog", "cat", "dog"] and z[:, 0].tolist() == [2, 3, 4, 5]
+    assert np.array_equal(e, z * 10)
+    # a model that learnt every shown category but one: all of them, rather than a fit on one category
+    model.meta["auxiliary"]["classes"] = ["ant", "bee", "cat"]
+    assert len(_not_learnt(model, logits, emb, cats, used)[2]) == 7

@@ -1,10 +1,11 @@
-"""How the page presents a model, decided from the model's own metadata (`page_layout`), and the two
-optional keys behind it refused when malformed."""
+"""What a model says of itself, checked: how the page presents it (`page_layout`), the optional keys behind
+it, and the open-set and teaching entries, refused when malformed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inkrec.data.charsets import charset
@@ -54,3 +55,34 @@ def test_auxiliary_categories_are_names_or_refused():
     for bad in ({"classes": "ant,bee"}, {"classes": [1, 2]}, ["ant"]):
         with pytest.raises(DataFormatError, match="'auxiliary' needs 'classes'"):
             meta(["a", "b"], auxiliary=bad)
+
+
+def test_taught_rules_with_prototypes_and_read_back_from_logits_agree():
+    """A taught model keeps its classes' prototypes; one taught before that (cosine classes only) has its
+    cosine read back from the logits: the two give the same score."""
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(20, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    protos = rng.normal(size=(3, 8))
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    logits = np.c_[rng.normal(size=(20, 2)), 16 * emb @ protos.T + 0.5]
+    common = {"score": "taught", "base": None, "new_from": 2, "cos_threshold": 0.3, "threshold": 0.0}
+    new = dict(common, prototypes=protos.tolist())
+    old = dict(common, scale=16.0, bias=0.5)
+    for rule in (new, old):
+        assert meta(["a", "b", "c", "d", "e"], open_set=rule)["open_set"] is rule
+    assert np.allclose(md.open_set_score(new, logits, emb), md.open_set_score(old, logits, emb))
+    with pytest.raises(DataFormatError, match="prototypes"):
+        meta(["a", "b", "c", "d", "e"], open_set=common)
+
+
+@pytest.mark.parametrize("teach, message", [
+    ({"kind": "gaussian", "bias": 1.0}, "square matrix"),
+    ({"kind": "gaussian", "bias": 1.0, "precision": [[1, 0]]}, "square matrix"),
+    ({"kind": "bayes", "bias": 1.0}, "cosine or gaussian"),
+    ({"scale": 16}, "numeric 'bias'"),
+])
+def test_malformed_teach_entries_are_refused(teach, message):
+    assert meta(["a", "b"], teach={"kind": "gaussian", "bias": 1.0, "precision": [[1, 0], [0, 1]]})
+    with pytest.raises(DataFormatError, match=message):
+        meta(["a", "b"], teach=teach)

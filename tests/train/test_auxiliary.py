@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.splits import shown_categories
+from inkrec.data.splits import shown_categories, teaching_categories
 from inkrec.errors import ConfigError
 from inkrec.train.config import make_config
 from inkrec.train.loop import train
@@ -26,9 +26,11 @@ def test_auxiliary_categories_train_but_the_model_keeps_its_own(bitmaps, simplif
     assert meta["classes"] == FEW_CLASSES and model.fc.weight.shape[0] == len(FEW_CLASSES)
     others = open_dataset(simplified, split="all", progress=False).classes
     aux = meta["auxiliary"]
-    assert aux["classes"] == shown_categories(others, FEW_CLASSES)
+    shown, kept = shown_categories(others, FEW_CLASSES), teaching_categories(others, FEW_CLASSES)
+    assert len(shown) == (len(others) - len(set(others) & set(FEW_CLASSES)) + 1) // 2
+    # the shown half less every fourth of it, kept unlearnt for calibrating how taught classes score
+    assert aux["classes"] == [c for c in shown if c not in kept] and kept == shown[3::4] and kept
     assert not set(aux["classes"]) & set(FEW_CLASSES)
-    assert len(aux["classes"]) == (len(others) - len(set(others) & set(FEW_CLASSES)) + 1) // 2
     assert aux["drawings"] == 20 * len(aux["classes"]) and aux["repeat"] == 2  # the training split: 1-20
     # the data set's own drawings plus every auxiliary drawing twice in an epoch (the last short batch dropped)
     assert result.train_samples > 2 * aux["drawings"]

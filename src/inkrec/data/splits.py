@@ -164,3 +164,10 @@ def shown_categories(categories: Sequence[str], own: Sequence[str]) -> list[str]
     open-set rule is fit on them (outlier exposure); the other half stays unseen, for measuring both."""
     mine = set(own)
     return sorted(c for c in categories if c not in mine)[0::2]
+
+
+def teaching_categories(categories: Sequence[str], own: Sequence[str]) -> list[str]:
+    """Every fourth of the shown categories (`shown_categories`), which a model does not learn from as
+    auxiliary classes: how a class taught later scores is fit on them (`inkrec.export.calibrate`), and a
+    category the model learnt from would make it look easier to teach than a new one is."""
+    return shown_categories(categories, own)[3::4]

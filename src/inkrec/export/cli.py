@@ -48,6 +48,10 @@ def export_cmd(
     outliers: Annotated[Path | None, typer.Option(
         "--outliers", help="Drawings of other categories for outlier exposure (e.g. Quick, Draw! simplified); "
         "every other category the model lacks is used, the rest left unseen.")] = None,
+    head: Annotated[str, typer.Option(
+        "--head", help="The classifier: 'trained' (the model's own) or 'gaussian' (class means and one shared "
+        "covariance on the embedding, fit on --data / the run's data: a class taught later is then one of the "
+        "same kind).")] = "trained",
     lines: Annotated[
         bool | None,
         typer.Option(
@@ -64,14 +68,15 @@ def export_cmd(
         if out is None:
             raise ConfigError("give -o NEW.onnx for an .onnx input (it may be the same file)")
         with console.status(f"adding the embedding output to {run_dir} ..."):
-            added = equip(run_dir, out, data=data, outliers=outliers)
+            added = equip(run_dir, out, data=data, outliers=outliers, head=head)
         console.print(f"embedding output: yes; open-set rule: {'yes' if 'open_set' in added else 'no (give --data)'}")
         typer.echo(str(out))
         return
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp) / f"{model_id or run_dir.resolve().name}.onnx"
         with console.status(f"exporting {run_dir} ..."):
-            report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers, lines=lines)
+            report = export_run(run_dir, target, int8=int8, model_id=model_id, outliers=outliers, lines=lines,
+                                head=head)
         table = Table(title=f"exported {report['id']}", show_header=False)
         for key, value in report.items():
             table.add_row(key, _fmt(key, value))

@@ -16,13 +16,22 @@ import numpy as np
 from inkrec.data.dataset import open_dataset
 from inkrec.data.splits import shown_categories
 from inkrec.errors import ConfigError
-from inkrec.export.calibrate import KNOWN_ACCEPT, fit_open_set, fit_teach
-from inkrec.export.graph import add_embedding
+from inkrec.export.calibrate import (
+    KNOWN_ACCEPT,
+    SHRINKAGE,
+    fit_gaussian_head,
+    fit_gaussian_teach,
+    fit_open_set,
+    fit_teach,
+)
+from inkrec.export.graph import add_embedding, set_head
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.preprocess.batch import dataset_batch
 from inkrec.runtime.onnx_model import OnnxModel
 
-__all__ = ["equip", "model_outputs", "known_drawings", "outlier_drawings"]
+__all__ = ["HEADS", "equip", "model_outputs", "known_drawings", "outlier_drawings"]
+
+HEADS = ("trained", "gaussian")  # what `equip` may leave as the model's classifier
 
 
 def model_outputs(model: OnnxModel, dataset, indices: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -89,17 +98,24 @@ def outlier_drawings(model: OnnxModel, data: str | Path, *, per_class: int, clas
     return (*model_outputs(model, ds, rows), np.asarray(ds.labels)[rows], others)
 
 
-def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None = None,
-              outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT,
-              fit_per_class: int = 200, heldout_per_class: int = 100) -> dict:
-    """{"open_set": ..., "teach": ...} for `model` from its own data set (and other categories' drawings).
-
-    The scorer and the teaching calibration are fit on training drawings; the threshold on every other
-    drawing of the test split (parity 0; the rest stay unseen for `inkrec eval`).
-    """
+def _fit_and_heldout(model: OnnxModel, data: str | Path, fit_per_class: int = 200, heldout_per_class: int = 100):
+    """(logits, embedding, labels) of training drawings to fit on and of every other test drawing (parity 0;
+    the rest stay unseen for `inkrec eval`) for thresholds."""
     cap = max(4, 20000 // min(MAX_CLASSES, max(1, len(model.labels))))
     fit = known_drawings(model, data, per_class=min(fit_per_class, cap), split="train")
     held = known_drawings(model, data, per_class=min(heldout_per_class, cap), split="test", parity=0)
+    return fit, held
+
+
+def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None = None,
+              outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT,
+              precision: np.ndarray | None = None) -> dict:
+    """{"open_set": ..., "teach": ...} for `model` from its own data set (and other categories' drawings);
+    `precision` is the Gaussian head's, for a model that has one.
+
+    The scorer and the teaching calibration are fit on training drawings; the threshold on held-out ones.
+    """
+    fit, held = _fit_and_heldout(model, data)
     out = used = None
     if outliers is not None:
         *out, used = outlier_drawings(model, outliers, per_class=20, classes=outlier_classes)
@@ -107,14 +123,29 @@ def calibrate(model: OnnxModel, data: str | Path, *, outliers: str | Path | None
                         note=f"threshold on every other test drawing of {Path(data).name}")
     if used:
         rule["outlier_classes"] = used
-    return {"open_set": rule, "teach": teach_calibration(model, fit, out)}
+    others = None if out is None else _not_learnt(model, *out, used)
+    if precision is not None:
+        return {"open_set": rule, "teach": fit_gaussian_teach(fit, precision, others)}
+    return {"open_set": rule, "teach": teach_calibration(model, fit, others)}
+
+
+def _not_learnt(model: OnnxModel, logits, emb, cats, used: list[str]) -> tuple:
+    """The outlier drawings of categories the model did not learn from as auxiliary classes (what teaching
+    is calibrated on: a new category is as unknown to it as those), or all of them when none is left (a
+    model that learnt from every shown category)."""
+    learnt = set((model.meta.get("auxiliary") or {}).get("classes") or [])
+    keep = np.array([used[int(c)] not in learnt for c in cats], dtype=bool)
+    if len({int(c) for c in np.asarray(cats)[keep]}) < 2:
+        return logits, emb, cats
+    return logits[keep], emb[keep], np.asarray(cats)[keep]
 
 
 def teach_calibration(model: OnnxModel, fit: tuple, others: list | None) -> dict:
     """The `teach` metadata. A model whose classes score `scale * cos(embedding, weight)` (a cosine
     classifier: `classifier` in its metadata) scores a taught class the same way, its prototype in the part
     of a class weight: one scale for all, no bias. Any other model's logits are on a scale of their own, so
-    the two numbers are fit (`fit_teach`: by teaching it the outlier categories when there are some)."""
+    the two numbers are fit (`fit_teach`: by teaching it the outlier categories when there are some).
+    A model with a Gaussian head is calibrated by `fit_gaussian_teach` instead (see `equip`)."""
     head = model.meta.get("classifier") or {}
     if head.get("head") == "cosine":
         return {"scale": float(head["scale"]), "bias": 0.0,
@@ -123,20 +154,42 @@ def teach_calibration(model: OnnxModel, fit: tuple, others: list | None) -> dict
 
 
 def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, outliers: str | Path | None = None,
-          outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT) -> dict:
+          outlier_classes: list[str] | None = None, known_accept: float = KNOWN_ACCEPT,
+          head: str = "trained") -> dict:
     """Write `src` to `out` with the embedding output and, given `data`, the open-set rule and teaching
-    calibration in its metadata. Returns what was added."""
+    calibration in its metadata; `head="gaussian"` also replaces the trained classifier by a Gaussian one
+    fit on the data's training drawings (`fit_gaussian_head`). Returns what was added."""
+    if head not in HEADS:
+        raise ConfigError(f"unknown head {head!r}: one of {', '.join(HEADS)}")
     graph, meta = read_model_metadata(src)
     add_embedding(graph, str(src))
     added = {"embedding": True}
     if data is None:
+        if head != "trained":
+            raise ConfigError("a Gaussian head is fit on the model's own drawings: give --data")
         write_model(graph, out, meta)
         return added
+    precision = None
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "model.onnx"
         write_model(graph, staged, meta)
+        if head == "gaussian":
+            model = OnnxModel(staged)
+            if len(model.labels) > MAX_CLASSES:
+                raise ConfigError(f"a Gaussian head is fit on drawings of every class; {len(model.labels):,} classes "
+                                  f"is more than the {MAX_CLASSES} calibration samples")
+            fit, held = _fit_and_heldout(model, data)
+            g = fit_gaussian_head(fit[1], fit[2], len(model.labels), (held[1], held[2]))
+            set_head(graph, g["weight"], g["bias"], where=str(src))
+            precision = g["precision"]
+            meta = dict(meta, classifier={
+                "head": "gaussian", "temperature": g["temperature"], "shrinkage": SHRINKAGE,
+                "fit_on": f"{len(fit[2])} training drawings of {Path(data).name} (class means, one shared "
+                          f"covariance); temperature on {len(held[2])} held-out drawings"})
+            write_model(graph, staged, meta)
+            added["classifier"] = meta["classifier"]
         extra = calibrate(OnnxModel(staged), data, outliers=outliers, outlier_classes=outlier_classes,
-                          known_accept=known_accept)
+                          known_accept=known_accept, precision=precision)
     meta = dict(meta, **extra)
     write_model(graph, out, meta)
     added.update(extra)

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from inkrec.errors import DataFormatError
 
-__all__ = ["EMBEDDING", "LOGITS", "add_embedding", "embedding_size", "has_embedding", "replace_head"]
+__all__ = ["EMBEDDING", "LOGITS", "add_embedding", "embedding_size", "has_embedding", "replace_head", "set_head"]
 
 LOGITS = "logits"
 EMBEDDING = "embedding"
@@ -148,3 +148,32 @@ def replace_head(model: onnx.ModelProto, weight: np.ndarray, bias: np.ndarray, *
     del g.value_info[:]
     g.value_info.extend(keep)
     return model
+
+
+def set_head(model: onnx.ModelProto, weight: np.ndarray, bias: np.ndarray, where: str = "<model>") -> onnx.ModelProto:
+    """`model` whose `logits` are `embedding @ weight.T + bias` alone: its own classifier is replaced (and
+    dropped from the graph, with every node and constant only it used)."""
+    replace_head(model, weight, bias, scale=1.0, keep_base=False, where=where)
+    _prune(model)
+    return model
+
+
+def _prune(model: onnx.ModelProto) -> None:
+    """Drop the nodes no output needs, then the constants no node reads."""
+    g = model.graph
+    needed = {o.name for o in g.output}
+    keep = []
+    for node in reversed(g.node):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(i for i in node.input if i)
+    keep.reverse()
+    del g.node[:]
+    g.node.extend(keep)
+    used = {i for node in g.node for i in node.input}
+    inits = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    info = [v for v in g.value_info if v.name in needed]
+    del g.value_info[:]
+    g.value_info.extend(info)

@@ -242,6 +242,7 @@ def export_run(
     parity_samples: int = 256,
     outliers: str | Path | None = None,
     lines: bool | None = None,
+    head: str = "trained",
 ) -> ExportReport:
     """Export `runs/NAME/best.pt` to ONNX with metadata, check parity with torch, optionally quantize.
 
@@ -289,7 +290,11 @@ def export_run(
                 report["top1_change"] = report["int8_top1"] - report["fp32_top1"]
         data = (run_meta.get("data") or {}).get("path")
         reachable = bool(data) and Path(str(data)).exists() and meta["input"]["kind"] == "bitmap"
-        added = equip(out, out, data=data if reachable else None, outliers=outliers)
+        if head != "trained" and not reachable:
+            raise ConfigError(f"a {head} head is fit on the run's data set of pictures, and {data!r} is not one here")
+        added = equip(out, out, data=data if reachable else None, outliers=outliers, head=head)
+        if "classifier" in added:
+            report["classifier"] = f"{head} head, temperature {added['classifier']['temperature']:.3g}"
         report["embedding"] = True
         if "open_set" in added:
             rule = added["open_set"]

@@ -1,10 +1,11 @@
 """Teach an exported model new classes from a few drawings each, without training its backbone.
 
-A new class is the mean of its drawings' embeddings (a prototype, normalised); it scores
-`scale * cos(embedding, prototype) + bias` beside the model's own logits, with the `teach` calibration the
-model carries (`inkrec.export.calibrate`). That is one small Gemm appended to the graph, so the taught file
-is an ordinary inkrec model: it serves, evaluates and exports like any other, and the page computes the
-same formula from the embedding output when a class is taught in the browser.
+A new class is the mean of its drawings' embeddings. Beside the model's own logits it scores, with the
+`teach` calibration the model carries (`inkrec.export.calibrate`), either `scale * cos(embedding, prototype)
++ bias` (the mean normalised: a prototype), or, for a model with a Gaussian head, exactly as the model's own
+classes do, plus a bias. That is one small Gemm appended to the graph, so the taught file is an ordinary
+inkrec model: it serves, evaluates and exports like any other, and the page computes the same formula from
+the embedding output when a class is taught in the browser.
 
 "Not sure" carries over: a taught model's open-set score is the larger of the base model's own (less its
 threshold) and the best cosine to a taught prototype (less a threshold chosen leave-one-out on the taught
@@ -20,7 +21,7 @@ import numpy as np
 
 from inkrec.data.dataset import open_dataset
 from inkrec.errors import ConfigError, DataFormatError
-from inkrec.export.calibrate import KNOWN_ACCEPT, threshold_for
+from inkrec.export.calibrate import KNOWN_ACCEPT, gaussian_class, threshold_for
 from inkrec.export.graph import add_embedding, replace_head
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.jsonio import read_json
@@ -193,28 +194,33 @@ def teach_model(
     finally:
         staged.unlink(missing_ok=True)
     cal = meta.get("teach") or DEFAULT_TEACH
-    scale, bias = float(cal["scale"]), float(cal["bias"])
-    protos = []
+    gaussian = cal.get("kind") == "gaussian"
+    protos, rows, biases = [], [], []
     loo = []  # each drawing's cosine to its class's prototype made without it
     for _, e in embs:
         e = np.asarray(e, dtype=np.float64)
         total = e.sum(0)
         p = total / max(np.linalg.norm(total), 1e-12)
         protos.append(p)
+        if gaussian:
+            row, b = gaussian_class(e, np.asarray(cal["precision"]), float(cal["bias"]))
+        else:
+            row, b = float(cal["scale"]) * p, float(cal["bias"])
+        rows.append(row)
+        biases.append(b)
         if len(e) > 1:
             rest = total[None, :] - e
             rest /= np.maximum(np.linalg.norm(rest, axis=1, keepdims=True), 1e-12)
             loo.extend((rest * e).sum(1).tolist())
     protos = np.array(protos, dtype=np.float32)
-    replace_head(graph, protos, np.full(len(protos), bias, np.float32), scale=scale, keep_base=not new_only,
-                 where=str(model_path))
+    replace_head(graph, np.array(rows, dtype=np.float32), np.array(biases, dtype=np.float32), scale=1.0,
+                 keep_base=not new_only, where=str(model_path))
     new_from = 0 if new_only else len(base_labels)
     cos_threshold = threshold_for(np.array(loo), known_accept) if loo else 0.5
     rule = {
         "score": "taught",
         "base": None if new_only else meta.get("open_set"),
-        "scale": scale,
-        "bias": bias,
+        "prototypes": protos.tolist(),
         "new_from": new_from,
         "cos_threshold": cos_threshold,
         "threshold": 0.0,
@@ -233,7 +239,7 @@ def teach_model(
             "source": source,
             "calibration": "the base model's" if meta.get("teach") else "defaults (the base model has none)",
         },
-        teach={"scale": scale, "bias": bias},
+        teach=cal,
         quantized=meta.get("quantized"),
     )
     if not md.valid_id(new_meta["id"]):

@@ -1,10 +1,11 @@
 // "Teach me" and "not sure": new classes from a few drawings, computed in this browser from the model's
 // `embedding` output, and the model's open-set rule applied to every guess.
 //
-// A taught class is the mean of its drawings' embeddings (normalised); it scores
-// scale * cos(embedding, prototype) + bias beside the model's own logits, with the scale and bias the model
-// carries (`teach` in its metadata): the same arithmetic as `inkrec teach`, which turns this page's export
-// file into a model for the server. Taught classes are kept per model in IndexedDB, so they survive a reload.
+// A taught class is the mean of its drawings' embeddings; it scores beside the model's own logits as the
+// model's `teach` metadata says: scale * cos(embedding, prototype) + bias (the mean normalised), or, for a
+// model with a Gaussian head, as the model's own classes do plus a bias (embedding . P m - m . P m / 2 + b).
+// The same arithmetic as `inkrec teach`, which turns this page's export file into a model for the server.
+// Taught classes are kept per model in IndexedDB, so they survive a reload.
 //
 // The open-set rule is the twin of inkrec.runtime.metadata.open_set_score: energy (log-sum-exp of the
 // logits) or a linear rule on the embedding and the logits, with the model's threshold. With classes
@@ -46,8 +47,15 @@ export function openSetScore(rule, logits, embedding) {
   const z = Array.from(logits);
   if (rule.score === "taught") {
     const from = rule.new_from;
-    const best = Math.max(...z.slice(from));
-    let score = (best - rule.bias) / rule.scale - rule.cos_threshold;
+    let bestCos;
+    if (rule.prototypes) {
+      if (!embedding) return null;
+      const e = normalised(embedding);
+      bestCos = Math.max(...rule.prototypes.map((p) => dot(p, e)));
+    } else { // taught before prototypes were kept: the cosine read back from scale * cos + bias
+      bestCos = (Math.max(...z.slice(from)) - rule.bias) / rule.scale;
+    }
+    let score = bestCos - rule.cos_threshold;
     if (rule.base && from > 0) {
       const own = openSetScore(rule.base, z.slice(0, from), embedding);
       if (own !== null) score = Math.max(score, own - rule.base.threshold);
@@ -73,7 +81,7 @@ function quantile(values, q) {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-/** A taught class's prototype and the leave-one-out cosines of its drawings. */
+/** A taught class's mean and prototype (normalised), and the leave-one-out cosines of its drawings. */
 function summarise(examples) {
   const dim = examples[0].embedding.length;
   const total = new Float64Array(dim);
@@ -81,7 +89,17 @@ function summarise(examples) {
   const loo = examples.length > 1
     ? examples.map((ex) => dot(normalised(total.map((t, i) => t - ex.embedding[i])), ex.embedding))
     : [];
-  return { prototype: normalised(total), loo };
+  return { mean: total.map((t) => t / examples.length), prototype: normalised(total), loo };
+}
+
+/** (weight row, bias) of a taught class: the twin of inkrec.export.calibrate.gaussian_class and of the
+ * cosine rows `inkrec teach` writes. */
+function taughtRow(cal, summary) {
+  if (cal.kind === "gaussian") {
+    const row = cal.precision.map((r) => dot(r, summary.mean));
+    return { row, bias: -0.5 * dot(row, summary.mean) + cal.bias };
+  }
+  return { row: summary.prototype.map((v) => cal.scale * v), bias: cal.bias };
 }
 
 // ---------------------------------------------------------------- the taught classes of each model
@@ -104,13 +122,14 @@ export function judge(info, out, k) {
   const labels = [...info.labels];
   const loo = [];
   let bestCos = -Infinity;
+  const e = out.embedding ? normalised(out.embedding) : null;
   for (const c of classes) {
-    const { prototype, loo: l } = summarise(c.examples);
-    const cos = dot(prototype, out.embedding);
-    bestCos = Math.max(bestCos, cos);
-    logits.push(cal.scale * cos + cal.bias);
+    const summary = summarise(c.examples);
+    const { row, bias } = taughtRow(cal, summary);
+    bestCos = Math.max(bestCos, dot(summary.prototype, e));
+    logits.push(dot(row, out.embedding) + bias);
     labels.push(c.label);
-    loo.push(...l);
+    loo.push(...summary.loo);
   }
   let probs = out.probs;
   if (classes.length) {

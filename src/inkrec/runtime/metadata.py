@@ -29,13 +29,19 @@ Optional entries, absent from files written before they existed (every reader co
   `embedding` output and the logits, learnt with outlier exposure). Below `threshold` the answer is "not
   sure"; the threshold is chosen on held-out drawings of the model's own classes (`known_accept`, the
   share of them it keeps), and the entry says what it was fit on.
-  A taught model (`inkrec teach`) has `{"score": "taught", "base": the base model's rule or null, "scale",
-  "bias", "new_from", "cos_threshold", "threshold": 0}`: the larger of the base score less its threshold and
-  the best taught cosine less `cos_threshold`.
-- `teach`: `{"scale": s, "bias": b}`, how a class taught from a few drawings scores against the model's
-  own: `s * cos(embedding, prototype) + b`, fit by teaching the model's own classes back to it.
+  A taught model (`inkrec teach`) has `{"score": "taught", "base": the base model's rule or null,
+  "prototypes": [[...], ...], "new_from", "cos_threshold", "threshold": 0}`: the larger of the base score less
+  its threshold and the best cosine of the embedding to a taught class's prototype (its drawings' mean
+  embedding, normalised) less `cos_threshold`. (Files taught before `prototypes` existed have `"scale"` and
+  `"bias"` instead, and the cosine is read back from the taught logits.)
+- `teach`: how a class taught from a few drawings scores against the model's own. `{"scale": s, "bias": b}`:
+  `s * cos(embedding, prototype) + b`; or, for a model with a Gaussian head, `{"kind": "gaussian",
+  "precision": P, "bias": b}`: with `m` the mean of its drawings' embeddings, `embedding @ P @ m - m @ P @ m / 2
+  + b`, the model's own classes' formula (bias 0) plus the bias.
 - `classifier`: `{"head": "cosine", "scale": s}` for a model whose logits are `s * cos(embedding, weight)`
-  (inknet's cosine head); a class taught to it scores the same way (`teach` is then `{"scale": s, "bias": 0}`).
+  (inknet's cosine head; a class taught to it scores the same way, `teach` is then `{"scale": s, "bias": 0}`),
+  or `{"head": "gaussian", "temperature": t, ...}` for one whose logits are a Gaussian classifier on the
+  embedding (class means, one shared covariance, `inkrec export --head gaussian`).
 - `auxiliary`: `{"data", "split", "rule", "classes": [...], "drawings", "repeat"}`, the other categories whose
   training drawings the model learnt as extra classes (`inkrec train --aux-data`) and dropped from its
   classifier: its features know them, so a measurement on "unseen" categories must leave them out.
@@ -114,17 +120,17 @@ def validate(meta: Any, path: str | Path) -> dict:
     if not isinstance(meta.get("preprocessing", {}), dict):
         raise DataFormatError(path, "metadata 'preprocessing' must be a JSON object")
     open_set(meta, path)
-    teach = meta.get("teach")
-    if teach is not None and not (isinstance(teach, dict) and _number(teach.get("scale")) and _number(teach.get("bias"))):
-        raise DataFormatError(path, "metadata 'teach' needs numeric 'scale' and 'bias'")
+    _teach(meta.get("teach"), path)
     if meta.get("page") is not None and meta["page"] not in LAYOUTS:
         raise DataFormatError(path, f"metadata 'page' must be one of {', '.join(LAYOUTS)}, got {meta['page']!r}")
     if meta.get("vocabulary") is not None and not isinstance(meta["vocabulary"], str):
         raise DataFormatError(path, f"metadata 'vocabulary' must be a name, got {meta['vocabulary']!r}")
     head = meta.get("classifier")
-    if head is not None and not (isinstance(head, dict) and head.get("head") in ("cosine",)
-                                 and _number(head.get("scale")) and head["scale"] > 0):
-        raise DataFormatError(path, "metadata 'classifier' must be {\"head\": \"cosine\", \"scale\": a positive number}")
+    if head is not None and not (isinstance(head, dict) and (
+            (head.get("head") == "cosine" and _number(head.get("scale")) and head["scale"] > 0)
+            or (head.get("head") == "gaussian" and _number(head.get("temperature")) and head["temperature"] > 0))):
+        raise DataFormatError(path, "metadata 'classifier' must be {\"head\": \"cosine\", \"scale\": a positive number} "
+                                    "or {\"head\": \"gaussian\", \"temperature\": a positive number}")
     aux = meta.get("auxiliary")
     if aux is not None and not (isinstance(aux, dict) and isinstance(aux.get("classes"), list)
                                 and all(isinstance(c, str) for c in aux["classes"])):
@@ -156,11 +162,34 @@ def open_set(meta: dict, path: str | Path) -> dict | None:
         if not all(_number(rule.get(k, 0.0)) for k in ("energy_weight", "max_logit_weight", "bias")):
             raise DataFormatError(path, "metadata 'open_set' weights must be numbers")
     if rule["score"] == "taught":
-        if not all(_number(rule.get(k)) for k in ("scale", "bias", "new_from", "cos_threshold")) or rule["scale"] == 0:
-            raise DataFormatError(path, "metadata 'open_set' of a taught model needs scale, bias, new_from, cos_threshold")
+        protos = rule.get("prototypes")
+        kept = (isinstance(protos, list) and protos and all(isinstance(p, list) and p and all(_number(v) for v in p)
+                                                             for p in protos))
+        read_back = all(_number(rule.get(k)) for k in ("scale", "bias")) and rule.get("scale") != 0
+        if not (all(_number(rule.get(k)) for k in ("new_from", "cos_threshold")) and (kept or read_back)):
+            raise DataFormatError(path, "metadata 'open_set' of a taught model needs new_from, cos_threshold and "
+                                        "prototypes (or scale and bias)")
         if rule.get("base") is not None:
             open_set({"open_set": rule["base"]}, path)
     return rule
+
+
+def _teach(teach: Any, path: str | Path) -> None:
+    """Check the `teach` entry (see the module's docstring)."""
+    if teach is None:
+        return
+    if not isinstance(teach, dict) or not _number(teach.get("bias")):
+        raise DataFormatError(path, "metadata 'teach' needs a numeric 'bias'")
+    if teach.get("kind", "cosine") == "cosine":
+        if not _number(teach.get("scale")):
+            raise DataFormatError(path, "metadata 'teach' needs numeric 'scale' and 'bias'")
+        return
+    if teach["kind"] != "gaussian":
+        raise DataFormatError(path, f"metadata 'teach.kind' must be cosine or gaussian, got {teach['kind']!r}")
+    p = teach.get("precision")
+    if not (isinstance(p, list) and p and all(isinstance(r, list) and len(r) == len(p) and all(_number(v) for v in r)
+                                              for r in p)):
+        raise DataFormatError(path, "metadata 'teach.precision' must be a square matrix (a list of rows of numbers)")
 
 
 def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray:
@@ -170,7 +199,14 @@ def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray
         # a taught class's logit is scale * cosine + bias: its best cosine, less the taught threshold,
         # against the base model's own score less its threshold
         new_from = int(rule["new_from"])
-        best_cos = (z[:, new_from:].max(axis=1) - float(rule["bias"])) / float(rule["scale"])
+        if "prototypes" in rule:
+            if embedding is None:
+                raise ValueError("the taught open-set score needs the embedding output")
+            e = np.asarray(embedding, dtype=np.float64)
+            e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+            best_cos = (e @ np.asarray(rule["prototypes"], dtype=np.float64).T).max(axis=1)
+        else:  # taught before prototypes were kept: the cosine read back from `scale * cos + bias`
+            best_cos = (z[:, new_from:].max(axis=1) - float(rule["bias"])) / float(rule["scale"])
         score = best_cos - float(rule["cos_threshold"])
         base = rule.get("base")
         if base is not None and new_from > 0:

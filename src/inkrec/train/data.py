@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from inkrec.data.dataset import open_dataset
-from inkrec.data.splits import shown_categories
+from inkrec.data.splits import shown_categories, teaching_categories
 from inkrec.data.synth import SynthSpec, is_synth
 from inkrec.errors import ConfigError
 from inkrec.preprocess.raster import rasterize_many
@@ -227,12 +227,14 @@ def make_source(dataset, positions: np.ndarray, input_kind: str, size: int, *, a
 
 def auxiliary_source(train: BatchSource, cfg, classes: list[str], size: int, *, progress: bool) -> tuple[BatchSource, dict]:
     """`train` with the training drawings of `cfg.aux_data`'s shown categories (`shown_categories`: every
-    other one the model lacks) as classes numbered from len(classes) on, and what was added (for the run's
-    record and the exported file's metadata: these categories are no longer unseen by the model)."""
+    other one the model lacks, less the `teaching_categories` kept for calibrating teaching) as classes
+    numbered from len(classes) on, and what was added (for the run's record and the exported file's
+    metadata: these categories are no longer unseen by the model)."""
     if not isinstance(train, MemoryBitmaps):
         raise ConfigError("--aux-data needs a bitmap data set that fits in memory for --data (e.g. numpy_bitmap)")
     whole = open_dataset(cfg.aux_data, split="all", progress=False)
-    aux_classes = shown_categories(whole.classes, classes)
+    kept = set(teaching_categories(whole.classes, classes))
+    aux_classes = [c for c in shown_categories(whole.classes, classes) if c not in kept]
     if not aux_classes:
         raise ConfigError(f"--aux-data {cfg.aux_data} holds no category that {cfg.data} lacks")
     aux = open_dataset(cfg.aux_data, split="train", classes=aux_classes, progress=progress)
@@ -240,7 +242,8 @@ def auxiliary_source(train: BatchSource, cfg, classes: list[str], size: int, *, 
         raise ConfigError(f"--aux-data {cfg.aux_data} has no training drawings of the categories {cfg.data} lacks")
     pixels = aux.bitmaps(np.arange(len(aux)), size=size)
     joined = train.joined(pixels, np.asarray(aux.labels, dtype=np.int64) + len(classes), cfg.aux_repeat)
-    record = {"data": str(cfg.aux_data), "split": "train", "rule": "every other category the model lacks, sorted",
+    record = {"data": str(cfg.aux_data), "split": "train",
+              "rule": "every other category the model lacks, sorted, less every fourth of those",
               "classes": list(aux.classes), "drawings": int(len(aux)), "repeat": int(cfg.aux_repeat)}
     return joined, record
 
