@@ -104,11 +104,15 @@ if all hanzi-numerals; then
 fi
 if all doodles; then
   # one model, no teacher: beside its 18 categories it learns the training drawings (1-20) of every other
-  # Quick, Draw! simplified category it lacks as auxiliary classes (cut from its classifier when saved), with
-  # a cosine classifier, so its embedding tells categories it never saw apart (teaching, "not sure");
-  # open set: outlier exposure with the same half of the categories (the other half stays unseen)
-  EXPORT_ARGS="--outliers $DATA/quickdraw/simplified" build doodles "$DATA/quickdraw/numpy_bitmap" --epochs "${DOODLES_EPOCHS:-20}" --patience 0 --val-fraction 0 \
-    --model-arg head=cosine --aux-data "$DATA/quickdraw/simplified" --aux-repeat 3 \
+  # Quick, Draw! simplified category it lacks, less every fourth of those, as auxiliary classes (cut from its
+  # classifier when saved; each drawing once an epoch, no label smoothing: both keep the features general),
+  # with a cosine classifier, so its embedding tells categories it never saw apart (teaching, "not sure").
+  # Export: a Gaussian head on the embedding (a taught class is then one of the same kind), its teaching
+  # bias fit on the fourth it did not learn from; open set: outlier exposure with the whole shown half (the
+  # other half stays unseen)
+  EXPORT_ARGS="--outliers $DATA/quickdraw/simplified --head gaussian" build doodles "$DATA/quickdraw/numpy_bitmap" \
+    --epochs "${DOODLES_EPOCHS:-20}" --patience 0 --val-fraction 0 --model-arg width=24 --model-arg head=cosine \
+    --label-smoothing 0 --aux-data "$DATA/quickdraw/simplified" --aux-repeat 1 \
     ${DOODLES_MAX_PER_CLASS:+--max-per-class "$DOODLES_MAX_PER_CLASS"}
 fi
 if all hanzi; then
