@@ -184,8 +184,8 @@ def equip(src: str | Path, out: str | Path, *, data: str | Path | None = None, o
             precision = g["precision"]
             meta = dict(meta, classifier={
                 "head": "gaussian", "temperature": g["temperature"], "shrinkage": SHRINKAGE,
-                "fit_on": f"{len(fit[2])} training drawings of {Path(data).name} (class means, one shared "
-                          f"covariance); temperature on {len(held[2])} held-out drawings"})
+                "fit_on": f"{len(fit[2])} training drawings of {Path(data).name}; temperature on {len(held[2])} "
+                          f"held-out drawings"})
             write_model(graph, staged, meta)
             added["classifier"] = meta["classifier"]
         extra = calibrate(OnnxModel(staged), data, outliers=outliers, outlier_classes=outlier_classes,
