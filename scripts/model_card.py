@@ -238,8 +238,10 @@ def _head(meta: dict) -> list[str]:
     return [
         f"| classifier | Gaussian: class means and one shared covariance on the embedding ({head.get('fit_on', '')}; "
         f"shrinkage {head.get('shrinkage', 0)}, temperature {head.get('temperature', 0):.3g}), in place of the trained "
-        f"head; a class taught from a few drawings is one of the same kind, with a bias of {teach.get('bias', 0):+.3g} "
-        f"({teach.get('fit_on', '')}) |"
+        f"head; a class taught from a few drawings is one of the same kind, with a bias "
+        + (f"of {teach.get('bias', 0):+.3g}" if not teach.get("bias_by_shots") else "for its number of drawings: " + ", ".join(
+            f"{v:+.3g} from {k}" for k, v in sorted(teach["bias_by_shots"].items(), key=lambda kv: int(kv[0]))))
+        + f" (fit on {teach.get('fit_on', '')}) |"
     ]
 
 

@@ -17,6 +17,7 @@ from inkrec.export.calibrate import (
     fit_linear_scorer,
     fit_teach,
     gaussian_class,
+    taught_bias,
     threshold_for,
 )
 from inkrec.export.graph import EMBEDDING, add_embedding, embedding_size
@@ -230,3 +231,9 @@ def test_teaching_is_calibrated_on_shown_categories_the_model_did_not_learn():
     # a model that learnt every shown category but one: all of them, rather than a fit on one category
     model.meta["auxiliary"]["classes"] = ["ant", "bee", "cat"]
     assert len(_not_learnt(model, logits, emb, cats, used)[2]) == 7
+
+
+def test_a_taught_class_gets_the_bias_for_its_number_of_drawings():
+    teach = {"kind": "gaussian", "bias": 1.0, "bias_by_shots": {"1": 4.0, "3": 2.5, "10": 1.0}}
+    assert [taught_bias(teach, n) for n in (1, 2, 3, 9, 10, 40)] == [4.0, 4.0, 2.5, 2.5, 1.0, 1.0]
+    assert taught_bias({"bias": 0.5}, 3) == 0.5

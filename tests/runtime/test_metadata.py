@@ -81,8 +81,11 @@ def test_taught_rules_with_prototypes_and_read_back_from_logits_agree():
     ({"kind": "gaussian", "bias": 1.0, "precision": [[1, 0]]}, "square matrix"),
     ({"kind": "bayes", "bias": 1.0}, "cosine or gaussian"),
     ({"scale": 16}, "numeric 'bias'"),
+    ({"kind": "gaussian", "bias": 1.0, "precision": [[1]], "bias_by_shots": {"three": 2.0}}, "bias_by_shots"),
+    ({"kind": "gaussian", "bias": 1.0, "precision": [[1]], "bias_by_shots": {"0": 2.0}}, "bias_by_shots"),
 ])
 def test_malformed_teach_entries_are_refused(teach, message):
     assert meta(["a", "b"], teach={"kind": "gaussian", "bias": 1.0, "precision": [[1, 0], [0, 1]]})
     with pytest.raises(DataFormatError, match=message):
         meta(["a", "b"], teach=teach)
+

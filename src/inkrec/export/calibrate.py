@@ -28,8 +28,8 @@ import numpy as np
 
 from inkrec.errors import ConfigError
 
-__all__ = ["fit_gaussian_head", "fit_gaussian_teach", "fit_linear_scorer", "fit_open_set", "fit_teach", "gaussian_class",
-           "log_sum_exp", "threshold_for"]
+__all__ = ["TEACH_SHOTS", "fit_gaussian_head", "fit_gaussian_teach", "fit_linear_scorer", "fit_open_set", "fit_teach",
+           "gaussian_class", "log_sum_exp", "taught_bias", "threshold_for"]
 
 KNOWN_ACCEPT = 0.95
 
@@ -270,18 +270,26 @@ def gaussian_class(emb: np.ndarray, precision: np.ndarray, bias: float) -> tuple
     return row, float(-0.5 * row @ mean + bias)
 
 
+TEACH_SHOTS = (1, 2, 3, 5, 10)  # drawings a taught class may have, each with a bias of its own
+
+
 def fit_gaussian_teach(fit: tuple[np.ndarray, np.ndarray, np.ndarray], precision: np.ndarray,
-                       others: tuple[np.ndarray, np.ndarray, np.ndarray] | None, *, shots: int = 10,
-                       max_classes: int = 64, seed: int = 0) -> dict:
+                       others: tuple[np.ndarray, np.ndarray, np.ndarray] | None, *,
+                       shots: tuple[int, ...] = TEACH_SHOTS, draws: int = 3, max_classes: int = 64,
+                       seed: int = 0) -> dict:
     """The `teach` metadata of a model with a Gaussian head: a taught class is a mean like the model's own,
-    and one bias says how much less tight it is than they are (the model was trained to pull its own
-    classes together, not the new one). The bias is fit as `fit_teach` fits its two numbers: each category
-    the model lacks (`others`) taught in turn from `shots` drawings, its other drawings against all the
-    model's logits and the model's own drawings against it, a taught class counting as much as one of the
-    model's. Without other categories the bias is 0."""
-    out = {"kind": "gaussian", "precision": _compact(precision), "bias": 0.0, "shots": shots}
+    and a bias says how much less tight it is than they are (the model was trained to pull its own classes
+    together, not the new one), one for each number of drawings in `shots` (`bias_by_shots`; the mean of
+    fewer drawings strays further, and asks for more), `bias` the one for the most.
+
+    Each bias is fit as `fit_teach` fits its two numbers: each category the model lacks (`others`) taught in
+    turn from that many drawings (`draws` times), its other drawings against all the model's logits and the
+    model's own drawings against it, a taught class counting as much as one of the model's. Without other
+    categories the bias is 0."""
+    out = {"kind": "gaussian", "precision": _compact(precision), "bias": 0.0}
     logits, emb, labels = (np.asarray(a) for a in fit)
-    cats = [] if others is None else [c for c in np.unique(others[2]) if (others[2] == c).sum() > shots]
+    most = max(shots)
+    cats = [] if others is None else [c for c in np.unique(others[2]) if (others[2] == c).sum() > most]
     if len(cats) < 2:
         out["fit_on"] = "no categories the model lacks: a taught class scores as one of the model's own"
         return out
@@ -293,22 +301,42 @@ def fit_gaussian_teach(fit: tuple[np.ndarray, np.ndarray, np.ndarray], precision
     lse_own, lse_o = log_sum_exp(z), log_sum_exp(o_logits)
     target = z[np.arange(len(labels)), labels]
     n_own = len(np.unique(labels))
-    parts = []
-    for c in cats:
-        members = np.flatnonzero(o_lab == c)
-        shot = rng.choice(members, shots, replace=False)
-        queries = np.setdiff1d(members, shot)
-        row, b = gaussian_class(o_emb[shot], precision, 0.0)
-        parts.append((np.r_[emb @ row, o_emb[queries] @ row] + b, np.r_[lse_own, lse_o[queries]],
-                      np.r_[target, np.zeros(len(queries))],
-                      np.r_[np.zeros(len(labels), bool), np.ones(len(queries), bool)],
-                      np.r_[np.ones(len(labels)), np.full(len(queries), len(labels) / n_own / len(queries))]))
-    new, base_lse, tgt, is_c, weight = (np.concatenate(a) for a in zip(*parts, strict=True))
 
-    def loss(bias: float) -> float:
-        score = new + bias
-        return float(((np.logaddexp(base_lse, score) - np.where(is_c, score, tgt)) * weight).sum() / weight.sum())
+    def fit_bias(n: int) -> float:
+        parts = []
+        for c in cats:
+            members = np.flatnonzero(o_lab == c)
+            for _ in range(draws):
+                shot = rng.choice(members, n, replace=False)
+                queries = np.setdiff1d(members, shot)
+                row, b = gaussian_class(o_emb[shot], precision, 0.0)
+                w_q = len(labels) / n_own / len(queries) / draws
+                parts.append((np.r_[emb @ row, o_emb[queries] @ row] + b, np.r_[lse_own, lse_o[queries]],
+                              np.r_[target, np.zeros(len(queries))],
+                              np.r_[np.zeros(len(labels), bool), np.ones(len(queries), bool)],
+                              np.r_[np.full(len(labels), 1 / draws), np.full(len(queries), w_q)]))
+        new, base_lse, tgt, is_c, weight = (np.concatenate(a) for a in zip(*parts, strict=True))
 
-    out["bias"] = float(min(np.arange(-10.0, 30.0, 0.125), key=loss))
-    out["fit_on"] = f"{len(cats)} categories the model lacks, each taught from {shots} drawings"
+        def loss(bias: float) -> float:
+            score = new + bias
+            return float(((np.logaddexp(base_lse, score) - np.where(is_c, score, tgt)) * weight).sum()
+                         / weight.sum())
+
+        return float(min(np.arange(-10.0, 30.0, 0.125), key=loss))
+
+    out["bias_by_shots"] = {str(n): fit_bias(n) for n in sorted(shots)}
+    out["bias"] = out["bias_by_shots"][str(most)]
+    out["fit_on"] = (f"{len(cats)} categories the model lacks, each taught from "
+                     f"{', '.join(map(str, sorted(shots)))} drawings ({draws} draws each)")
     return out
+
+
+def taught_bias(teach: dict, drawings: int) -> float:
+    """The bias of a class taught from this many drawings: `bias_by_shots`' entry for the most drawings
+    not above it (its smallest for fewer), else `bias`."""
+    table = teach.get("bias_by_shots") or {}
+    if not table:
+        return float(teach["bias"])
+    keys = sorted(int(k) for k in table)
+    fit = [k for k in keys if k <= drawings] or keys[:1]
+    return float(table[str(fit[-1])])

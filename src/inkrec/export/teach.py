@@ -21,7 +21,7 @@ import numpy as np
 
 from inkrec.data.dataset import open_dataset
 from inkrec.errors import ConfigError, DataFormatError
-from inkrec.export.calibrate import KNOWN_ACCEPT, gaussian_class, threshold_for
+from inkrec.export.calibrate import KNOWN_ACCEPT, gaussian_class, taught_bias, threshold_for
 from inkrec.export.graph import add_embedding, replace_head
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.jsonio import read_json
@@ -203,7 +203,7 @@ def teach_model(
         p = total / max(np.linalg.norm(total), 1e-12)
         protos.append(p)
         if gaussian:
-            row, b = gaussian_class(e, np.asarray(cal["precision"]), float(cal["bias"]))
+            row, b = gaussian_class(e, np.asarray(cal["precision"]), taught_bias(cal, len(e)))
         else:
             row, b = float(cal["scale"]) * p, float(cal["bias"])
         rows.append(row)

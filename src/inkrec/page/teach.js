@@ -92,12 +92,21 @@ function summarise(examples) {
   return { mean: total.map((t) => t / examples.length), prototype: normalised(total), loo };
 }
 
+/** The bias of a class taught from this many drawings: the twin of inkrec.export.calibrate.taught_bias. */
+function taughtBias(cal, drawings) {
+  const table = cal.bias_by_shots || {};
+  const keys = Object.keys(table).map(Number).sort((a, b) => a - b);
+  if (!keys.length) return cal.bias;
+  const fit = keys.filter((k) => k <= drawings);
+  return table[String(fit.length ? fit[fit.length - 1] : keys[0])];
+}
+
 /** (weight row, bias) of a taught class: the twin of inkrec.export.calibrate.gaussian_class and of the
  * cosine rows `inkrec teach` writes. */
-function taughtRow(cal, summary) {
+function taughtRow(cal, summary, drawings) {
   if (cal.kind === "gaussian") {
     const row = cal.precision.map((r) => dot(r, summary.mean));
-    return { row, bias: -0.5 * dot(row, summary.mean) + cal.bias };
+    return { row, bias: -0.5 * dot(row, summary.mean) + taughtBias(cal, drawings) };
   }
   return { row: summary.prototype.map((v) => cal.scale * v), bias: cal.bias };
 }
@@ -125,7 +134,7 @@ export function judge(info, out, k) {
   const e = out.embedding ? normalised(out.embedding) : null;
   for (const c of classes) {
     const summary = summarise(c.examples);
-    const { row, bias } = taughtRow(cal, summary);
+    const { row, bias } = taughtRow(cal, summary, c.examples.length);
     bestCos = Math.max(bestCos, dot(summary.prototype, e));
     logits.push(dot(row, out.embedding) + bias);
     labels.push(c.label);

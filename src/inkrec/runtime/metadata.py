@@ -36,8 +36,9 @@ Optional entries, absent from files written before they existed (every reader co
   `"bias"` instead, and the cosine is read back from the taught logits.)
 - `teach`: how a class taught from a few drawings scores against the model's own. `{"scale": s, "bias": b}`:
   `s * cos(embedding, prototype) + b`; or, for a model with a Gaussian head, `{"kind": "gaussian",
-  "precision": P, "bias": b}`: with `m` the mean of its drawings' embeddings, `embedding @ P @ m - m @ P @ m / 2
-  + b`, the model's own classes' formula (bias 0) plus the bias.
+  "precision": P, "bias": b, "bias_by_shots": {"1": b1, ...}}`: with `m` the mean of its drawings' embeddings,
+  `embedding @ P @ m - m @ P @ m / 2 + b`, the model's own classes' formula (bias 0) plus the bias for that
+  many drawings (the entry for the most drawings not above the class's; `bias` without a table).
 - `classifier`: `{"head": "cosine", "scale": s}` for a model whose logits are `s * cos(embedding, weight)`
   (inknet's cosine head; a class taught to it scores the same way, `teach` is then `{"scale": s, "bias": 0}`),
   or `{"head": "gaussian", "temperature": t, ...}` for one whose logits are a Gaussian classifier on the
@@ -190,6 +191,11 @@ def _teach(teach: Any, path: str | Path) -> None:
     if not (isinstance(p, list) and p and all(isinstance(r, list) and len(r) == len(p) and all(_number(v) for v in r)
                                               for r in p)):
         raise DataFormatError(path, "metadata 'teach.precision' must be a square matrix (a list of rows of numbers)")
+    table = teach.get("bias_by_shots")
+    if table is not None and not (isinstance(table, dict) and table and all(
+            isinstance(k, str) and k.isdigit() and int(k) > 0 and _number(v) for k, v in table.items())):
+        raise DataFormatError(path, "metadata 'teach.bias_by_shots' must map drawing counts (\"1\", \"3\", ...) "
+                                    "to numbers")
 
 
 def open_set_score(rule: dict, logits: Any, embedding: Any = None) -> np.ndarray:
