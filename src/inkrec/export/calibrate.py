@@ -111,16 +111,18 @@ def fit_open_set(
 
 
 def _grid_fit(new: np.ndarray, base_lse: np.ndarray, target: np.ndarray, is_c: np.ndarray,
-              weight: np.ndarray) -> tuple[float, float, float]:
-    """(loss, scale, bias) minimising the weighted cross-entropy of simulated taught classes.
+              weight: np.ndarray, *, scales=np.arange(2.0, 40.0, 1.0),
+              biases=np.arange(-30.0, 10.0, 0.5)) -> tuple[float, float, float]:
+    """(loss, scale, bias) from the grids, minimising the weighted cross-entropy of simulated taught classes.
 
-    Row k of every array is one simulated taught class; `new` its cosines to every drawing, `base_lse` the
-    log-sum-exp of the logits it competes with, `target` each drawing's own logit (when it is not the taught
-    class's), `is_c` whether the drawing is the taught class's, `weight` how much each drawing counts."""
+    Row k of every array is one simulated taught class; `new` its score before scale and bias for every
+    drawing (a cosine, or a Gaussian head's row), `base_lse` the log-sum-exp of the logits it competes with,
+    `target` each drawing's own logit (when it is not the taught class's), `is_c` whether the drawing is the
+    taught class's, `weight` how much each drawing counts."""
     best = (np.inf, 10.0, 0.0)
     total = weight.sum()
-    for scale in np.arange(2.0, 40.0, 1.0):
-        for bias in np.arange(-30.0, 10.0, 0.5):
+    for scale in scales:
+        for bias in biases:
             score = scale * new + bias
             lse = np.logaddexp(base_lse, score)
             loss = ((lse - np.where(is_c, score, target)) * weight).sum() / total
@@ -193,25 +195,40 @@ def _fit_others(emb, lse_all, target, labels, others, *, shots: int, max_classes
         return None
     if len(cats) > max_classes:
         cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
-    n_own = len(np.unique(labels))
+
+    def prototype(drawings: np.ndarray) -> tuple[np.ndarray, float]:
+        proto = drawings.mean(0)
+        return proto / max(np.linalg.norm(proto), 1e-12), 0.0
+
+    sim = _teach_others(emb, lse_all, target, len(np.unique(labels)), (o_lse, o_emb, o_lab), cats, shots, rng,
+                        prototype)
+    _, scale, bias = _grid_fit(*sim)
+    return {"scale": scale, "bias": bias, "shots": shots,
+            "fit_on": f"{len(cats)} categories the model lacks, each taught from {shots} drawings"}
+
+
+def _teach_others(emb, lse_own, target, n_own: int, others: tuple, cats, shots: int, rng, row_of,
+                  draws: int = 1) -> tuple[np.ndarray, ...]:
+    """`_grid_fit`'s arrays for each of `cats` taught `draws` times from `shots` of its drawings, `row_of`
+    turning those embeddings into a (row, bias): the category's other drawings against all the model's
+    logits, and the model's own drawings against it; a taught class weighs as much as one of the model's.
+    `others` is (log-sum-exp of the logits, embedding, category) of the categories' drawings."""
+    o_lse, o_emb, o_lab = others
     parts = []  # per simulated category: the model's own drawings, then the category's other drawings
     for c in cats:
         members = np.flatnonzero(o_lab == c)
-        shot = rng.choice(members, shots, replace=False)
-        queries = np.setdiff1d(members, shot)
-        proto = o_emb[shot].mean(0)
-        proto /= max(np.linalg.norm(proto), 1e-12)
-        parts.append((
-            np.r_[emb @ proto, o_emb[queries] @ proto],
-            np.r_[lse_all, o_lse[queries]],
-            np.r_[target, np.zeros(len(queries))],
-            np.r_[np.zeros(len(labels), bool), np.ones(len(queries), bool)],
-            np.r_[np.ones(len(labels)), np.full(len(queries), len(labels) / n_own / len(queries))],
-        ))
-    new, base_lse, tgt, is_c, weight = (np.concatenate(a) for a in zip(*parts, strict=True))
-    _, scale, bias = _grid_fit(new, base_lse, tgt, is_c, weight)
-    return {"scale": scale, "bias": bias, "shots": shots,
-            "fit_on": f"{len(cats)} categories the model lacks, each taught from {shots} drawings"}
+        for _ in range(draws):
+            shot = rng.choice(members, shots, replace=False)
+            queries = np.setdiff1d(members, shot)
+            row, b = row_of(o_emb[shot])
+            parts.append((
+                np.r_[emb @ row, o_emb[queries] @ row] + b,
+                np.r_[lse_own, o_lse[queries]],
+                np.r_[target, np.zeros(len(queries))],
+                np.r_[np.zeros(len(target), bool), np.ones(len(queries), bool)],
+                np.r_[np.full(len(target), 1 / draws), np.full(len(queries), len(target) / n_own / len(queries) / draws)],
+            ))
+    return tuple(np.concatenate(a) for a in zip(*parts, strict=True))
 
 
 # ---------------------------------------------------------------- the Gaussian head
@@ -298,31 +315,13 @@ def fit_gaussian_teach(fit: tuple[np.ndarray, np.ndarray, np.ndarray], precision
         cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
     o_logits, o_emb, o_lab = (np.asarray(a) for a in others)
     z = logits.astype(np.float64)
-    lse_own, lse_o = log_sum_exp(z), log_sum_exp(o_logits)
-    target = z[np.arange(len(labels)), labels]
-    n_own = len(np.unique(labels))
+    own = (log_sum_exp(z), z[np.arange(len(labels)), labels], len(np.unique(labels)))
+    taught = (log_sum_exp(o_logits), o_emb, o_lab)
 
     def fit_bias(n: int) -> float:
-        parts = []
-        for c in cats:
-            members = np.flatnonzero(o_lab == c)
-            for _ in range(draws):
-                shot = rng.choice(members, n, replace=False)
-                queries = np.setdiff1d(members, shot)
-                row, b = gaussian_class(o_emb[shot], precision, 0.0)
-                w_q = len(labels) / n_own / len(queries) / draws
-                parts.append((np.r_[emb @ row, o_emb[queries] @ row] + b, np.r_[lse_own, lse_o[queries]],
-                              np.r_[target, np.zeros(len(queries))],
-                              np.r_[np.zeros(len(labels), bool), np.ones(len(queries), bool)],
-                              np.r_[np.full(len(labels), 1 / draws), np.full(len(queries), w_q)]))
-        new, base_lse, tgt, is_c, weight = (np.concatenate(a) for a in zip(*parts, strict=True))
-
-        def loss(bias: float) -> float:
-            score = new + bias
-            return float(((np.logaddexp(base_lse, score) - np.where(is_c, score, tgt)) * weight).sum()
-                         / weight.sum())
-
-        return float(min(np.arange(-10.0, 30.0, 0.125), key=loss))
+        sim = _teach_others(emb, *own, taught, cats, n, rng, lambda drawings: gaussian_class(drawings, precision, 0.0),
+                            draws=draws)
+        return _grid_fit(*sim, scales=(1.0,), biases=np.arange(-10.0, 30.0, 0.125))[2]
 
     out["bias_by_shots"] = {str(n): fit_bias(n) for n in sorted(shots)}
     out["bias"] = out["bias_by_shots"][str(most)]
