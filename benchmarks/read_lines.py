@@ -39,16 +39,32 @@ from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
 
 
-def digit_lines(mnist: Path, n: int, seed: int, split: str = "t10k") -> list[tuple[np.ndarray, str]]:
+def line_options(ap: argparse.ArgumentParser, split: str) -> None:
+    """The options of every digit-line benchmark: the model, the MNIST folder and split, how many lines."""
+    ap.add_argument("--model", default=str(REPO / "models" / "digits.onnx"))
+    ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
+    ap.add_argument("--split", choices=("train", "t10k"), default=split,
+                    help="MNIST digits the lines are made of: t10k (the test set) or train (for tuning)")
+    ap.add_argument("--lines", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=11)
+
+
+def digit_line_parts(mnist: Path, n: int, seed: int, split: str = "t10k"):
+    """Lines of 4-8 MNIST digits as pictures, seeded: (picture, the digits' bitmaps, the box each was placed
+    in, their labels)."""
     images = load_idx(mnist / f"{split}-images-idx3-ubyte.gz")
     labels = load_idx(mnist / f"{split}-labels-idx1-ubyte.gz")
     rng = np.random.default_rng(seed)
-    out = []
     for _ in range(n):
         idx = rng.choice(len(images), int(rng.integers(4, 9)), replace=False)
-        pic, _ = picture_line([images[i] for i in idx], rng)
-        out.append((pic, "".join(str(int(labels[i])) for i in idx)))
-    return out
+        bitmaps = [images[i] for i in idx]
+        pic, boxes = picture_line(bitmaps, rng)
+        yield pic, bitmaps, boxes, [int(labels[i]) for i in idx]
+
+
+def digit_lines(mnist: Path, n: int, seed: int, split: str = "t10k") -> list[tuple[np.ndarray, str]]:
+    """(picture, its text) of each line of `digit_line_parts`."""
+    return [(pic, "".join(map(str, digits))) for pic, _, _, digits in digit_line_parts(mnist, n, seed, split)]
 
 
 def chinese_lines(pot: Path, model: OnnxModel, n: int, seed: int):
@@ -106,14 +122,9 @@ def report(path: Path, digit_items, ink_items) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(REPO / "models" / "digits.onnx"))
-    ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
+    line_options(ap, "t10k")
     ap.add_argument("--chinese-model", help="a Chinese model (models/hanzi.onnx); none: digits only")
     ap.add_argument("--pot", type=Path, default=DATASETS / "casia-olhwdb" / "1043-c.pot")
-    ap.add_argument("--split", choices=("train", "t10k"), default="t10k",
-                    help="MNIST digits the lines are made of: t10k (the test set) or train (for tuning)")
-    ap.add_argument("--lines", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--report", type=Path, help="write a PNG of a few lines and their readings")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import sys
 from pathlib import Path
 
@@ -29,14 +28,14 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.formats.idx import load_idx  # noqa: E402
 from inkrec.preprocess.batch import bitmap_batch, picture_bitmap  # noqa: E402
-from inkrec.read.lines import picture_line  # noqa: E402
 from inkrec.read.reader import LineReader  # noqa: E402
 from inkrec.read.score import LineScore  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
-DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from read_lines import digit_line_parts, line_options  # noqa: E402
+
 OUTCOMES = ("right", "search", "misread", "cut")
 
 
@@ -55,26 +54,15 @@ def owners(pic: np.ndarray, bitmaps, boxes) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(REPO / "models" / "digits.onnx"))
-    ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
-    ap.add_argument("--split", choices=("train", "t10k"), default="train")
-    ap.add_argument("--lines", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=11)
+    line_options(ap, "train")
     args = ap.parse_args()
-    images = load_idx(args.mnist / f"{args.split}-images-idx3-ubyte.gz")
-    labels = load_idx(args.mnist / f"{args.split}-labels-idx1-ubyte.gz")
     model = OnnxModel(args.model)
     reader = LineReader(model)
     priors = reader.picture_priors
-    rng = np.random.default_rng(args.seed)
     score = LineScore()
     counts: collections.Counter = collections.Counter()
     single_wrong = 0
-    for _ in range(args.lines):
-        idx = rng.choice(len(images), int(rng.integers(4, 9)), replace=False)
-        bitmaps = [images[i] for i in idx]
-        truth = [int(labels[i]) for i in idx]
-        pic, boxes = picture_line(bitmaps, rng)
+    for pic, bitmaps, boxes, truth in digit_line_parts(args.mnist, args.lines, args.seed, args.split):
         line, spans, probs = reader.picture_candidates(pic)
         path = set(reader._search(priors, line.pieces, probs, spans))
         score.add("".join(model.labels[int(probs[k].argmax())] for k in sorted(path)),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -23,9 +22,7 @@ from inkrec.read.search import PICTURE_PRIORS  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from read_lines import digit_lines  # noqa: E402
-
-DATASETS = Path(os.environ.get("INKREC_DATASETS", REPO.parent / "shared" / "datasets"))
+from read_lines import digit_lines, line_options  # noqa: E402
 
 
 def parse_set(text: str):
@@ -39,11 +36,7 @@ def parse_set(text: str):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(REPO / "models" / "digits.onnx"))
-    ap.add_argument("--mnist", type=Path, default=DATASETS / "mnist")
-    ap.add_argument("--split", choices=("train", "t10k"), default="train")
-    ap.add_argument("--lines", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=11)
+    line_options(ap, "train")
     ap.add_argument("--set", action="append", default=[], help="priors to try, as field=value,... (repeatable)")
     args = ap.parse_args()
     model = OnnxModel(args.model)
