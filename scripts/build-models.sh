@@ -94,8 +94,10 @@ if all digits; then
   train digits-teacher-1 "$DATA/mnist" --model-arg width=48 --seed 1 --epochs 40 --augment strong
   train digits-teacher-2 "$DATA/mnist" --model-arg width=32 --seed 2 --epochs 30
   train digits-teacher-3 "$DATA/mnist" --model-arg width=32 --seed 3 --epochs 30
+  # line context: some digits shown with bits of touching neighbours at their edges, and some touching pairs
+  # framed as one and taught as no digit in particular, as `inkrec read` cuts and frames its candidates
   FRAMING_FROM="$DATA/mnist" build digits "$DATA/mnist" --epochs "${DIGITS_EPOCHS:-60}" --patience 0 --val-fraction 0 --pen 0.3 --augment strong \
-    --teacher "$WORK/digits-teacher-1" --teacher "$WORK/digits-teacher-2" --teacher "$WORK/digits-teacher-3"
+    --line-context 0.15 --line-pairs 0.3 --teacher "$WORK/digits-teacher-1" --teacher "$WORK/digits-teacher-2" --teacher "$WORK/digits-teacher-3"
 fi
 if all hanzi-numerals; then
   train hanzi-numerals-teacher "$DATA/chinese-mnist" --model-arg width=48 --seed 1 --epochs 20 --augment strong
