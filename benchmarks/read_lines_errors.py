@@ -3,8 +3,10 @@
 Lines are built as `read_lines.py` builds them (same generator, same seed), from the MNIST train digits by
 default (tune here; keep t10k for the final figure). Each true character is followed through the reader:
 
-- cut: no candidate (run of pieces) holds at least 90% of its ink with at most 15% of other characters' ink;
-  the over-segmentation never offered it whole (characters leaning into or crossing each other);
+- cut: no candidate (run of pieces) holds at least 90% of its ink with at most 15% of other characters' ink,
+  neither its own pieces nor its window (all the ink in its box, which the reader reads too where other
+  pieces' ink lies in it; there the character must own 70% of the ink): the over-segmentation never offered
+  it whole (characters leaning into or crossing each other);
 - misread: a candidate holds it, but the model reads every such candidate wrong;
 - search: a candidate holds it and is read right, but the best path went elsewhere;
 - right: the path took it.
@@ -87,6 +89,14 @@ def main() -> None:
             k = int(m.argmax())
             if m[k] >= 0.9 * total[k] and m[k] >= 0.85 * m.sum():
                 holds[k].append(s)
+            elif line.intruded(i, j):
+                x0, y0, x1, y1 = (int(v) for v in line.pieces.span_box(i, j))
+                box = keep[y0:y1, x0:x1]
+                w = np.bincount(own[y0:y1, x0:x1][box], weights=line.ink[y0:y1, x0:x1][box].astype(np.float64),
+                                minlength=len(bitmaps))
+                k = int(w.argmax())
+                if w[k] >= 0.9 * total[k] and w[k] >= 0.7 * w.sum():
+                    holds[k].append(s)
         for k, t in enumerate(truth):
             touching = (k > 0 and boxes[k][0] <= boxes[k - 1][2]) or (
                 k + 1 < len(boxes) and boxes[k + 1][0] <= boxes[k][2])
