@@ -3,8 +3,9 @@ alternatives out.
 
 Every candidate character (a run of pieces, `search.Priors.spans`) becomes exactly the input the model reads
 for one drawing: strokes are simplified and rasterized like a single drawing (`preprocess.batch`), a
-picture's pieces are framed like a single uploaded picture (`ink_bitmap`). All candidates go through the
-model in one batch, and the search picks the path.
+picture's pieces are framed like a single uploaded picture (`ink_bitmap`), and where other pieces' ink lies
+inside a candidate's box it is also read as that whole window (`PictureLine.window`) and the two readings
+averaged. All candidates go through the model in one batch, and the search picks the path.
 """
 
 from __future__ import annotations
