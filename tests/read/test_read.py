@@ -104,6 +104,22 @@ def test_touching_digits_are_cut_apart(digits, t10k):
     assert digits.read_picture(_touching(images, [int(f[0]) for f in firsts], 1)).text == "0123456789"
 
 
+def test_a_window_holds_the_ink_its_pieces_lost_to_a_neighbour(t10k):
+    images, _ = t10k
+    line = picture_pieces(_touching(images, [3, 2, 1, 18, 4, 8, 11, 0, 61, 7], 3))
+    n = len(line.pieces)
+    spans = [(i, j) for i in range(n) for j in range(i, min(n, i + 3))]
+    intruded = [s for s in spans if line.intruded(*s)]
+    assert intruded and len(intruded) < len(spans)
+    for i, j in spans:
+        crop, window = line.crop(i, j), line.window(i, j)
+        assert crop.shape == window.shape
+        if (i, j) in intruded:  # the window adds the other pieces' ink inside the box, and blanks nothing
+            assert (window.astype(int) >= crop.astype(int) - 1).all() and window.sum() > crop.sum()
+        else:
+            assert np.array_equal(window, crop)
+
+
 def test_a_line_shaded_from_end_to_end_reads_as_evenly_lit(digits, t10k):
     images, labels = t10k
     picks = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7]
