@@ -1,10 +1,11 @@
 """How well and how fast `inkrec.read` reads lines, on lines made from real characters.
 
 Digits: lines of 4-8 MNIST digits as pictures (t10k, the test set, by default; `--split train` builds the
-same kind of lines from the 5,000 train digits, which is where the reader's priors are tuned) (varied size, baseline and spacing, a quarter touching or
-overlapping a neighbour; dark on light or light on dark, some unevenly lit): line accuracy and character
-accuracy (1 - CER). Chinese: ink lines of 4-8 characters of CASIA writer 1043 (`--pot`), read with a Chinese
-model (`--chinese-model`, e.g. models/hanzi.onnx): character accuracy beside the model's isolated top-1 on the
+same kind of lines from the 5,000 train digits, which is where the reader's priors are tuned) (varied size,
+baseline and spacing, a quarter touching or overlapping a neighbour; dark on light or light on dark, some
+unevenly lit): line accuracy and character accuracy (1 - CER). Chinese: ink lines of 4-8 characters of CASIA
+writer 1043 (or of another ink data set, `--chinese-data`, e.g. a Tegaki folder), read with a Chinese model
+(`--chinese-model`, e.g. models/hanzi.onnx): character accuracy beside the model's isolated top-1 on the
 same characters (only characters in the model's vocabulary are used). Speed: a 10-character line read on
 one core, against the same model reading one character in the same run. `--report` writes a PNG of a few
 lines and their readings.
@@ -12,6 +13,7 @@ lines and their readings.
     python benchmarks/read_lines.py --lines 300 --report read_lines.png
     python benchmarks/read_lines.py --split train --lines 300
     python benchmarks/read_lines.py --chinese-model models/hanzi.onnx --lines 200
+    python benchmarks/read_lines.py --chinese-model models/hanzi.onnx --chinese-data ../shared/datasets/tegaki/tegaki-lab
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.data.formats.idx import load_idx  # noqa: E402
-from inkrec.data.formats.pot import iter_pot  # noqa: E402
+from inkrec.data.dataset import open_dataset  # noqa: E402
 from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, rasterize_drawings  # noqa: E402
 from inkrec.read.lines import ink_line, picture_line  # noqa: E402
 from inkrec.read.reader import LineReader  # noqa: E402
@@ -67,9 +69,13 @@ def digit_lines(mnist: Path, n: int, seed: int, split: str = "t10k") -> list[tup
     return [(pic, "".join(map(str, digits))) for pic, _, _, digits in digit_line_parts(mnist, n, seed, split)]
 
 
-def chinese_lines(pot: Path, model: OnnxModel, n: int, seed: int):
+def chinese_lines(data: Path, model: OnnxModel, n: int, seed: int):
+    """Ink lines of 4-8 characters of an ink data set (a CASIA .pot, a Tegaki folder: any `open_dataset`
+    reads), only those in the model's vocabulary: (the characters as (strokes, character), the lines as
+    (strokes, text))."""
+    ds = open_dataset(data, split="all", progress=False)
     vocab = set(model.labels)
-    chars = [d for d in iter_pot(pot) if d.word in vocab]
+    chars = [(ds[i][0], ds.classes[ds.labels[i]]) for i in range(len(ds)) if ds.classes[ds.labels[i]] in vocab]
     if len(chars) < 4:
         return chars, []
     rng = np.random.default_rng(seed)
@@ -77,8 +83,8 @@ def chinese_lines(pot: Path, model: OnnxModel, n: int, seed: int):
     for _ in range(n):
         k = int(rng.integers(4, 9))
         pick = [chars[i] for i in rng.choice(len(chars), k, replace=len(chars) < k)]
-        strokes, _ = ink_line([d.strokes for d in pick], rng)
-        out.append((strokes, "".join(d.word for d in pick)))
+        strokes, _ = ink_line([d for d, _ in pick], rng)
+        out.append((strokes, "".join(c for _, c in pick)))
     return chars, out
 
 
@@ -124,7 +130,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     line_options(ap, "t10k")
     ap.add_argument("--chinese-model", help="a Chinese model (models/hanzi.onnx); none: digits only")
-    ap.add_argument("--pot", type=Path, default=DATASETS / "casia-olhwdb" / "1043-c.pot")
+    ap.add_argument("--chinese-data", type=Path, default=DATASETS / "casia-olhwdb" / "1043-c.pot",
+                    help="the ink the Chinese lines are made of: a CASIA .pot, a Tegaki folder")
     ap.add_argument("--report", type=Path, help="write a PNG of a few lines and their readings")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
@@ -159,12 +166,12 @@ def main() -> None:
     if args.chinese_model:
         cmodel = OnnxModel(args.chinese_model)
         creader = LineReader(cmodel)
-        chars, clines = chinese_lines(args.pot, cmodel, args.lines, args.seed)
+        chars, clines = chinese_lines(args.chinese_data, cmodel, args.lines, args.seed)
         if not clines:
-            print(f"chinese ({cmodel.id}): only {len(chars)} of the .pot's characters are in its vocabulary")
+            print(f"chinese ({cmodel.id}): only {len(chars)} of the data set's characters are in its vocabulary")
         else:
-            x = bitmap_batch(rasterize_drawings([d.strokes for d in chars], cmodel.spec, raw=True), cmodel.spec)
-            iso = float(np.mean([cmodel.labels[i] == d.word for i, d in zip(cmodel.predict(x).argmax(1), chars,
+            x = bitmap_batch(rasterize_drawings([d for d, _ in chars], cmodel.spec, raw=True), cmodel.spec)
+            iso = float(np.mean([cmodel.labels[i] == c for i, (_, c) in zip(cmodel.predict(x).argmax(1), chars,
                                                                               strict=True)]))
             cscore = LineScore()
             for k, (strokes, truth) in enumerate(clines):
@@ -173,11 +180,12 @@ def main() -> None:
                 if k < 3:
                     shown_ink.append((strokes, truth, reading.to_json()))
             ms = timed(lambda: creader.read_strokes(clines[0][0]), 10)
-            figures["chinese"] = {"model": cmodel.id, "characters_in_vocabulary": len(chars),
+            figures["chinese"] = {"model": cmodel.id, "data": args.chinese_data.name,
+                                  "characters_in_vocabulary": len(chars),
                                   "lines": cscore.lines, "char_accuracy": round(cscore.char_accuracy, 4),
                                   "line_accuracy": round(cscore.line_accuracy, 4),
                                   "isolated_top1": round(iso, 4), "line_ms": round(ms, 1)}
-            print(f"chinese ({cmodel.id}, {len(chars)} characters of the .pot in its vocabulary), "
+            print(f"chinese ({cmodel.id}, {len(chars)} characters of {args.chinese_data.name} in its vocabulary), "
                   f"{cscore.summary()}; isolated top-1 on the same characters {iso:.4f}; "
                   f"{len(clines[0][1])}-character line {ms:.1f} ms")
     if args.report:
