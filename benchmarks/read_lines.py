@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.data.formats.idx import load_idx  # noqa: E402
+from inkrec.data.synth.hanzi import HanziSynth  # noqa: E402
+from inkrec.data.charsets import charset as charset_of  # noqa: E402
 from inkrec.data.dataset import open_dataset  # noqa: E402
 from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, rasterize_drawings  # noqa: E402
 from inkrec.read.lines import ink_line, picture_line  # noqa: E402
@@ -86,6 +88,24 @@ def chinese_lines(data: Path, model: OnnxModel, n: int, seed: int):
         strokes, _ = ink_line([d for d, _ in pick], rng)
         out.append((strokes, "".join(c for _, c in pick)))
     return chars, out
+
+
+def synth_chinese_lines(model: OnnxModel, n: int, seed: int, charset: str = "gb2312-1"):
+    """Ink lines of 4-8 synthetic handwritten characters (the synthesizer the Chinese model learnt from; the
+    common characters of `charset` that it writes from strokes), seeded: (strokes, text). Training data, so
+    the place to tune the reader's Chinese priors; real writers are for measuring."""
+    synth = HanziSynth.open("zh")
+    ids = {c: i for i, c in enumerate(synth.classes)}
+    pool = np.array([ids[c] for c in charset_of(charset) if c in ids and c in set(model.labels)])
+    pool = pool[synth.bank_index[pool] >= 0]  # written from strokes, not only drawn by a font
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        labels = rng.choice(pool, int(rng.integers(4, 9)))
+        drawings = synth.drawings(labels, rng.integers(0, 2**31, len(labels)))
+        strokes, _ = ink_line(drawings, rng)
+        out.append((strokes, "".join(synth.classes[i] for i in labels)))
+    return out
 
 
 def timed(fn, repeat: int) -> float:

@@ -24,6 +24,7 @@ import onnx
 from inkrec.atomic import write_bytes_atomic
 from inkrec.data.terms import dataset_terms
 from inkrec.export.model_file import read_model_metadata, write_model
+from inkrec.runtime.metadata import reads_lines
 from inkrec.runtime.onnx_model import read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +61,16 @@ ABOUT = {
         "`POST /v1/predict` with strokes or a photo of one character, and `inkrec read` for lines.",
     },
 }
+
+
+def _lines(meta: dict) -> list[str]:
+    """The card's row on reading lines: whether it does, and the reader's priors the model sets for itself."""
+    if not reads_lines(meta):
+        return []
+    own = "; ".join(f"{kind}: " + ", ".join(f"{k} {v:g}" for k, v in fields.items())
+                    for kind, fields in (meta.get("line_priors") or {}).items())
+    return [f"| lines | reads lines of several characters (`inkrec read`, `POST /v1/read`, the page's \"Write a "
+            f"line\"){f'; its own line priors ({own}), chosen on lines of its training characters' if own else ''} |"]
 
 
 def test_scores(eval_json: dict) -> dict:
@@ -346,6 +357,7 @@ def card(meta: dict, onnx_path: Path, params: int | None) -> str:
             f"({pre_text}); pictures are normalised to white ink on black and framed like the training "
             f"data by `inkrec.preprocess.pictures` |"
         ),
+        *_lines(meta),
         "",
         *_real(meta, onnx_path),
         "## Test accuracy" if not meta["metrics"].get("real") else "## Accuracy on synthetic test samples",

@@ -4,7 +4,10 @@
   `inkrec export` applies to every new export; `--lines/--no-lines` to say otherwise);
 - with `--framing-from DATA`: the picture framing (`canvas`, `line_diameter`, `padding`) measured from the
   model's own training bitmaps (`measure_framing`), so that pictures and ink are framed like what the model
-  learnt from (MNIST digits fill 71% of their side in 2.4-pixel strokes, not Quick, Draw!'s 89% in 1.5).
+  learnt from (MNIST digits fill 71% of their side in 2.4-pixel strokes, not Quick, Draw!'s 89% in 1.5);
+- with `--ink-priors FIELD=VALUE,...` (`--picture-priors`): the line reader's priors the model sets for
+  itself (`line_priors`), as chosen by `benchmarks/read_lines_priors.py` on lines of its training characters
+  ('' drops them).
 
     python scripts/stamp_lines.py models/digits.onnx --framing-from ../shared/datasets/mnist
 """
@@ -27,16 +30,28 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--framing-from", type=Path, help="the model's training data set")
     ap.add_argument("--lines", action=argparse.BooleanOptionalAction, default=None)
+    ap.add_argument("--ink-priors", help="line priors for ink, FIELD=VALUE,... (e.g. char_bonus=-0.4,wide=1.2)")
+    ap.add_argument("--picture-priors", help="line priors for pictures, FIELD=VALUE,...")
     args = ap.parse_args()
     model, meta = read_model_metadata(args.model)
     meta[md.LINES_KEY] = md.line_reader_default(meta["labels"]) if args.lines is None else args.lines
+    priors = dict(meta.get("line_priors") or {})
+    for kind, text in (("ink", args.ink_priors), ("pictures", args.picture_priors)):
+        if text is not None:
+            fields = {k.strip(): float(v) for k, _, v in (p.partition("=") for p in text.split(",") if p.strip())}
+            priors[kind] = fields
+            if not fields:
+                del priors[kind]
+    meta.pop("line_priors", None)
+    if priors:
+        meta["line_priors"] = priors
     if args.framing_from is not None:
         ds = open_dataset(args.framing_from, split="train", progress=False)
         idx = np.random.default_rng(0).permutation(len(ds))[:2000]
         meta["preprocessing"] = {**meta.get("preprocessing", {}), **measure_framing(ds.bitmaps(idx))}
     write_model(model, args.model, md.validate(meta, args.model))
     print(args.model, {k: meta["preprocessing"].get(k) for k in ("canvas", "line_diameter", "padding")},
-          "lines:", meta[md.LINES_KEY])
+          "lines:", meta[md.LINES_KEY], "line priors:", meta.get("line_priors"))
 
 
 if __name__ == "__main__":

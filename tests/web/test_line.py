@@ -1,6 +1,7 @@
 """The page's "Write a line" mode in Debian's headless Chromium against the real server: a line of digits
 written as pointer events becomes text in the browser, the same text and boxes as POST /v1/read gives for
-the same strokes; a character's alternatives can replace it."""
+the same strokes; a character's alternatives can replace it. A line of Chinese is read with the model's own
+priors in the page as on the server."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ import sys
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from pagekit import open_page, start_server, stop
+
+from inkrec.data.dataset import open_dataset
+from inkrec.read.lines import ink_line
+from inkrec.read.reader import LineReader
+from inkrec.read.search import Priors
+from inkrec.runtime.onnx_model import OnnxModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "read"))
 from digit_ink import ink_digits  # noqa: E402
@@ -111,3 +119,38 @@ def test_a_ten_digit_line_reads_as_the_server_reads_it(page, digits_server):
     server = httpx.post(digits_server + "v1/read", json=body, timeout=30).json()
     assert line["text"] == server["text"] and len(line["text"]) == 10
     print(f"page: a 10-digit line ({line['text']}) read in {line['lastReadMs']:.1f} ms, server {server['ms']:.1f} ms")
+
+
+def _chinese_line(datasets: Path) -> tuple[list, str, str]:
+    """Three real Tegaki kanji written as one line where the Chinese model's own ink priors (`line_priors`)
+    and the reader's defaults read differently: (strokes in canvas pixels, the reading with its priors, the
+    reading with the defaults)."""
+    reader = LineReader(OnnxModel(REPO / "models" / "hanzi.onnx"))
+    plain = LineReader(reader.model, priors=Priors())
+    assert reader.priors != plain.priors  # the bundled model sets its own
+    ds = open_dataset(datasets / "tegaki" / "tegaki-lab", split="all", progress=False)
+    chars = [ds[i][0] for i in range(len(ds)) if ds.classes[ds.labels[i]] in set(reader.model.labels)]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        strokes, _ = ink_line([chars[i] for i in rng.choice(len(chars), 3, replace=False)], rng, height=90.0)
+        strokes = [np.stack([s[0] - min(t[0].min() for t in strokes) + 30.0, s[1] + 40.0]) for s in strokes]
+        ours, theirs = reader.read_strokes(strokes).text, plain.read_strokes(strokes).text
+        if ours != theirs:
+            return [s.round(1).tolist() for s in strokes], ours, theirs
+    raise AssertionError("no line of three kanji that the two priors read differently")
+
+
+def test_a_chinese_line_is_read_with_the_models_own_priors(page, page_built, datasets: Path):
+    strokes, ours, theirs = _chinese_line(datasets)
+    proc, url = start_server({"hanzi": REPO / "models" / "hanzi.onnx"})
+    try:
+        open_page(page, url + "?model=hanzi")
+        page.get_by_test_id("tab-line").click()
+        page.evaluate(_WRITE, strokes)
+        line = _settled(page)
+        server = httpx.post(url + "v1/read", json={"model": "hanzi", "strokes": strokes}, timeout=60).json()
+    finally:
+        stop(proc)
+    assert line["error"] is None, line["error"]
+    assert server["text"] == ours != theirs
+    assert line["text"] == server["text"]

@@ -97,6 +97,7 @@ def model_entry(meta: dict, url: str) -> dict:
     entry["vocabulary"] = meta.get("vocabulary")
     entry["layout"] = md.page_layout(meta)
     entry["lines"] = md.reads_lines(meta)
+    entry["line_priors"] = meta.get("line_priors")
     entry["url"] = url
     return entry
 

@@ -3,8 +3,9 @@
 // The twin of inkrec.read for ink (segment.ink_pieces, search.Priors, search.best_path): the strokes are
 // grouped into pieces by their x-extent, every run of up to PRIORS.maxSpan consecutive pieces is simplified and
 // rasterized like one drawing (ink.js, the model's own preprocessing) and shown to the model, and the best path
-// through the pieces by the model's confidence and the width and gap priors is the reading. The same numbers
-// as the Python, so the page and POST /v1/read read a line alike. Clicking a character lists its alternatives;
+// through the pieces by the model's confidence and the width and gap priors (with the fields the model sets
+// for itself, `line_priors`) is the reading. The same numbers as the Python, so the page and POST /v1/read
+// read a line alike. Clicking a character lists its alternatives;
 // picking one replaces it. Without WebAssembly the server reads the line (POST v1/read).
 
 import { simplify, rasterize } from "./preprocess/ink.js";
@@ -13,6 +14,11 @@ import { topK } from "./runtime.js";
 
 export const PRIORS = Object.freeze({
   maxSpan: 5, maxWidth: 1.6, wide: 1.0, wideCost: 1.0, gapCost: 3.0, short: 0.45, shortCost: 4.0, charBonus: 0.05,
+});
+// metadata.line_priors field names (Python's) -> PRIORS keys
+const PRIOR_NAMES = Object.freeze({
+  max_span: "maxSpan", max_width: "maxWidth", wide: "wide", wide_cost: "wideCost", gap_cost: "gapCost",
+  short: "short", short_cost: "shortCost", char_bonus: "charBonus",
 });
 const MERGE_OVERLAP = 0.5;
 const MAX_PIECES = 200;
@@ -93,6 +99,14 @@ function spanBox(boxes, i, j) {
     Math.max(...b.map((x) => x[2])), Math.max(...b.map((x) => x[3]))];
 }
 
+/** Priors().updated(line_priors(meta, "ink")): PRIORS with the fields the model sets for its ink lines. */
+export function priorsFor(info) {
+  const own = ((info && info.line_priors) || {}).ink || {};
+  const out = { ...PRIORS };
+  for (const [name, value] of Object.entries(own)) if (name in PRIOR_NAMES) out[PRIOR_NAMES[name]] = value;
+  return Object.freeze(out);
+}
+
 /** search.Priors.spans: runs of pieces that could be one character. */
 export function spans(line, priors = PRIORS) {
   const out = [];
@@ -153,7 +167,8 @@ export function bestPath(n, runs, scores) {
  */
 export async function readLine(rawStrokes, info, run) {
   const line = inkPieces(rawStrokes);
-  const runs = spans(line);
+  const priors = priorsFor(info);
+  const runs = spans(line, priors);
   const size = info.input.size;
   const pre = info.preprocessing || {};
   const ld = typeof pre.line_diameter === "number" ? pre.line_diameter : 16;
@@ -166,7 +181,7 @@ export async function readLine(rawStrokes, info, run) {
     const pixels = rasterize(simplify(ids.map((s) => line.strokes[s])), size, ld, pad);
     probs.push((await run(pixels)).probs);
   }
-  const prior = shapeScores(line, runs);
+  const prior = shapeScores(line, runs, priors);
   const scores = probs.map((p, k) => Math.log(Math.max(Math.max(...p), 1e-12)) + prior[k]);
   return bestPath(line.boxes.length, runs, scores).map((k) => {
     const [i, j] = runs[k];

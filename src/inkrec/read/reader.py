@@ -23,7 +23,7 @@ from inkrec.preprocess.pictures import DEFAULT_MAX_PIXELS, decode_image
 from inkrec.preprocess.spec import STROKES
 from inkrec.read.errors import LineError
 from inkrec.read.search import PICTURE_PRIORS, Priors, best_path
-from inkrec.read.segment import PictureLine, ink_pieces, picture_pieces
+from inkrec.read.segment import InkLine, PictureLine, ink_pieces, picture_pieces
 from inkrec.runtime import metadata as md
 from inkrec.runtime.onnx_model import OnnxModel
 
@@ -54,7 +54,8 @@ class Reading:
 
 class LineReader:
     """Reads lines with one model; LineError when the model cannot read lines. `priors` apply to pictures
-    and ink alike; by default pictures use `PICTURE_PRIORS` and ink the plain `Priors` (as the page does)."""
+    and ink alike; by default pictures use `PICTURE_PRIORS` and ink the plain `Priors` (as the page does),
+    each with the fields the model's metadata sets for itself (`line_priors`)."""
 
     def __init__(self, model: OnnxModel, *, priors: Priors | None = None, top_k: int = TOP_K):
         if not md.reads_lines(model.meta):
@@ -64,8 +65,8 @@ class LineReader:
                 "characters, or its metadata says \"lines\": false)",
             )
         self.model = model
-        self.priors = priors or Priors()
-        self.picture_priors = priors or PICTURE_PRIORS
+        self.priors = priors or Priors().updated(md.line_priors(model.meta, "ink"))
+        self.picture_priors = priors or PICTURE_PRIORS.updated(md.line_priors(model.meta, "pictures"))
         self.top_k = top_k
 
     @staticmethod
@@ -114,16 +115,20 @@ class LineReader:
             )
         return self.read_picture(decode_image(data, max_pixels=max_pixels, name=name))
 
-    def read_strokes(self, strokes: list[np.ndarray]) -> Reading:
-        """Strokes of one line, (2|3, n) arrays [x; y(; t)] in any pen coordinates (y down)."""
+    def ink_candidates(self, strokes: list[np.ndarray]) -> tuple[InkLine, list[tuple[int, int]], np.ndarray]:
+        """The over-segmented line of strokes, its candidate spans and the model's probabilities for each
+        (`picture_candidates`' twin for ink)."""
         line = ink_pieces(strokes)
         spans = self.priors.spans(line.pieces)
         drawings = [line.strokes_of(i, j) for i, j in spans]
         spec = self.model.spec
         if self.model.kind == STROKES:
-            probs = self.model.predict(*stroke_batch(drawings, spec))
-        else:
-            probs = self.model.predict(bitmap_batch(rasterize_drawings(drawings, spec, raw=True), spec))
+            return line, spans, self.model.predict(*stroke_batch(drawings, spec))
+        return line, spans, self.model.predict(bitmap_batch(rasterize_drawings(drawings, spec, raw=True), spec))
+
+    def read_strokes(self, strokes: list[np.ndarray]) -> Reading:
+        """Strokes of one line, (2|3, n) arrays [x; y(; t)] in any pen coordinates (y down)."""
+        line, spans, probs = self.ink_candidates(strokes)
         path = self._search(self.priors, line.pieces, probs, spans)
         return Reading([
             Character([round(float(v), 2) for v in line.pieces.span_box(*spans[k])],

@@ -11,6 +11,7 @@ the best path exactly; the number of runs is bounded by `max_span`, so the work 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,13 @@ class Priors:
     short_cost: float = 4.0
     char_bonus: float = 0.05  # per character read (the model is never surer than ~0.92: log 0.92 = -0.08)
     join_cost: float = 0.0  # per stroke of ink a character's left edge cuts through (pictures' touching ink)
+
+    def updated(self, fields: dict) -> Priors:
+        """These priors with some fields replaced (a model's own, `metadata.line_priors`); max_span stays
+        a whole number."""
+        if not fields:
+            return self
+        return dataclasses.replace(self, **{k: int(v) if k == "max_span" else float(v) for k, v in fields.items()})
 
     def spans(self, pieces: Pieces) -> list[tuple[int, int]]:
         """Every run (i, j) of consecutive pieces that could be one character (single pieces always)."""

@@ -43,6 +43,11 @@ Optional entries, absent from files written before they existed (every reader co
   (inknet's cosine head; a class taught to it scores the same way, `teach` is then `{"scale": s, "bias": 0}`),
   or `{"head": "gaussian", "temperature": t, ...}` for one whose logits are a Gaussian classifier on the
   embedding (class means, one shared covariance, `inkrec export --head gaussian`).
+- `line_priors`: `{"ink": {...}, "pictures": {...}}`, how the model's characters sit in a line where they
+  differ from the reader's defaults (`inkrec.read.search.Priors`, field by field, e.g. `{"ink": {"char_bonus":
+  -0.4, "wide": 1.2, "wide_cost": 3.0}}` for Chinese, whose characters are wide and made of parts that read
+  as characters themselves). `GET /v1/models` and models.json carry it, so the page's line reader reads
+  alike.
 - `auxiliary`: `{"data", "split", "rule", "classes": [...], "drawings", "repeat"}`, the other categories whose
   training drawings the model learnt as extra classes (`inkrec train --aux-data`) and dropped from its
   classifier: its features know them, so a measurement on "unseen" categories must leave them out.
@@ -74,6 +79,10 @@ from inkrec.errors import DataFormatError
 METADATA_KEY = "inkrec"
 FORMAT = "inkrec-onnx/1"
 LINES_KEY = "lines"
+# the reader's prior fields a model may set (inkrec.read.search.Priors; this layer sits below it)
+LINE_PRIOR_FIELDS = ("max_span", "max_width", "wide", "wide_cost", "gap_cost", "short", "short_cost",
+                     "char_bonus", "join_cost")
+LINE_INPUTS = ("ink", "pictures")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LAYOUTS = ("drawing", "writing")
 # Scripts with this many characters (Chinese, kanji) are written and picked from candidates; digits,
@@ -138,7 +147,27 @@ def validate(meta: Any, path: str | Path) -> dict:
         raise DataFormatError(path, "metadata 'auxiliary' needs 'classes', a list of category names")
     if not isinstance(meta.get(LINES_KEY, False), bool):
         raise DataFormatError(path, f"metadata '{LINES_KEY}' must be true or false")
+    _line_priors(meta.get("line_priors"), path)
     return meta
+
+
+def _line_priors(priors: Any, path: str | Path) -> None:
+    """Check the `line_priors` entry (see the module's docstring)."""
+    if priors is None:
+        return
+    if not isinstance(priors, dict) or not set(priors) <= set(LINE_INPUTS):
+        raise DataFormatError(path, f"metadata 'line_priors' must map {' and/or '.join(LINE_INPUTS)} to priors")
+    for kind, fields in priors.items():
+        if not isinstance(fields, dict) or not set(fields) <= set(LINE_PRIOR_FIELDS) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in fields.values()
+        ):
+            raise DataFormatError(path, f"metadata 'line_priors.{kind}' must map fields of "
+                                  f"{', '.join(LINE_PRIOR_FIELDS)} to numbers")
+
+
+def line_priors(meta: dict, kind: str) -> dict:
+    """The model's own prior fields for reading lines of `kind` ("ink" or "pictures"); {} for the defaults."""
+    return dict((meta.get("line_priors") or {}).get(kind) or {})
 
 
 OPEN_SET_SCORES = ("energy", "linear", "taught")

@@ -155,5 +155,6 @@ class OnnxModel:
             "vocabulary": m.get("vocabulary"),
             "layout": md.page_layout(m),
             "lines": md.reads_lines(m),
+            "line_priors": m.get("line_priors"),
             "url": f"/v1/models/{self.id}/model.onnx",
         }

@@ -132,6 +132,9 @@ class ModelDescription(BaseModel):
         "a character model with many classes, else 'drawing' (live guesses with probabilities).",
     )
     lines: bool = Field(False, description="Whether the model reads lines of characters (POST /v1/read).")
+    line_priors: dict | None = Field(
+        None, description="The line reader's priors this model sets for itself, for ink and/or pictures "
+        "(e.g. {\"ink\": {\"char_bonus\": -0.4}}); the rest are the reader's defaults.")
     url: str = Field(..., description="Where to download the ONNX file (for running it in the browser).")
 
 
