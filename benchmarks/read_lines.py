@@ -30,10 +30,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from inkrec.data.formats.idx import load_idx  # noqa: E402
-from inkrec.data.synth.hanzi import HanziSynth  # noqa: E402
 from inkrec.data.charsets import charset as charset_of  # noqa: E402
 from inkrec.data.dataset import open_dataset  # noqa: E402
+from inkrec.data.formats.idx import load_idx  # noqa: E402
+from inkrec.data.synth.hanzi import HanziSynth  # noqa: E402
 from inkrec.preprocess.batch import bitmap_batch, picture_bitmap, rasterize_drawings  # noqa: E402
 from inkrec.read.lines import ink_line, picture_line  # noqa: E402
 from inkrec.read.reader import LineReader  # noqa: E402

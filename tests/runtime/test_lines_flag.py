@@ -56,7 +56,7 @@ def test_line_priors_name_the_readers_fields_and_are_checked():
     assert md.validate(good, "x.onnx") is good
     assert md.line_priors(good, "ink") == {"char_bonus": -0.4, "max_span": 4} and md.line_priors(base, "ink") == {}
     for bad in ({"paper": {}}, {"ink": {"bogus": 1}}, {"ink": {"wide": "1"}}, {"ink": {"wide": True}},
-                {"ink": {"wide": float("nan")}}, ["ink"]):
+                {"ink": {"wide": float("nan")}}, {"pictures": {"max_span": 0}}, {"ink": {"max_span": 2.5}}, ["ink"]):
         with pytest.raises(DataFormatError, match="line_priors"):
             md.validate(dict(base, line_priors=bad), "x.onnx")
     # the reader takes them over its defaults, per kind of input

@@ -163,6 +163,9 @@ def _line_priors(priors: Any, path: str | Path) -> None:
         ):
             raise DataFormatError(path, f"metadata 'line_priors.{kind}' must map fields of "
                                   f"{', '.join(LINE_PRIOR_FIELDS)} to numbers")
+        span = fields.get("max_span", 1)
+        if span != int(span) or span < 1:
+            raise DataFormatError(path, f"metadata 'line_priors.{kind}.max_span' must be a whole number from 1")
 
 
 def line_priors(meta: dict, kind: str) -> dict:
