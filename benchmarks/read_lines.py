@@ -71,29 +71,38 @@ def digit_lines(mnist: Path, n: int, seed: int, split: str = "t10k") -> list[tup
     return [(pic, "".join(map(str, digits))) for pic, _, _, digits in digit_line_parts(mnist, n, seed, split)]
 
 
-def chinese_lines(data: Path, model: OnnxModel, n: int, seed: int):
-    """Ink lines of 4-8 characters of an ink data set (a CASIA .pot, a Tegaki folder: any `open_dataset`
-    reads), only those in the model's vocabulary: (the characters as (strokes, character), the lines as
-    (strokes, text))."""
+CHINESE_PICTURE_HEIGHT = 48  # pixels a character of a Chinese picture line is made (about its longer side)
+
+
+def chinese_lines(data: Path, model: OnnxModel, n: int, seed: int, *, pictures: bool = False):
+    """Lines of 4-8 characters of an ink data set (a CASIA .pot, a Tegaki folder: any `open_dataset` reads),
+    only those in the model's vocabulary: (the characters as (strokes, character), the lines as (strokes,
+    text), or with `pictures` as (picture, text): each character drawn as the model draws ink, then composed
+    like the digit lines)."""
     ds = open_dataset(data, split="all", progress=False)
     vocab = set(model.labels)
     chars = [(ds[i][0], ds.classes[ds.labels[i]]) for i in range(len(ds)) if ds.classes[ds.labels[i]] in vocab]
     if len(chars) < 4:
         return chars, []
+    drawn = rasterize_drawings([d for d, _ in chars], model.spec, raw=True) if pictures else None
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         k = int(rng.integers(4, 9))
-        pick = [chars[i] for i in rng.choice(len(chars), k, replace=len(chars) < k)]
-        strokes, _ = ink_line([d for d, _ in pick], rng)
-        out.append((strokes, "".join(c for _, c in pick)))
+        pick = rng.choice(len(chars), k, replace=len(chars) < k)
+        text = "".join(chars[i][1] for i in pick)
+        if pictures:
+            out.append((picture_line([drawn[i] for i in pick], rng, height=CHINESE_PICTURE_HEIGHT)[0], text))
+        else:
+            out.append((ink_line([chars[i][0] for i in pick], rng)[0], text))
     return chars, out
 
 
-def synth_chinese_lines(model: OnnxModel, n: int, seed: int, charset: str = "gb2312-1"):
-    """Ink lines of 4-8 synthetic handwritten characters (the synthesizer the Chinese model learnt from; the
-    common characters of `charset` that it writes from strokes), seeded: (strokes, text). Training data, so
-    the place to tune the reader's Chinese priors; real writers are for measuring."""
+def synth_chinese_lines(model: OnnxModel, n: int, seed: int, charset: str = "gb2312-1", *, pictures: bool = False):
+    """Lines of 4-8 synthetic handwritten characters (the synthesizer the Chinese model learnt from; the
+    common characters of `charset` that it writes from strokes), seeded: (strokes, text), or with `pictures`
+    (picture, text) of the synthesizer's bitmaps. Training data, so the place to tune the reader's Chinese
+    priors; real writers are for measuring."""
     synth = HanziSynth.open("zh")
     ids = {c: i for i, c in enumerate(synth.classes)}
     pool = np.array([ids[c] for c in charset_of(charset) if c in ids and c in set(model.labels)])
@@ -102,9 +111,13 @@ def synth_chinese_lines(model: OnnxModel, n: int, seed: int, charset: str = "gb2
     out = []
     for _ in range(n):
         labels = rng.choice(pool, int(rng.integers(4, 9)))
-        drawings = synth.drawings(labels, rng.integers(0, 2**31, len(labels)))
-        strokes, _ = ink_line(drawings, rng)
-        out.append((strokes, "".join(synth.classes[i] for i in labels)))
+        seeds = rng.integers(0, 2**31, len(labels))
+        text = "".join(synth.classes[i] for i in labels)
+        if pictures:
+            bitmaps = synth.bitmaps(labels, seeds, int(model.spec.size), preprocessing=model.spec.preprocessing)
+            out.append((picture_line(list(bitmaps), rng, height=CHINESE_PICTURE_HEIGHT)[0], text))
+        else:
+            out.append((ink_line(synth.drawings(labels, seeds), rng)[0], text))
     return out
 
 
@@ -152,6 +165,8 @@ def main() -> None:
     ap.add_argument("--chinese-model", help="a Chinese model (models/hanzi.onnx); none: digits only")
     ap.add_argument("--chinese-data", type=Path, default=DATASETS / "casia-olhwdb" / "1043-c.pot",
                     help="the ink the Chinese lines are made of: a CASIA .pot, a Tegaki folder")
+    ap.add_argument("--chinese-pictures", action="store_true",
+                    help="Chinese lines as pictures (each character drawn, the line composed), not as ink")
     ap.add_argument("--report", type=Path, help="write a PNG of a few lines and their readings")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
@@ -186,7 +201,9 @@ def main() -> None:
     if args.chinese_model:
         cmodel = OnnxModel(args.chinese_model)
         creader = LineReader(cmodel)
-        chars, clines = chinese_lines(args.chinese_data, cmodel, args.lines, args.seed)
+        chars, clines = chinese_lines(args.chinese_data, cmodel, args.lines, args.seed,
+                                      pictures=args.chinese_pictures)
+        read = creader.read_picture if args.chinese_pictures else creader.read_strokes
         if not clines:
             print(f"chinese ({cmodel.id}): only {len(chars)} of the data set's characters are in its vocabulary")
         else:
@@ -194,18 +211,20 @@ def main() -> None:
             iso = float(np.mean([cmodel.labels[i] == c for i, (_, c) in zip(cmodel.predict(x).argmax(1), chars,
                                                                               strict=True)]))
             cscore = LineScore()
-            for k, (strokes, truth) in enumerate(clines):
-                reading = creader.read_strokes(strokes)
+            for k, (line, truth) in enumerate(clines):
+                reading = read(line)
                 cscore.add(reading.text, truth)
                 if k < 3:
-                    shown_ink.append((strokes, truth, reading.to_json()))
-            ms = timed(lambda: creader.read_strokes(clines[0][0]), 10)
+                    (shown_digits if args.chinese_pictures else shown_ink).append((line, truth, reading.to_json()))
+            ms = timed(lambda: read(clines[0][0]), 10)
             figures["chinese"] = {"model": cmodel.id, "data": args.chinese_data.name,
+                                  "as": "pictures" if args.chinese_pictures else "ink",
                                   "characters_in_vocabulary": len(chars),
                                   "lines": cscore.lines, "char_accuracy": round(cscore.char_accuracy, 4),
                                   "line_accuracy": round(cscore.line_accuracy, 4),
                                   "isolated_top1": round(iso, 4), "line_ms": round(ms, 1)}
-            print(f"chinese ({cmodel.id}, {len(chars)} characters of {args.chinese_data.name} in its vocabulary), "
+            print(f"chinese {'pictures' if args.chinese_pictures else 'ink'} ({cmodel.id}, {len(chars)} characters "
+                  f"of {args.chinese_data.name} in its vocabulary), "
                   f"{cscore.summary()}; isolated top-1 on the same characters {iso:.4f}; "
                   f"{len(clines[0][1])}-character line {ms:.1f} ms")
     if args.report:

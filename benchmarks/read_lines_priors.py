@@ -4,11 +4,13 @@ than one reading. Tune here, on lines of training characters; measure with `read
 
 Digits (the default): picture lines as `read_lines.py` builds them (same generator, same seed), from the train
 digits by default, tried against the model's picture priors. Chinese (`--chinese-model`): ink lines of the
-synthetic handwriting that model learnt from (`read_lines.synth_chinese_lines`), tried against its ink priors.
+synthetic handwriting that model learnt from (`read_lines.synth_chinese_lines`), tried against its ink priors
+(with `--pictures`: picture lines of the synthesizer's bitmaps, against its picture priors).
 Each `--set` replaces fields of the priors the model reads with (its own `line_priors` over the defaults).
 
     python benchmarks/read_lines_priors.py --split train --set wide=0.8,wide_cost=2 --set char_bonus=0.3
     python benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx --lines 600 --set char_bonus=-0.4
+    python benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx --pictures --set char_bonus=-0.4
 """
 
 from __future__ import annotations
@@ -38,11 +40,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     line_options(ap, "train")
     ap.add_argument("--chinese-model", help="tune a Chinese model's ink priors on synthetic lines instead")
+    ap.add_argument("--pictures", action="store_true", help="with --chinese-model: picture lines, not ink")
     ap.add_argument("--set", action="append", default=[], help="priors to try, as field=value,... (repeatable)")
     args = ap.parse_args()
     model = OnnxModel(args.chinese_model or args.model)
     reader = LineReader(model)  # the spans stay as the model's own priors cut them
-    if args.chinese_model:
+    if args.chinese_model and args.pictures:
+        base, kind = reader.picture_priors, "synthetic Chinese picture"
+        candidates = (reader.picture_candidates(g) + (t,)
+                      for g, t in synth_chinese_lines(model, args.lines, args.seed, pictures=True))
+    elif args.chinese_model:
         base, kind = reader.priors, "synthetic Chinese ink"
         candidates = (reader.ink_candidates(s) + (t,) for s, t in synth_chinese_lines(model, args.lines, args.seed))
     else:

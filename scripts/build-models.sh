@@ -134,10 +134,12 @@ if all hanzi; then
     --epochs "${HANZI_FT_EPOCHS:-4}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
     --workers 2 --patience 0 --out "$ft" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
   "$INKREC" export "$ft" -o models/hanzi.onnx --id hanzi --int8
-  # the line reader's priors for Chinese ink, chosen on lines of the synthetic handwriting it learnt from
-  # (benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx): its characters are wide and made of
-  # parts that read as characters themselves, so a run of pieces is kept whole more readily than for digits
-  "$PY" scripts/stamp_lines.py models/hanzi.onnx --ink-priors char_bonus=-0.4,wide=1.2,wide_cost=3
+  # the line reader's priors for Chinese ink and pictures, chosen on lines of the synthetic handwriting it
+  # learnt from (benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx [--pictures]): its
+  # characters are wide and made of parts that read as characters themselves, so a run of pieces is kept
+  # whole more readily than for digits
+  "$PY" scripts/stamp_lines.py models/hanzi.onnx --ink-priors char_bonus=-0.4,wide=1.2,wide_cost=3 \
+    --picture-priors char_bonus=-0.4
   # the float weights ship beside it for `inkrec train --init models/hanzi.onnx`, in half precision (12 MB,
   # not 24): loading them casts them back to float32
   "$PY" -c "import sys, torch; p = torch.load(sys.argv[1], map_location='cpu', weights_only=True); \

@@ -62,8 +62,9 @@ def test_line_priors_name_the_readers_fields_and_are_checked():
     # the reader takes them over its defaults, per kind of input
     assert Priors().updated({"max_span": 4.0, "wide": 1.2}) == dataclasses.replace(Priors(), max_span=4, wide=1.2)
     hanzi = LineReader(OnnxModel(REPO / "models" / "hanzi.onnx"))
-    own = read_metadata(REPO / "models" / "hanzi.onnx")["line_priors"]["ink"]
-    assert hanzi.priors == Priors().updated(own) != Priors() and hanzi.picture_priors == PICTURE_PRIORS
+    own = read_metadata(REPO / "models" / "hanzi.onnx")["line_priors"]
+    assert hanzi.priors == Priors().updated(own["ink"]) != Priors()
+    assert hanzi.picture_priors == PICTURE_PRIORS.updated(own["pictures"]) != PICTURE_PRIORS
     assert LineReader(OnnxModel(REPO / "models" / "digits.onnx")).priors == Priors()
 
 
