@@ -164,8 +164,11 @@ export function bestPath(n, runs, scores) {
  * @param rawStrokes [[x...], [y...], [t...]] per stroke
  * @param info the model's entry of the model list (labels, input, preprocessing)
  * @param run async (Uint8Array size*size) -> {probs}
+ * @param seen optional Map kept between reads of a line that only grows: a candidate's probabilities by its
+ *   model and strokes (a candidate's pixels are its strokes' alone), so a new stroke costs only the candidates
+ *   it is part of; whoever removes or replaces strokes clears it
  */
-export async function readLine(rawStrokes, info, run) {
+export async function readLine(rawStrokes, info, run, seen = null) {
   const line = inkPieces(rawStrokes);
   const priors = priorsFor(info);
   const runs = spans(line, priors);
@@ -178,8 +181,12 @@ export async function readLine(rawStrokes, info, run) {
     const ids = [];
     for (let k = i; k <= j; k++) ids.push(...line.members[k]);
     ids.sort((a, b) => a - b);
+    const key = `${info.id}:${ids.join(",")}`;
+    if (seen && seen.has(key)) { probs.push(seen.get(key)); continue; }
     const pixels = rasterize(simplify(ids.map((s) => line.strokes[s])), size, ld, pad);
-    probs.push((await run(pixels)).probs);
+    const p = (await run(pixels)).probs;
+    if (seen) seen.set(key, p);
+    probs.push(p);
   }
   const prior = shapeScores(line, runs, priors);
   const scores = probs.map((p, k) => Math.log(Math.max(Math.max(...p), 1e-12)) + prior[k]);
@@ -201,6 +208,7 @@ export class LineMode {
     this.deps = deps;
     this.characters = [];
     this.picked = new Map(); // the strokes of a character -> the label the person picked for it
+    this.seen = new Map(); // candidates read so far while the line only grew (readLine's `seen`)
     this.selected = null;
     this.busy = false;
     this.again = false;
@@ -228,6 +236,7 @@ export class LineMode {
         $("line-undo").disabled = empty || this.pad.isDrawing;
         $("line-clear").disabled = empty;
         $("line-hint").classList.toggle("gone", !empty);
+        if (reason === "undo" || reason === "clear") this.seen.clear(); // stroke numbers will be reused
         if (reason !== "move" || empty) this.refresh();
       },
     });
@@ -259,7 +268,7 @@ export class LineMode {
       } else if (info.lines === false) {
         throw new Error(`the model ${info.id} does not read lines of characters; pick digits or a Chinese model`);
       } else if (this.deps.backend() === "wasm") {
-        this.characters = await readLine(raw, info, this.deps.run);
+        this.characters = await readLine(raw, info, this.deps.run, this.seen);
       } else {
         this.characters = await this._readOnServer(raw, info);
       }
