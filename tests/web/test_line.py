@@ -97,6 +97,10 @@ def test_write_a_line_of_digits_and_read_it(page, digits_server, artifacts):
     assert _settled(page)["text"] == "40" + second + "123"
     page.get_by_test_id("line-undo").click()
     assert _settled(page)["text"] == "40" + second + "12"
+    # a different stroke now takes the undone one's number: what was read for the old one is forgotten
+    seven = ink_digits("7", height=90.0, x0=30.0 + 5 * 0.95 * 90 + 5 * 0.35 * 90, y0=40.0)
+    page.evaluate(_WRITE, [s[:2] for s in seven])
+    assert _settled(page)["text"] == "40" + second + "127"
     assert not page.errors, page.errors
 
 
