@@ -8,12 +8,15 @@ takes the background-surface path."""
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from inkrec.preprocess.batch import _FRAME_KEYS, ink_bitmap
 from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
+from inkrec.preprocess.spec import InputSpec
 
 from .jskit import run_harness, run_script
 
@@ -84,7 +87,7 @@ def test_picture_js_matches_python(datasets, tmp_path):
     assert len(pics) >= 70
     assert min(_shaded_photo(np.zeros((28, 28), np.uint8)).shape) >= 96
     normalized = [normalize_ink(g) for g in pics]
-    frames = [(28, {}), (64, {}), (64, THIN)]
+    frames = [(28, {}), (64, {}), (64, THIN), (28, {"supersample": 2, "crisp": False})]
     job = {
         "pictures": [{"grey": _b64(g), "width": g.shape[1], "height": g.shape[0]} for g in pics],
         "frame": [{"ink": _b64(n), "width": n.shape[1], "height": n.shape[0], "size": size, "opts": opts}
@@ -116,3 +119,15 @@ def test_js_refuses_bad_input(tmp_path):
         tmp_path,
     )
     assert out == {"refused": 4, "blank": 784, "blankInk": False, "flatInk": False, "png": [20000, 20000]}
+
+
+def test_python_and_the_page_take_the_same_framing_keys_from_a_model():
+    """What a model's metadata may set for framing pictures is one list, in Python and in picture.js."""
+    text = (Path(__file__).resolve().parents[2] / "src" / "inkrec" / "preprocess" / "picture.js").read_text()
+    keys = re.search(r"const FRAMING_KEYS = \[(.*?)\];", text).group(1)
+    assert tuple(k.strip().strip('"') for k in keys.split(",")) == _FRAME_KEYS
+    spec = InputSpec(kind="bitmap", size=28, preprocessing={"supersample": 2, "crisp": False})
+    ink = np.zeros((40, 30), np.uint8)
+    ink[5:35, 12:16] = 255
+    assert np.array_equal(ink_bitmap(ink, spec), to_model_input(ink, 28, supersample=2, crisp=False))
+    assert not np.array_equal(ink_bitmap(ink, spec), to_model_input(ink, 28))

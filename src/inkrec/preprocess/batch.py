@@ -20,7 +20,7 @@ from inkrec.preprocess.spec import InputSpec
 from inkrec.preprocess.strokes import MAX_POINTS, encode_batch, pad_sequences, strokes_to_sequence
 
 _RASTER_KEYS = ("line_diameter", "padding")
-_FRAME_KEYS = ("canvas", "line_diameter", "padding")
+_FRAME_KEYS = ("canvas", "line_diameter", "padding", "supersample", "crisp")  # picture.js FRAMING_KEYS
 
 
 def resize_bitmaps(bitmaps: np.ndarray, size: int) -> np.ndarray:

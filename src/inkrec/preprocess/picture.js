@@ -23,7 +23,7 @@ const f32 = Math.fround;
 // Pillow's limits, as in inkrec.preprocess.pictures: refused from the header, before any pixel is decoded.
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 export const QUICKDRAW_FRAME = Object.freeze({ canvas: 256, line_diameter: 16, padding: 16 });
-// The keyword arguments of to_model_input that a model's metadata may set (serve.preprocess._params_for).
+// The keyword arguments of to_model_input that a model's metadata may set (preprocess.batch._FRAME_KEYS).
 const FRAMING_KEYS = ["canvas", "line_diameter", "padding", "supersample", "crisp"];
 
 function checkGrey(grey, w, h, what) {
