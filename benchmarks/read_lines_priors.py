@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.read.reader import LineReader  # noqa: E402
 from inkrec.read.score import LineScore  # noqa: E402
-from inkrec.read.search import Priors  # noqa: E402
+from inkrec.read.search import Priors, prior_fields  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -33,7 +33,7 @@ from read_lines import digit_lines, line_options, synth_chinese_lines  # noqa: E
 
 def parse_set(text: str, base: Priors) -> Priors:
     """'wide=0.8,wide_cost=2' -> `base` with those fields replaced ('' : as it is)."""
-    return base.updated({k.strip(): float(v) for k, _, v in (p.partition("=") for p in text.split(",") if p.strip())})
+    return base.updated(prior_fields(text))
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from inkrec.data.dataset import open_dataset
 from inkrec.export.model_file import read_model_metadata, write_model
 from inkrec.preprocess.pictures import measure_framing
+from inkrec.read.search import prior_fields
 from inkrec.runtime import metadata as md
 
 
@@ -35,14 +36,12 @@ def main() -> None:
     args = ap.parse_args()
     model, meta = read_model_metadata(args.model)
     meta[md.LINES_KEY] = md.line_reader_default(meta["labels"]) if args.lines is None else args.lines
-    priors = dict(meta.get("line_priors") or {})
+    priors = dict(meta.pop("line_priors", None) or {})
     for kind, text in (("ink", args.ink_priors), ("pictures", args.picture_priors)):
         if text is not None:
-            fields = {k.strip(): float(v) for k, _, v in (p.partition("=") for p in text.split(",") if p.strip())}
-            priors[kind] = fields
-            if not fields:
+            priors[kind] = prior_fields(text)
+            if not priors[kind]:
                 del priors[kind]
-    meta.pop("line_priors", None)
     if priors:
         meta["line_priors"] = priors
     if args.framing_from is not None:

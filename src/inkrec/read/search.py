@@ -72,6 +72,11 @@ class Priors:
         return out
 
 
+def prior_fields(text: str) -> dict[str, float]:
+    """'wide=0.8,wide_cost=2' -> {"wide": 0.8, "wide_cost": 2.0}: priors as written on a command line ('' -> {})."""
+    return {k.strip(): float(v) for k, _, v in (p.partition("=") for p in text.split(",") if p.strip())}
+
+
 # Pictures are cut much finer than ink (wherever strokes might part, see segment._cuts), so a picture's path
 # is offered many more ways to split a character: each character read earns more, and each cut through ink
 # costs (a character's left edge drawn through a stroke is as likely a split character as two that touch).

@@ -159,7 +159,7 @@ def _line_priors(priors: Any, path: str | Path) -> None:
         raise DataFormatError(path, f"metadata 'line_priors' must map {' and/or '.join(LINE_INPUTS)} to priors")
     for kind, fields in priors.items():
         if not isinstance(fields, dict) or not set(fields) <= set(LINE_PRIOR_FIELDS) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in fields.values()
+            _number(v) and np.isfinite(v) for v in fields.values()
         ):
             raise DataFormatError(path, f"metadata 'line_priors.{kind}' must map fields of "
                                   f"{', '.join(LINE_PRIOR_FIELDS)} to numbers")
