@@ -190,11 +190,9 @@ def _fit_others(emb, lse_all, target, labels, others, *, shots: int, max_classes
     o_logits, o_emb, o_lab = (np.asarray(a) for a in others)
     o_lse = log_sum_exp(o_logits)
     o_emb = o_emb.astype(np.float64)
-    cats = [c for c in np.unique(o_lab) if (o_lab == c).sum() > shots]
-    if len(cats) < 2:
+    cats = _teachable(o_lab, shots, max_classes, rng)
+    if not cats:
         return None
-    if len(cats) > max_classes:
-        cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
 
     def prototype(drawings: np.ndarray) -> tuple[np.ndarray, float]:
         proto = drawings.mean(0)
@@ -205,6 +203,17 @@ def _fit_others(emb, lse_all, target, labels, others, *, shots: int, max_classes
     _, scale, bias = _grid_fit(*sim)
     return {"scale": scale, "bias": bias, "shots": shots,
             "fit_on": f"{len(cats)} categories the model lacks, each taught from {shots} drawings"}
+
+
+def _teachable(categories: np.ndarray, shots: int, max_classes: int, rng: np.random.Generator) -> list:
+    """The categories with more than `shots` drawings to teach (`max_classes` of them drawn by `rng` when
+    there are more), or [] when fewer than two have."""
+    cats = [c for c in np.unique(categories) if (categories == c).sum() > shots]
+    if len(cats) < 2:
+        return []
+    if len(cats) > max_classes:
+        cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
+    return cats
 
 
 def _teach_others(emb, lse_own, target, n_own: int, others: tuple, cats, shots: int, rng, row_of,
@@ -306,13 +315,11 @@ def fit_gaussian_teach(fit: tuple[np.ndarray, np.ndarray, np.ndarray], precision
     out = {"kind": "gaussian", "precision": _compact(precision), "bias": 0.0}
     logits, emb, labels = (np.asarray(a) for a in fit)
     most = max(shots)
-    cats = [] if others is None else [c for c in np.unique(others[2]) if (others[2] == c).sum() > most]
-    if len(cats) < 2:
+    rng = np.random.default_rng(seed)
+    cats = [] if others is None else _teachable(np.asarray(others[2]), most, max_classes, rng)
+    if not cats:
         out["fit_on"] = "no categories the model lacks: a taught class scores as one of the model's own"
         return out
-    rng = np.random.default_rng(seed)
-    if len(cats) > max_classes:
-        cats = sorted(rng.choice(cats, max_classes, replace=False).tolist())
     o_logits, o_emb, o_lab = (np.asarray(a) for a in others)
     z = logits.astype(np.float64)
     own = (log_sum_exp(z), z[np.arange(len(labels)), labels], len(np.unique(labels)))
