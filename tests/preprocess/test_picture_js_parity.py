@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from inkrec.preprocess.batch import _FRAME_KEYS, ink_bitmap
-from inkrec.preprocess.pictures import decode_image, normalize_ink, to_model_input
+from inkrec.preprocess.pictures import INK_WHITE_PERCENTILE, decode_image, normalize_ink, to_model_input
 from inkrec.preprocess.spec import InputSpec
 
 from .jskit import run_harness, run_script
@@ -122,10 +122,13 @@ def test_js_refuses_bad_input(tmp_path):
 
 
 def test_python_and_the_page_take_the_same_framing_keys_from_a_model():
-    """What a model's metadata may set for framing pictures is one list, in Python and in picture.js."""
+    """What a model's metadata may set for framing pictures is one list, in Python and in picture.js, and both
+    stretch faint ink to the same percentile."""
     text = (Path(__file__).resolve().parents[2] / "src" / "inkrec" / "preprocess" / "picture.js").read_text()
     keys = re.search(r"const FRAMING_KEYS = \[(.*?)\];", text).group(1)
     assert tuple(k.strip().strip('"') for k in keys.split(",")) == _FRAME_KEYS
+    white = re.search(r"export const INK_WHITE_PERCENTILE = (\d+);", text).group(1)
+    assert int(white) == INK_WHITE_PERCENTILE
     spec = InputSpec(kind="bitmap", size=28, preprocessing={"supersample": 2, "crisp": False})
     ink = np.zeros((40, 30), np.uint8)
     ink[5:35, 12:16] = 255

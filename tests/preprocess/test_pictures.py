@@ -141,10 +141,41 @@ def test_normalize_chinese_mnist_faint_ink(chinese_mnist: Path):
     outs = np.stack([normalize_ink(g) for g in raw])
     assert np.median(outs.max(axis=(1, 2))) == 255  # stretched to full contrast
     for g, o in zip(raw, outs, strict=True):
-        assert np.corrcoef(g.ravel(), o.ravel())[0, 1] > 0.9  # polarity kept
+        # polarity kept (the brightest strokes clip at white, so the relation is monotone, not linear)
+        assert np.corrcoef(g.ravel(), o.ravel())[0, 1] > 0.8
         assert o[g == 0].max() == 0  # the black ground stays black
         flipped = normalize_ink(255 - g)  # the same character dark on light
         assert np.abs(flipped.astype(int) - o).mean() < 2.0
+
+
+def _pieces(mask: np.ndarray) -> int:
+    """Connected pieces (8-neighbours) of a boolean picture."""
+    seen = np.zeros_like(mask, bool)
+    n = 0
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        if seen[y, x]:
+            continue
+        n += 1
+        seen[y, x] = True
+        stack = [(y, x)]
+        while stack:
+            a, b = stack.pop()
+            for c in range(max(a - 1, 0), min(a + 2, mask.shape[0])):
+                for d in range(max(b - 1, 0), min(b + 2, mask.shape[1])):
+                    if mask[c, d] and not seen[c, d]:
+                        seen[c, d] = True
+                        stack.append((c, d))
+    return n
+
+
+def test_faint_thin_pen_lines_frame_whole(chinese_mnist: Path):
+    """Every scan of 一 is one pen line, faint, a pixel wide and uneven along its length (JPEG): framed, it is
+    one piece of solid ink, not a string of beads (stretching only the brightest percent to white left a fifth
+    of them broken)."""
+    files = sorted((chinese_mnist / "一").glob("*.jpg"))
+    assert len(files) == 800
+    pieces = np.array([_pieces(to_model_input(normalize_ink(decode_image(f)), 64) > 128) for f in files])
+    assert np.mean(pieces == 1) >= 0.95, np.bincount(pieces)
 
 
 def test_normalize_blank_and_shapes():

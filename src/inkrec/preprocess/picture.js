@@ -23,6 +23,8 @@ const f32 = Math.fround;
 // Pillow's limits, as in inkrec.preprocess.pictures: refused from the header, before any pixel is decoded.
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 export const QUICKDRAW_FRAME = Object.freeze({ canvas: 256, line_diameter: 16, padding: 16 });
+// the percentile of inked pixels stretched to full white (pictures.INK_WHITE_PERCENTILE: why 85, not 99)
+export const INK_WHITE_PERCENTILE = 85;
 // The keyword arguments of to_model_input that a model's metadata may set (preprocess.batch._FRAME_KEYS).
 const FRAMING_KEYS = ["canvas", "line_diameter", "padding", "supersample", "crisp"];
 
@@ -282,7 +284,7 @@ export function normalizeInk(grey, w, h) {
   }
   const out = new Uint8Array(n);
   if (!positive.length) return out;
-  const hi = percentileSorted(Float32Array.from(positive).sort(), 99);
+  const hi = percentileSorted(Float32Array.from(positive).sort(), INK_WHITE_PERCENTILE);
   const scale = f32(Math.max(1.0, 255.0 / Math.max(hi, 1.0)));
   for (let i = 0; i < n; i++) out[i] = roundHalfEven(Math.min(Math.max(f32(ink[i] * scale), 0), 255));
   return out;

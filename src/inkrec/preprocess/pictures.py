@@ -33,6 +33,14 @@ IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 # are drawn with a 16-unit round pen and get `padding` units of margin plus half a line on each side.
 QUICKDRAW_FRAME = {"canvas": 256, "line_diameter": 16, "padding": 16}
 
+# Faint ink is stretched until this percentile of its inked pixels is full white. A thin pen line in a small
+# JPEG scan is uneven along its length, a few pixels much brighter than the rest: stretching only its
+# brightest percent to white would leave most of the line below the framing's solid-ink threshold
+# (`to_model_input`'s crisp step), which breaks it into beads. The 85th percentile is such a line's own
+# brightness (on Chinese MNIST's training writers, `hanzi` reads 69% of the scans with the 99th and 83% with
+# this), and solid strokes, whose inked pixels are nearly all equally bright, come out as before.
+INK_WHITE_PERCENTILE = 85
+
 
 def decode_image(
     data: bytes | bytearray | memoryview | str | Path,
@@ -127,7 +135,8 @@ def normalize_ink(grey: np.ndarray) -> np.ndarray:
       border varies (photos of paper), a smooth surface from local medians, which removes shading.
     - Polarity: whichever side of the background holds more ink mass (dark ink on paper is inverted).
     - Noise below 3 robust standard deviations of the background (paper grain, JPEG ringing) is zeroed.
-    - Faint ink is stretched so that its brightest percent reaches 255 (never reduced).
+    - Faint ink is stretched so that its typical stroke brightness (`INK_WHITE_PERCENTILE`) reaches 255
+      (never reduced).
     Pictures without ink come back black.
     """
     g = np.asarray(grey)
@@ -151,7 +160,7 @@ def normalize_ink(grey: np.ndarray) -> np.ndarray:
     ink = np.where(ink > t, ink, 0.0)
     if not ink.any():
         return np.zeros((h, w), dtype=np.uint8)
-    hi = float(np.percentile(ink[ink > 0], 99))
+    hi = float(np.percentile(ink[ink > 0], INK_WHITE_PERCENTILE))
     scale = max(1.0, 255.0 / max(hi, 1.0))
     return np.clip(ink * scale, 0, 255).round().astype(np.uint8)
 

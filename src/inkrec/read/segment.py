@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 from PIL import Image
 
-from inkrec.preprocess.pictures import normalize_ink, stroke_width
+from inkrec.preprocess.pictures import INK_WHITE_PERCENTILE, normalize_ink, stroke_width
 from inkrec.read.errors import LineError
 
 WORK_HEIGHT = 64  # line height in working pixels (pictures are scaled down to it, never up)
@@ -264,7 +264,7 @@ def _cuts(ink: np.ndarray, height: float) -> list[np.ndarray]:
 
 
 def _full_contrast(ink: np.ndarray) -> np.ndarray:
-    """uint8 ink stretched so its brightest strokes (the 99th percentile of inked pixels) are full white.
+    """uint8 ink stretched so its strokes (`INK_WHITE_PERCENTILE` of inked pixels) are full white.
 
     The percentile is read off a 256-bin histogram, with `np.percentile`'s linear interpolation between the
     two ranks around it: the same number, without sorting, for the hundred candidates of every line."""
@@ -272,7 +272,7 @@ def _full_contrast(ink: np.ndarray) -> np.ndarray:
     counts[0] = 0
     n = int(counts.sum())
     if n:
-        rank = 0.99 * (n - 1)
+        rank = INK_WHITE_PERCENTILE / 100.0 * (n - 1)
         below = int(rank)
         cum = np.cumsum(counts)
         lo = float(np.searchsorted(cum, below + 1))  # the value at 0-based rank `below`
