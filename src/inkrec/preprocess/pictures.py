@@ -128,15 +128,15 @@ def _to_grey(im: Image.Image) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ normalising
 
 
-def normalize_ink(grey: np.ndarray) -> np.ndarray:
+def normalize_ink(grey: np.ndarray, *, white_percentile: float | None = None) -> np.ndarray:
     """Any grey picture of ink -> uint8 white ink on black, background 0, ink stretched to full contrast.
 
     - Background: a constant (the border median) for evenly lit pictures; for larger pictures whose
       border varies (photos of paper), a smooth surface from local medians, which removes shading.
     - Polarity: whichever side of the background holds more ink mass (dark ink on paper is inverted).
     - Noise below 3 robust standard deviations of the background (paper grain, JPEG ringing) is zeroed.
-    - Faint ink is stretched so that its typical stroke brightness (`INK_WHITE_PERCENTILE`) reaches 255
-      (never reduced).
+    - Faint ink is stretched so that its typical stroke brightness (`INK_WHITE_PERCENTILE`, or
+      `white_percentile` of its inked pixels) reaches 255 (never reduced).
     Pictures without ink come back black.
     """
     g = np.asarray(grey)
@@ -160,7 +160,8 @@ def normalize_ink(grey: np.ndarray) -> np.ndarray:
     ink = np.where(ink > t, ink, 0.0)
     if not ink.any():
         return np.zeros((h, w), dtype=np.uint8)
-    hi = float(np.percentile(ink[ink > 0], INK_WHITE_PERCENTILE))
+    q = INK_WHITE_PERCENTILE if white_percentile is None else white_percentile
+    hi = float(np.percentile(ink[ink > 0], q))
     scale = max(1.0, 255.0 / max(hi, 1.0))
     return np.clip(ink * scale, 0, 255).round().astype(np.uint8)
 
@@ -404,7 +405,14 @@ def to_model_input(
     )
     work[ys, xs] = scaled[ys.start - oy : ys.stop - oy, xs.start - ox : xs.stop - ox]
     if delta:
-        work = _morph_fractional(work, abs(delta) / 2.0, np.maximum if delta > 0 else np.minimum)
+        # only the ink's box and a radius around it can change (the rest of the canvas is zero before and
+        # after, and the disk treats what lies beyond an edge as zero), so that is all the work done: a line
+        # reader frames a hundred candidates a line, most much wider or taller than they are square
+        m = pad + 1
+        y0, y1 = max(ys.start - m, 0), min(ys.stop + m, work.shape[0])
+        x0, x1 = max(xs.start - m, 0), min(xs.stop + m, work.shape[1])
+        work[y0:y1, x0:x1] = _morph_fractional(np.ascontiguousarray(work[y0:y1, x0:x1]), abs(delta) / 2.0,
+                                               np.maximum if delta > 0 else np.minimum)
     work = work[pad : pad + big, pad : pad + big]
     if crisp:  # the rasterizer draws solid lines: firm up soft pen and photo edges before averaging
         work = np.clip((work - 80.0) * (255.0 / 100.0), 0, 255)
