@@ -21,11 +21,12 @@
 # Each model is trained with `inkrec train`, exported with `inkrec export --int8` (which adds the embedding
 # output, the open-set rule and the teaching calibration from the same data), scored on its data set's standard
 # test split with `inkrec eval`, and gets its model card (models/<id>.md) with those figures, which are also
-# written into the .onnx metadata. `digits` frames pictures and ink like its own MNIST bitmaps (the framing is
-# measured from the data by scripts/stamp_lines.py after the export), which single pictures and `inkrec read`'s
-# lines rely on. Runs go to $INKREC_BUILD_DIR (default runs/bundled). Epoch counts can be
-# overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS, HANZI_EPOCHS), and the training samples per
-# class capped (DOODLES_MAX_PER_CLASS); the defaults are the recipe the bundled files were built with.
+# written into the .onnx metadata. `digits` and `hanzi-numerals` frame pictures and ink like their own training
+# bitmaps, MNIST digits and Chinese MNIST scans (the framing is measured from the data by scripts/stamp_lines.py
+# after the export), which single pictures and `inkrec read`'s lines rely on. Runs go to $INKREC_BUILD_DIR
+# (default runs/bundled). Epoch counts can be overridden for a quick rebuild (DOODLES_EPOCHS, DIGITS_EPOCHS,
+# HANZI_EPOCHS), and the training samples per class capped (DOODLES_MAX_PER_CLASS); the defaults are the recipe
+# the bundled files were built with.
 # INKREC_TRAIN_ARGS adds `inkrec train` options to every run (e.g. "--threads 1" on a busy machine), and
 # INKREC_REUSE_RUNS=1 exports a run already finished in $INKREC_BUILD_DIR/<id> instead of training it again.
 set -euo pipefail
@@ -101,8 +102,9 @@ if all digits; then
 fi
 if all hanzi-numerals; then
   train hanzi-numerals-teacher "$DATA/chinese-mnist" --model-arg width=48 --seed 1 --epochs 20 --augment strong
-  build hanzi-numerals "$DATA/chinese-mnist" --epochs "${HANZI_EPOCHS:-20}" --patience 0 --val-fraction 0 \
-    --pen 0.3 --teacher "$WORK/hanzi-numerals-teacher"
+  # pictures and ink framed like its own scans (small characters in thin lines), as for digits
+  FRAMING_FROM="$DATA/chinese-mnist" build hanzi-numerals "$DATA/chinese-mnist" --epochs "${HANZI_EPOCHS:-20}" \
+    --patience 0 --val-fraction 0 --pen 0.3 --teacher "$WORK/hanzi-numerals-teacher"
 fi
 if all doodles; then
   # one model, no teacher: beside its 18 categories it learns the training drawings (1-20) of every other

@@ -15,7 +15,9 @@ from PIL import Image
 
 from inkrec.errors import ConfigError, DataFormatError
 from inkrec.export.web import write_site
-from inkrec.preprocess.pictures import QUICKDRAW_FRAME, image_to_model_input
+from inkrec.preprocess.batch import bitmap_batch, picture_bitmap
+from inkrec.preprocess.pictures import decode_image
+from inkrec.runtime.onnx_model import OnnxModel
 
 
 def test_site_layout_and_manifest(tmp_path: Path, page_built: Path, doodles_onnx: Path, second_onnx: Path,
@@ -107,18 +109,13 @@ def _upload(page, name: str, mime: str, data: bytes) -> None:
     assert note.startswith("Recognised in this browser"), note
 
 
-def _python_top(onnx: Path, data: bytes, size: int) -> tuple[str, np.ndarray]:
-    """The top guess of the Python pipeline (what `POST /v1/predict` answers) for a picture."""
-    from inkrec.runtime.onnx_model import read_metadata
-
-    meta = read_metadata(onnx)
-    pre = meta.get("preprocessing") or {}
-    # image_to_model_input frames like Quick, Draw!; the server would pass the model's own framing instead
-    assert {k: pre[k] for k in ("canvas", "line_diameter", "padding") if k in pre}.items() <= QUICKDRAW_FRAME.items()
-    x = image_to_model_input(data, size)
-    sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
-    probs = sess.run(None, {sess.get_inputs()[0].name: (x.astype(np.float32) / 255)[None, None]})[0][0]
-    return meta["labels"][int(probs.argmax())], x
+def _python_top(onnx: Path, data: bytes) -> tuple[str, np.ndarray]:
+    """The top guess of the Python pipeline (what `POST /v1/predict` answers) for a picture: decoded,
+    normalised and framed with the model's own framing from its metadata, as the server frames uploads."""
+    model = OnnxModel(onnx)
+    x = picture_bitmap(decode_image(data), model.spec)
+    probs = model.predict(bitmap_batch(x[None], model.spec))[0]
+    return model.labels[int(probs.argmax())], x
 
 
 @pytest.mark.browser
@@ -136,7 +133,7 @@ def test_static_site_reads_pictures_in_the_browser(page, static_site: str, quick
     row = np.asarray(np.load(quickdraw / "numpy_bitmap" / "eye.npy", mmap_mode="r")[-1]).reshape(28, 28)
     buf = io.BytesIO()
     Image.fromarray(255 - row).resize((300, 300), Image.Resampling.BILINEAR).save(buf, format="PNG")
-    py_top, x = _python_top(doodles_onnx, buf.getvalue(), 28)
+    py_top, x = _python_top(doodles_onnx, buf.getvalue())
     _upload(page, "eye.png", "image/png", buf.getvalue())
     guesses = read_guesses(page)
     assert len(guesses) == 5 and guesses[0].startswith(py_top), (guesses, py_top)
@@ -147,7 +144,7 @@ def test_static_site_reads_pictures_in_the_browser(page, static_site: str, quick
     page.get_by_test_id("model-picker").select_option(second_meta["id"])
     page.wait_for_function("id => inkrec.model === id", arg=second_meta["id"])
     scan = sorted((datasets / "chinese-mnist" / "七").glob("*.jpg"))[5].read_bytes()
-    py_top, _ = _python_top(second_onnx, scan, int(second_meta["input"]["size"]))
+    py_top, _ = _python_top(second_onnx, scan)
     _upload(page, "scan.jpg", "image/jpeg", scan)
     guesses = read_guesses(page)
     assert guesses[0].startswith(py_top), (guesses, py_top)
