@@ -153,9 +153,16 @@ def test_a_chinese_line_is_read_with_the_models_own_priors(page, page_built, dat
         page.evaluate(_WRITE, strokes)
         line = _settled(page)
         server = httpx.post(url + "v1/read", json={"model": "hanzi", "strokes": strokes}, timeout=60).json()
+        # an undo reads what is left from what was read before, running the model on nothing
+        page.get_by_test_id("line-undo").click()
+        undone = _settled(page)
+        shorter = httpx.post(url + "v1/read", json={"model": "hanzi", "strokes": strokes[:-1]}, timeout=60).json()
     finally:
         stop(proc)
     assert line["error"] is None, line["error"]
     assert server["text"] == ours != theirs
     assert line["text"] == server["text"]  # read stroke by stroke, new candidates only, as a whole read reads it
-    print(f"page: a {len(ours)}-character Chinese line, last read (after its last stroke) {line['lastReadMs']:.0f} ms")
+    assert line["lastRan"] > 0 and undone["lastRan"] == 0, (line["lastRan"], undone["lastRan"])
+    assert undone["text"] == shorter["text"], (undone["text"], shorter["text"])
+    print(f"page: a {len(ours)}-character Chinese line, last read (after its last stroke) {line['lastReadMs']:.0f} ms, "
+          f"after an undo {undone['lastReadMs']:.0f} ms")

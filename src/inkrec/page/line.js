@@ -164,9 +164,9 @@ export function bestPath(n, runs, scores) {
  * @param rawStrokes [[x...], [y...], [t...]] per stroke
  * @param info the model's entry of the model list (labels, input, preprocessing)
  * @param run async (Uint8Array size*size) -> {probs}
- * @param seen optional Map kept between reads of a line that only grows: a candidate's probabilities by its
- *   model and strokes (a candidate's pixels are its strokes' alone), so a new stroke costs only the candidates
- *   it is part of; whoever removes or replaces strokes clears it
+ * @param seen optional Map kept between reads of one line: a candidate's probabilities by its model and strokes
+ *   (a candidate's pixels are its strokes' alone), so a new stroke costs only the candidates it is part of and
+ *   an undo none; whoever removes strokes forgets what was read with them (`forgetStrokes`)
  */
 export async function readLine(rawStrokes, info, run, seen = null) {
   const line = inkPieces(rawStrokes);
@@ -198,6 +198,16 @@ export async function readLine(rawStrokes, info, run, seen = null) {
   });
 }
 
+/**
+ * Forget the candidates read with a stroke numbered `from` or later (keys as `readLine` makes them: the model's
+ * id, a colon, the stroke numbers): the strokes before it are unchanged, so what was read of them still holds.
+ */
+export function forgetStrokes(seen, from) {
+  for (const key of [...seen.keys()]) {
+    if (key.slice(key.lastIndexOf(":") + 1).split(",").some((i) => Number(i) >= from)) seen.delete(key);
+  }
+}
+
 /** The "Write a line" panel: a wide pad, the text as read, each character's alternatives, copy. */
 export class LineMode {
   /**
@@ -208,11 +218,11 @@ export class LineMode {
     this.deps = deps;
     this.characters = [];
     this.picked = new Map(); // the strokes of a character -> the label the person picked for it
-    this.seen = new Map(); // candidates read so far while the line only grew (readLine's `seen`)
+    this.seen = new Map(); // candidates read so far in this line (readLine's `seen`)
     this.selected = null;
     this.busy = false;
     this.again = false;
-    this.state = { text: "", characters: [], version: 0, readVersion: 0, lastReadMs: null, error: null };
+    this.state = { text: "", characters: [], version: 0, readVersion: 0, lastReadMs: null, lastRan: null, error: null };
     panel.innerHTML = `
       <div class="line-wrap">
         <canvas id="line-canvas" data-testid="line-canvas" class="pad line-pad" role="img" tabindex="0"
@@ -236,7 +246,9 @@ export class LineMode {
         $("line-undo").disabled = empty || this.pad.isDrawing;
         $("line-clear").disabled = empty;
         $("line-hint").classList.toggle("gone", !empty);
-        if (reason === "undo" || reason === "clear") this.seen.clear(); // stroke numbers will be reused
+        if (reason === "clear") this.seen.clear(); // stroke numbers will be reused
+        // an undo takes the last stroke back and the next stroke takes its number: forget only what it was in
+        if (reason === "undo") forgetStrokes(this.seen, this.pad.rawStrokes().length);
         if (reason !== "move" || empty) this.refresh();
       },
     });
@@ -260,6 +272,7 @@ export class LineMode {
     this.busy = true;
     const version = this.state.version;
     const t0 = performance.now();
+    let ran = 0; // candidates the model read this time (the rest were known from before)
     try {
       const raw = this.pad.rawStrokes();
       const info = this.deps.info();
@@ -268,11 +281,13 @@ export class LineMode {
       } else if (info.lines === false) {
         throw new Error(`the model ${info.id} does not read lines of characters; pick digits or a Chinese model`);
       } else if (this.deps.backend() === "wasm") {
-        this.characters = await readLine(raw, info, this.deps.run, this.seen);
+        const run = (pixels) => { ran += 1; return this.deps.run(pixels); };
+        this.characters = await readLine(raw, info, run, this.seen);
       } else {
         this.characters = await this._readOnServer(raw, info);
       }
       this.state.lastReadMs = performance.now() - t0;
+      this.state.lastRan = ran;
       this.state.error = null;
       this.$("line-note").textContent = raw.length
         ? `Read in ${this.state.lastReadMs.toFixed(0)} ms${this.deps.backend() === "wasm" ? " in this browser" : " by the server"}.`
