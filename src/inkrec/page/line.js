@@ -222,7 +222,9 @@ export class LineMode {
     this.selected = null;
     this.busy = false;
     this.again = false;
-    this.state = { text: "", characters: [], version: 0, readVersion: 0, lastReadMs: null, lastRan: null, error: null };
+    this.state = {
+      text: "", characters: [], version: 0, readVersion: 0, lastReadMs: null, lastRan: null, error: null,
+    };
     panel.innerHTML = `
       <div class="line-wrap">
         <canvas id="line-canvas" data-testid="line-canvas" class="pad line-pad" role="img" tabindex="0"
