@@ -94,10 +94,7 @@ def model_entry(meta: dict, url: str) -> dict:
         if key in meta:
             entry[key] = meta[key]
     entry.setdefault("metrics", {})
-    entry["vocabulary"] = meta.get("vocabulary")
-    entry["layout"] = md.page_layout(meta)
-    entry["lines"] = md.reads_lines(meta)
-    entry["line_priors"] = meta.get("line_priors")
+    entry.update(md.page_fields(meta))
     entry["url"] = url
     return entry
 

@@ -272,6 +272,18 @@ def page_layout(meta: dict) -> str:
     return "writing" if character_model and many else "drawing"
 
 
+def page_fields(meta: dict) -> dict:
+    """What the page needs to know of a model beyond its file's own entries: its vocabulary, layout, whether it
+    reads lines and with which of its own priors. One place for `GET /v1/models` and a static site's
+    models.json, which must say the same."""
+    return {
+        "vocabulary": meta.get("vocabulary"),
+        "layout": page_layout(meta),
+        "lines": reads_lines(meta),
+        "line_priors": meta.get("line_priors"),
+    }
+
+
 def parse(text: str | None, path: str | Path) -> dict:
     """Parse the JSON string stored under the `inkrec` key."""
     if text is None:

@@ -152,9 +152,6 @@ class OnnxModel:
             "embedding": self.has_embedding,
             "open_set": self.open_set,
             "teach": m.get("teach"),
-            "vocabulary": m.get("vocabulary"),
-            "layout": md.page_layout(m),
-            "lines": md.reads_lines(m),
-            "line_priors": m.get("line_priors"),
+            **md.page_fields(m),
             "url": f"/v1/models/{self.id}/model.onnx",
         }
