@@ -304,22 +304,25 @@ class PictureLine:
         """The ink of pieces i..j alone (other pieces' ink blanked), cropped to their box and stretched to
         full contrast again (`_full_contrast`): under uneven light one end of a line comes out fainter than
         the other, and the framing firms faint strokes away."""
-        x0, y0, x1, y1 = (int(v) for v in self.pieces.span_box(i, j))
-        seg = self.seg[y0:y1, x0:x1]
-        return _full_contrast(np.where((seg > i) & (seg <= j + 1), self.ink[y0:y1, x0:x1], 0))
+        box = self._box(i, j)
+        seg = self.seg[box]
+        return _full_contrast(np.where((seg > i) & (seg <= j + 1), self.ink[box], 0))
 
     def intruded(self, i: int, j: int) -> bool:
         """Whether other pieces' ink lies inside the box of pieces i..j (where `window` differs from `crop`)."""
-        x0, y0, x1, y1 = (int(v) for v in self.pieces.span_box(i, j))
-        seg = self.seg[y0:y1, x0:x1]
+        seg = self.seg[self._box(i, j)]
         return bool(((seg > 0) & ((seg <= i) | (seg > j + 1))).any())
 
     def window(self, i: int, j: int) -> np.ndarray:
         """All the ink inside the box of pieces i..j, other pieces' included, at full contrast. Where two
         characters cross, no cut parts them cleanly: a stroke of one falls to its neighbour's piece and
         `crop` loses it, while the window keeps the character whole beside a bit of its neighbour."""
+        return _full_contrast(self.ink[self._box(i, j)])
+
+    def _box(self, i: int, j: int) -> tuple[slice, slice]:
+        """The rows and columns of the box of pieces i..j, at working scale."""
         x0, y0, x1, y1 = (int(v) for v in self.pieces.span_box(i, j))
-        return _full_contrast(self.ink[y0:y1, x0:x1])
+        return slice(y0, y1), slice(x0, x1)
 
     def to_picture(self, box: np.ndarray) -> list[float]:
         """A working box as [x0, y0, x1, y1] in the picture's pixels."""
