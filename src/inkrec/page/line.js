@@ -164,9 +164,10 @@ export function bestPath(n, runs, scores) {
  * @param rawStrokes [[x...], [y...], [t...]] per stroke
  * @param info the model's entry of the model list (labels, input, preprocessing)
  * @param run async (Uint8Array size*size) -> {probs}
- * @param seen optional Map kept between reads of one line: a candidate's probabilities by its model and strokes
- *   (a candidate's pixels are its strokes' alone), so a new stroke costs only the candidates it is part of and
- *   an undo none; whoever removes strokes forgets what was read with them (`forgetStrokes`)
+ * @param seen optional Map kept between reads of one line: a candidate's probabilities and its last stroke, by
+ *   its model and strokes (a candidate's pixels are its strokes' alone), so a new stroke costs only the
+ *   candidates it is part of and an undo none; whoever removes strokes forgets what was read with them
+ *   (`forgetStrokes`)
  */
 export async function readLine(rawStrokes, info, run, seen = null) {
   const line = inkPieces(rawStrokes);
@@ -182,10 +183,10 @@ export async function readLine(rawStrokes, info, run, seen = null) {
     for (let k = i; k <= j; k++) ids.push(...line.members[k]);
     ids.sort((a, b) => a - b);
     const key = `${info.id}:${ids.join(",")}`;
-    if (seen && seen.has(key)) { probs.push(seen.get(key)); continue; }
+    if (seen && seen.has(key)) { probs.push(seen.get(key).probs); continue; }
     const pixels = rasterize(simplify(ids.map((s) => line.strokes[s])), size, ld, pad);
     const p = (await run(pixels)).probs;
-    if (seen) seen.set(key, p);
+    if (seen) seen.set(key, { probs: p, last: ids[ids.length - 1] });
     probs.push(p);
   }
   const prior = shapeScores(line, runs, priors);
@@ -199,13 +200,11 @@ export async function readLine(rawStrokes, info, run, seen = null) {
 }
 
 /**
- * Forget the candidates read with a stroke numbered `from` or later (keys as `readLine` makes them: the model's
- * id, a colon, the stroke numbers): the strokes before it are unchanged, so what was read of them still holds.
+ * Forget the candidates of `readLine`'s `seen` read with a stroke numbered `from` or later: the strokes before
+ * it are unchanged, so what was read of them still holds.
  */
 export function forgetStrokes(seen, from) {
-  for (const key of [...seen.keys()]) {
-    if (key.slice(key.lastIndexOf(":") + 1).split(",").some((i) => Number(i) >= from)) seen.delete(key);
-  }
+  for (const [key, { last }] of [...seen]) if (last >= from) seen.delete(key);
 }
 
 /** The "Write a line" panel: a wide pad, the text as read, each character's alternatives, copy. */
