@@ -24,16 +24,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 from inkrec.read.reader import LineReader  # noqa: E402
 from inkrec.read.score import LineScore  # noqa: E402
-from inkrec.read.search import Priors, prior_fields  # noqa: E402
+from inkrec.read.search import prior_fields  # noqa: E402
 from inkrec.runtime.onnx_model import OnnxModel  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from read_lines import digit_lines, line_options, synth_chinese_lines  # noqa: E402
-
-
-def parse_set(text: str, base: Priors) -> Priors:
-    """'wide=0.8,wide_cost=2' -> `base` with those fields replaced ('' : as it is)."""
-    return base.updated(prior_fields(text))
 
 
 def main() -> None:
@@ -56,7 +51,7 @@ def main() -> None:
         base, kind = reader.picture_priors, f"{args.split} digit"
         candidates = (reader.picture_candidates(g) + (t,) for g, t in digit_lines(args.mnist, args.lines, args.seed,
                                                                                   args.split))
-    tries = [("as shipped", base)] + [(s, parse_set(s, base)) for s in args.set]
+    tries = [("as shipped", base)] + [(s, base.updated(prior_fields(s))) for s in args.set]
     scores = [LineScore() for _ in tries]
     for line, spans, probs, truth in candidates:
         for (_, priors), score in zip(tries, scores, strict=True):
