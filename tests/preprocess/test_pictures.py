@@ -22,6 +22,7 @@ from inkrec.preprocess.pictures import (
     normalize_ink,
     to_model_input,
 )
+from inkrec.read.segment import _components
 
 # numpy_bitmap rows 0-24 of these categories are the 25 drawings of simplified/<category>.ndjson
 # (checked in test_reference_categories_pair_up), so Google's own bitmaps are the reference.
@@ -148,33 +149,14 @@ def test_normalize_chinese_mnist_faint_ink(chinese_mnist: Path):
         assert np.abs(flipped.astype(int) - o).mean() < 2.0
 
 
-def _pieces(mask: np.ndarray) -> int:
-    """Connected pieces (8-neighbours) of a boolean picture."""
-    seen = np.zeros_like(mask, bool)
-    n = 0
-    for y, x in zip(*np.nonzero(mask), strict=True):
-        if seen[y, x]:
-            continue
-        n += 1
-        seen[y, x] = True
-        stack = [(y, x)]
-        while stack:
-            a, b = stack.pop()
-            for c in range(max(a - 1, 0), min(a + 2, mask.shape[0])):
-                for d in range(max(b - 1, 0), min(b + 2, mask.shape[1])):
-                    if mask[c, d] and not seen[c, d]:
-                        seen[c, d] = True
-                        stack.append((c, d))
-    return n
-
-
 def test_faint_thin_pen_lines_frame_whole(chinese_mnist: Path):
     """Every scan of 一 is one pen line, faint, a pixel wide and uneven along its length (JPEG): framed, it is
     one piece of solid ink, not a string of beads (stretching only the brightest percent to white left a fifth
     of them broken)."""
     files = sorted((chinese_mnist / "一").glob("*.jpg"))
     assert len(files) == 800
-    pieces = np.array([_pieces(to_model_input(normalize_ink(decode_image(f)), 64) > 128) for f in files])
+    # 8-connected pieces of solid ink, counted as the line reader counts a picture's marks
+    pieces = np.array([len(_components(to_model_input(normalize_ink(decode_image(f)), 64) > 128)[2]) for f in files])
     assert np.mean(pieces == 1) >= 0.95, np.bincount(pieces)
 
 
