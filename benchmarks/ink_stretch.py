@@ -76,11 +76,14 @@ def main() -> None:
     ap.add_argument("--percentiles", default="99,95,90,85,80,75")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    sets = {
-        "hanzi": ("hanzi.onnx", chinese_mnist_train(DATASETS / "chinese-mnist"), "Chinese MNIST writers 1-64"),
-        "hanzi-numerals": ("hanzi-numerals.onnx", None, "Chinese MNIST writers 1-64"),
-        "digits": ("digits.onnx", digits_on_paper(DATASETS / "mnist", 3000), "MNIST t10k (3,000), on paper"),
-        "doodles": ("doodles.onnx", doodles_on_paper(DATASETS / "quickdraw" / "numpy_bitmap", 150),
+    numerals = chinese_mnist_train(DATASETS / "chinese-mnist")
+    sets = {  # each model loaded once, with the pictures it reads and what they are
+        "hanzi": (OnnxModel(REPO / "models" / "hanzi.onnx"), numerals, "Chinese MNIST writers 1-64"),
+        "hanzi-numerals": (OnnxModel(REPO / "models" / "hanzi-numerals.onnx"), numerals, "Chinese MNIST writers 1-64"),
+        "digits": (OnnxModel(REPO / "models" / "digits.onnx"), digits_on_paper(DATASETS / "mnist", 3000),
+                   "MNIST t10k (3,000), on paper"),
+        "doodles": (OnnxModel(REPO / "models" / "doodles.onnx"),
+                    doodles_on_paper(DATASETS / "quickdraw" / "numpy_bitmap", 150),
                     "Quick, Draw! test bitmaps (150 a category), on paper"),
     }
     shipped = pictures.INK_WHITE_PERCENTILE
@@ -90,9 +93,8 @@ def main() -> None:
     for q in (float(p) for p in args.percentiles.split(",")):
         pictures.INK_WHITE_PERCENTILE = q
         row = {}
-        for name, (file, items, _) in sets.items():
-            items = items if items is not None else sets["hanzi"][1]
-            row[name] = round(top1(OnnxModel(REPO / "models" / file), items), 4)
+        for name, (model, items, _) in sets.items():
+            row[name] = round(top1(model, items), 4)
         results[f"{q:g}"] = row
         mark = " (shipped)" if q == shipped else ""
         print(f"| {q:g}{mark} | " + " | ".join(f"{v:.2%}" for v in row.values()) + " |", flush=True)
