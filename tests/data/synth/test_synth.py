@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fontTools.fontBuilder import FontBuilder  # installed with matplotlib (dev extra)
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 from inkrec.data.dataset import open_dataset
 from inkrec.data.synth import SynthSpec
@@ -142,3 +144,25 @@ def test_framed_glyphs_are_kept_between_runs_and_a_damaged_cache_is_framed_again
     assert third.prepare_glyphs(32, progress=False) == path
     assert np.array_equal(third.bitmaps(labels, seeds, 32), pixels)
     assert HanziSynth.open("龘靁", font_share=1.0).glyph_cache_path(32, 1.0, 1.0) != path  # another vocabulary
+
+
+def test_a_font_that_maps_a_character_to_an_empty_glyph_does_not_draw_it(tmp_path: Path):
+    square = TTGlyphPen(None)
+    for point in [(100, 100), (100, 700), (700, 700), (700, 100)]:
+        (square.lineTo if square.points else square.moveTo)(point)
+    square.closePath()
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "yong", "guo"])
+    fb.setupCharacterMap({ord("永"): "yong", ord("國"): "guo"})  # 國 mapped, but to a glyph with no outline
+    fb.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "yong": square.glyph(), "guo": TTGlyphPen(None).glyph()})
+    fb.setupHorizontalMetrics({g: (800, 0) for g in (".notdef", "yong", "guo")})
+    fb.setupHorizontalHeader(ascent=900, descent=-100)
+    fb.setupNameTable({"familyName": "Blanks", "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    path = tmp_path / "blanks.ttf"
+    fb.save(str(path))
+    glyphs = GlyphSet(((str(path), 0),))
+    assert glyphs.fonts_for("永") == [0]
+    assert glyphs.fonts_for("國") == []  # in the character map, but it would draw a blank picture
+    assert glyphs.render("永", 0).max() == 255

@@ -47,8 +47,10 @@ class GlyphSet:
         return cls(tuple(dict.fromkeys(found)))
 
     def fonts_for(self, char: str) -> list[int]:
-        """Indices (into `paths`) of the fonts that have a glyph for `char`."""
-        return [i for i, (p, _) in enumerate(self.paths) if covers(p, {ord(char)})]
+        """Indices (into `paths`) of the fonts that draw `char`: mapped by the font's character map to a
+        glyph with ink. Some fonts map whole blocks to empty glyphs, which would teach blank pictures."""
+        return [i for i, (p, index) in enumerate(self.paths)
+                if covers(p, {ord(char)}) and _has_ink(_font(p, index), char)]
 
     def render(self, char: str, font: int) -> np.ndarray:
         """uint8 (RENDER, RENDER) white glyph on black."""
@@ -61,6 +63,12 @@ class GlyphSet:
 @cache
 def _font(path: str, index: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, int(RENDER * 0.75), index=index)
+
+
+def _has_ink(font: ImageFont.FreeTypeFont, char: str) -> bool:
+    """Whether the glyph has an outline (an empty one's box has no height)."""
+    _, top, _, bottom = font.getbbox(char)
+    return bottom > top
 
 
 def warp(picture: np.ndarray, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
