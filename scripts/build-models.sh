@@ -135,7 +135,18 @@ if all hanzi; then
   "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2" --init "$run" --size 64 \
     --epochs "${HANZI_FT_EPOCHS:-4}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
     --workers 2 --patience 0 --out "$ft" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
-  "$INKREC" export "$ft" -o models/hanzi.onnx --id hanzi --int8
+  # then a third of the samples from fonts, where Japanese pen and brush fonts written by hand join the Kai
+  # ones (`inkrec.data.synth.glyphs.FONTS`; scripts/setup.sh installs them): their semi-cursive forms are
+  # what the strokes' synthetic writers do not reach. (The two stages above were run when only the Kai fonts
+  # were known; where the others are installed, they draw some of those stages' font samples too.)
+  hw="$run-hw"
+  resume=(); [[ -f "$hw/last.pt" ]] && resume=(--resume)
+  echo "== hanzi: continuing from $ft with handwriting fonts (resumable: $hw)"
+  # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
+  "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2&fonts=0.35" --init "$ft" --size 64 \
+    --epochs "${HANZI_HW_EPOCHS:-7}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
+    --workers 2 --patience 0 --out "$hw" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
+  "$INKREC" export "$hw" -o models/hanzi.onnx --id hanzi --int8
   # the line reader's priors for Chinese ink and pictures, chosen on lines of the synthetic handwriting it
   # learnt from (benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx [--pictures]): its
   # characters are wide and made of parts that read as characters themselves, so a run of pieces is kept
@@ -146,7 +157,7 @@ if all hanzi; then
   # not 24): loading them casts them back to float32
   "$PY" -c "import sys, torch; p = torch.load(sys.argv[1], map_location='cpu', weights_only=True); \
 p['state_dict'] = {k: v.half() if v.is_floating_point() else v for k, v in p['state_dict'].items()}; \
-torch.save(p, sys.argv[2])" "$ft/best.pt" models/hanzi.pt
+torch.save(p, sys.argv[2])" "$hw/best.pt" models/hanzi.pt
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/casia-olhwdb/1043-c.pot" --split all --json "$WORK/hanzi.casia.json"
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/chinese-mnist" --split test --as-pictures \
     --json "$WORK/hanzi.chinese-mnist.json"
@@ -154,7 +165,7 @@ torch.save(p, sys.argv[2])" "$ft/best.pt" models/hanzi.pt
     --json "$WORK/hanzi.tegaki-zh.json"
   "$INKREC" eval --model models/hanzi.onnx --data "$DATA/tegaki/tegaki-lab" --split all --known-only \
     --json "$WORK/hanzi.tegaki-kanji.json"
-  "$PY" scripts/model_card.py models/hanzi.onnx --run "$ft" \
+  "$PY" scripts/model_card.py models/hanzi.onnx --run "$hw" \
     --real "CASIA OLHWDB writer 1043=$WORK/hanzi.casia.json" \
     --real "Chinese MNIST writers 65-80 (pictures)=$WORK/hanzi.chinese-mnist.json" \
     --real "Tegaki Traditional Chinese (the characters in zh)=$WORK/hanzi.tegaki-zh.json" \

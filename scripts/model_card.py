@@ -53,8 +53,9 @@ ABOUT = {
         "title": "Chinese handwriting, every character (GB2312 + Big5: 15,433)",
         "data": "No handwriting at all: `inkrec`'s synthesizer (`synth:hanzi`, `inkrec data synth hanzi`) writes "
         "new samples every epoch from the stroke medians of npm's hanzi-writer-data (9,234 of the classes; "
-        "joined-up and cursive forms, per-stroke drift, stroke-order swaps) and from Debian's Kai fonts "
-        "(warped glyphs; the only source of ~6,200 rarer Big5 characters). GB2312 level-1 classes get 3x, "
+        "joined-up and cursive forms, per-stroke drift, stroke-order swaps) and from Debian's handwriting-style "
+        "fonts (warped glyphs; the only source of ~6,200 rarer Big5 characters): Kai fonts, and Japanese pen "
+        "and brush fonts written by hand, semi-cursive forms included. GB2312 level-1 classes get 3x, "
         "other common Big5 classes 2x the samples. Real handwriting is used for testing only: CASIA OLHWDB "
         "writer 1043, Chinese MNIST writers 65-80, Tegaki's Traditional Chinese and kanji samples.",
         "use": "The Chinese writing pad of the drawing page (ten candidates after every stroke), "

@@ -19,11 +19,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 # Debian's Kai fonts: AR PL UKai draws labels in any Chinese character (inkrec ships a font with only its own
-# labels' characters), and with LXGW WenKai, TW-Kai and AR PL KaitiM they are the handwriting synthesizer's
-# glyphs (`inkrec data synth hanzi`). Installed where apt-get can run: as root, or with passwordless sudo.
-kai_fonts="fonts-arphic-ukai fonts-lxgw-wenkai fonts-cns11643-kai fonts-arphic-gkai00mp fonts-arphic-bkai00mp"
-if { [ ! -f /usr/share/fonts/truetype/arphic/ukai.ttc ] || [ ! -d /usr/share/fonts/truetype/lxgw-wenkai ]; } \
-    && command -v apt-get >/dev/null 2>&1; then
+# labels' characters), and with LXGW WenKai, TW-Kai, AR PL KaitiM and Debian's Japanese handwriting fonts (pen
+# and brush, semi-cursive) they are the handwriting synthesizer's glyphs (`inkrec data synth hanzi`).
+# Installed where apt-get can run: as root, or with passwordless sudo.
+kai_fonts="fonts-arphic-ukai fonts-lxgw-wenkai fonts-cns11643-kai fonts-arphic-gkai00mp fonts-arphic-bkai00mp \
+fonts-kiloji fonts-klee fonts-aoyagi-soseki fonts-aoyagi-kouzan-t fonts-kouzan-mouhitsu"
+if { [ ! -f /usr/share/fonts/truetype/arphic/ukai.ttc ] || [ ! -d /usr/share/fonts/truetype/lxgw-wenkai ] \
+    || [ ! -d /usr/share/fonts/truetype/kouzan-mouhitsu ]; } && command -v apt-get >/dev/null 2>&1; then
     install_font="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $kai_fonts"
     if [ "$(id -u)" = 0 ]; then
         sh -c "$install_font" >/dev/null 2>&1 || echo "note: could not install $kai_fonts" >&2

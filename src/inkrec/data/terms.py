@@ -16,13 +16,16 @@ TERMS: list[tuple[tuple[str, ...], dict[str, str]]] = [
     (
         ("synth:hanzi",),
         {
-            "name": "inkrec's Chinese handwriting synthesizer (hanzi-writer-data stroke medians, Kai fonts)",
+            "name": "inkrec's Chinese handwriting synthesizer (hanzi-writer-data stroke medians, handwriting fonts)",
             "license": "Arphic Public License (hanzi-writer-data / Make Me a Hanzi, AR PL Kai fonts); "
-            "SIL OFL 1.1 (LXGW WenKai); Taiwan Open Government Data License 1.0 (TW-Kai)",
+            "SIL OFL 1.1 (LXGW WenKai, Klee One); Taiwan Open Government Data License 1.0 (TW-Kai); "
+            "BSD-3-Clause (kiloji); public domain (Aoyagi Kouzan's fonts)",
             "attribution": "Stroke medians from hanzi-writer-data (Make Me a Hanzi by Shaunak Kishore, derived "
             "from Arphic Technology's AR PL fonts, Arphic Public License); glyphs of AR PL UKai and KaitiM "
-            "(Arphic Public License), LXGW WenKai (SIL OFL 1.1) and TW-Kai (Taiwan's Ministry of Education "
-            "CNS11643 fonts, Open Government Data License 1.0).",
+            "(Arphic Public License), LXGW WenKai (SIL OFL 1.1), TW-Kai (Taiwan's Ministry of Education "
+            "CNS11643 fonts, Open Government Data License 1.0), kiloji (© 2007 kilo, BSD-3-Clause), Klee One "
+            "(© 2020 The Klee Project Authors, SIL OFL 1.1) and Kouzan Aoyagi's Aoyagi Soseki, Aoyagi Kouzan T "
+            "and Kouzan Mouhitsu (public domain).",
             "citation": "Make Me a Hanzi, https://github.com/skishore/makemeahanzi; hanzi-writer-data, "
             "https://github.com/chanind/hanzi-writer-data.",
             "weights_license": "Arphic Public License (the weights are learned from Arphic-licensed stroke "

@@ -9,7 +9,7 @@ writes the same samples to files). Options, all optional:
 - ``boost``: ``A,B``: GB2312 level-1 classes get A times, other Big5 common ones B times the samples
   (default ``3,2``): people write common characters far more often, so a model should know them best;
 - ``val_per_class`` / ``test_per_class``: fixed samples per class for validation and test (default 1);
-- ``fonts``: share of samples drawn from Kai fonts for characters that have stroke medians (default 0.25);
+- ``fonts``: share of samples drawn from fonts for characters that have stroke medians (default 0.25);
 - ``strokes``: the hanzi-writer-data folder, tarball or packed ``.npz`` (default: found, see `strokebank`);
 - any `inkrec.data.synth.ink.Style` field (``join=0.8``, ``smoothing=6`` ...).
 """

@@ -1,8 +1,11 @@
-"""Characters drawn by handwriting-style (Kai) fonts, warped like paper and pen warp them.
+"""Characters drawn by handwriting-style fonts, warped like paper and pen warp them.
 
 Stroke medians exist for 9,574 characters; Big5's rarer ~6,000 exist only as glyphs. Kai fonts are the
-closest printed style to handwriting (brush-written regular script), and Debian ships several that cover
-GB2312 level 1 and all of Big5. A glyph is drawn large and framed as any picture of a character is
+closest printed style to careful handwriting (brush-written regular script), and Debian ships several that
+cover GB2312 level 1 and all of Big5. Debian's Japanese handwriting fonts add what print lacks: pen and brush
+semi-cursive forms, written by hand and digitised (strokes run together, components simplified, the hooks
+and loops of a fast hand), for the ~2,600 GB2312 level-1 characters and the many traditional ones that
+Japanese shares. A glyph is drawn large and framed as any picture of a character is
 (`inkrec.preprocess.pictures.to_model_input`: cropped to the ink, strokes brought to the rasterizer's line
 width), so a font sample is made like an uploaded photo; each sample then gets its own random smooth mesh warp
 (an elastic distortion: Pillow's MESH transform, one C call) and a global affine. Framing costs ~10 ms, the
@@ -20,14 +23,23 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inkrec.fonts import covers
 
-# Debian's Kai fonts (package: file, face index); the regular weights only: bold samples are too heavy.
-KAI_FONTS: tuple[tuple[str, int], ...] = (
+# Debian's handwriting-style fonts (file, face index), each used where installed.
+FONTS: tuple[tuple[str, int], ...] = (
+    # Kai (regular script), the regular weights only: bold samples are too heavy
     ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),  # fonts-arphic-ukai
     ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf", 0),  # fonts-lxgw-wenkai
     ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Light.ttf", 0),
     ("/usr/share/fonts/truetype/cns11643/TW-Kai-98_1.ttf", 0),  # fonts-cns11643-kai
     ("/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf", 0),  # fonts-arphic-gkai00mp
     ("/usr/share/fonts/truetype/arphic-bkai00mp/bkai00mp.ttf", 0),  # fonts-arphic-bkai00mp
+    # written by hand: pen and brush, regular and semi-cursive (gyosho); framing brings every one to the
+    # rasterizer's line width, so a brush's weight does not matter
+    ("/usr/share/fonts/truetype/kiloji/kiloji.ttf", 0),  # fonts-kiloji
+    ("/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf", 0),  # fonts-klee
+    ("/usr/share/fonts/truetype/aoyagi-soseki/aoyagi-soseki.ttf", 0),  # fonts-aoyagi-soseki
+    ("/usr/share/fonts/truetype/aoyagi-kouzan-t/AoyagiKouzanT.ttf", 0),  # fonts-aoyagi-kouzan-t
+    ("/usr/share/fonts/truetype/kouzan-mouhitsu/kouzan-mouhitsu.ttf", 0),  # fonts-kouzan-mouhitsu
+    ("/usr/share/fonts/truetype/kouzan-mouhitsu/kouzan-mouhitsu-gyosho.ttf", 0),
 )
 RENDER = 96  # glyphs are drawn on a RENDER x RENDER canvas
 _MESH = 4  # cells per side of the elastic warp's mesh
@@ -35,7 +47,7 @@ _MESH = 4  # cells per side of the elastic warp's mesh
 
 @dataclass(frozen=True)
 class GlyphSet:
-    """The installed Kai fonts and, per character, which of them draw it."""
+    """The installed handwriting-style fonts and, per character, which of them draw it."""
 
     paths: tuple[tuple[str, int], ...]
 
@@ -43,7 +55,7 @@ class GlyphSet:
     def installed(cls, extra: tuple[str, ...] = ()) -> GlyphSet:
         env = tuple(p for p in os.environ.get("INKREC_SYNTH_FONTS", "").split(os.pathsep) if p)
         found = [(p, 0) for p in (*extra, *env) if os.path.isfile(p)]
-        found += [(p, i) for p, i in KAI_FONTS if os.path.isfile(p)]
+        found += [(p, i) for p, i in FONTS if os.path.isfile(p)]
         return cls(tuple(dict.fromkeys(found)))
 
     def fonts_for(self, char: str) -> list[int]:

@@ -1,5 +1,5 @@
 """Synthetic Chinese handwriting for every character of a vocabulary: ink from stroke medians, pictures from
-Kai fonts, deterministic by seed.
+handwriting-style fonts, deterministic by seed.
 
 A class with stroke medians is written as ink (`inkrec.data.synth.ink`) most of the time and drawn from a font
 otherwise (`font_share`); a class without medians (most of Big5's rarer characters) is drawn from fonts only.
@@ -67,8 +67,8 @@ class HanziSynth:
         missing = synth.unwritable
         if len(missing) == len(synth.classes):
             raise ConfigError(
-                "no class of the vocabulary can be synthesized: neither stroke medians nor Kai fonts cover it "
-                "(install fonts-arphic-ukai, fonts-lxgw-wenkai or fonts-cns11643-kai)"
+                "no class of the vocabulary can be synthesized: neither stroke medians nor a handwriting font covers "
+                "it (install fonts-arphic-ukai, fonts-lxgw-wenkai or fonts-cns11643-kai)"
             )
         return synth
 
