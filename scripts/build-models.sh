@@ -127,25 +127,24 @@ if all hanzi; then
   "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2" --model inknet --model-arg width=64 \
     --model-arg "blocks=[1,1,1]" --size 64 --epochs "${HANZI_EPOCHS_ZH:-10}" --batch-size 128 --lr 2e-3 \
     --augment light --pen 0.3 --workers 2 --patience 0 --out "$run" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
-  # then a warm restart from those weights on fresh samples, at a quarter of the learning rate
+  # continue_hanzi FROM OUT EPOCHS DATA: a warm restart from FROM's weights on fresh samples of DATA, at a quarter of
+  # the learning rate (resumable: OUT)
+  continue_hanzi() {
+    local resume=(); [[ -f "$2/last.pt" ]] && resume=(--resume)
+    echo "== hanzi: continuing from $1 (resumable: $2)"
+    # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
+    "$INKREC" train --data "$4" --init "$1" --size 64 --epochs "$3" --batch-size 128 --lr 5e-4 \
+      --warmup-epochs 0.2 --augment light --pen 0.3 --workers 2 --patience 0 --out "$2" --no-track \
+      "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
+  }
   ft="$run-ft"
-  resume=(); [[ -f "$ft/last.pt" ]] && resume=(--resume)
-  echo "== hanzi: continuing from $run (resumable: $ft)"
-  # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
-  "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2" --init "$run" --size 64 \
-    --epochs "${HANZI_FT_EPOCHS:-4}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
-    --workers 2 --patience 0 --out "$ft" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
+  continue_hanzi "$run" "$ft" "${HANZI_FT_EPOCHS:-4}" "synth:hanzi?charset=zh&per_class=8&boost=3,2"
   # then a third of the samples from fonts, where Japanese pen and brush fonts written by hand join the Kai
   # ones (`inkrec.data.synth.glyphs.FONTS`; scripts/setup.sh installs them): their semi-cursive forms are
   # what the strokes' synthetic writers do not reach. (The two stages above were run when only the Kai fonts
   # were known; where the others are installed, they draw some of those stages' font samples too.)
   hw="$run-hw"
-  resume=(); [[ -f "$hw/last.pt" ]] && resume=(--resume)
-  echo "== hanzi: continuing from $ft with handwriting fonts (resumable: $hw)"
-  # shellcheck disable=SC2086  # INKREC_TRAIN_ARGS is a list of options
-  "$INKREC" train --data "synth:hanzi?charset=zh&per_class=8&boost=3,2&fonts=0.35" --init "$ft" --size 64 \
-    --epochs "${HANZI_HW_EPOCHS:-7}" --batch-size 128 --lr 5e-4 --warmup-epochs 0.2 --augment light --pen 0.3 \
-    --workers 2 --patience 0 --out "$hw" --no-track "${resume[@]}" ${INKREC_TRAIN_ARGS:-}
+  continue_hanzi "$ft" "$hw" "${HANZI_HW_EPOCHS:-7}" "synth:hanzi?charset=zh&per_class=8&boost=3,2&fonts=0.35"
   "$INKREC" export "$hw" -o models/hanzi.onnx --id hanzi --int8
   # the line reader's priors for Chinese ink and pictures, chosen on lines of the synthetic handwriting it
   # learnt from (benchmarks/read_lines_priors.py --chinese-model models/hanzi.onnx [--pictures]): its
