@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 from inkrec.data.charsets import charset  # noqa: E402
 from inkrec.data.dataset import open_dataset  # noqa: E402
 from inkrec.data.synth.hanzi import HanziSynth  # noqa: E402
+from inkrec.evaluate.metrics import top_k_accuracy  # noqa: E402
 from inkrec.evaluate.predict import load_model, predict_dataset  # noqa: E402
 from inkrec.preprocess.batch import bitmap_batch  # noqa: E402
 
@@ -38,8 +39,7 @@ SLOPPY = {"stroke_shift": 52.0, "stroke_turn": 0.12, "stroke_scale": 0.2, "ends"
 
 
 def top_1_10(truth: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
-    top = np.argsort(-probs, axis=1)[:, :10]
-    return float(np.mean(top[:, 0] == truth)), float(np.mean((top == truth[:, None]).any(axis=1)))
+    return top_k_accuracy(truth, probs, 1), top_k_accuracy(truth, probs, 10)
 
 
 def real(model, data: Path, *, as_pictures: bool) -> tuple[float, float]:
@@ -52,9 +52,10 @@ def synthetic(model, n: int, style: dict) -> tuple[float, float]:
     """`n` samples of GB2312 level-1 characters written from strokes, seeded (the same for every model)."""
     synth = HanziSynth.open("zh", font_share=0.0, style=style)
     index = {c: i for i, c in enumerate(model.classes)}
+    synth_index = {c: i for i, c in enumerate(synth.classes)}
     rng = np.random.default_rng(5)
     chars = rng.choice([c for c in charset("gb2312-1") if c in index], n)
-    labels = np.array([synth.classes.index(c) for c in chars])
+    labels = np.array([synth_index[c] for c in chars])
     seeds = rng.integers(10**9, 2 * 10**9, n)
     bitmaps = synth.bitmaps(labels, seeds, int(model.spec.size), preprocessing=model.spec.preprocessing)
     probs = np.concatenate([model.predict(bitmap_batch(bitmaps[i : i + 256], model.spec))
@@ -70,7 +71,8 @@ def main() -> None:
     args = ap.parse_args()
     columns = ["Chinese MNIST writers 1-64 (pictures)", "tegaki-lab train (kanji)", "synthetic",
                "synthetic, drift x2"]
-    print("| model | " + " | ".join(columns) + " |\n|---" * 1 + "|---" * len(columns) + "|")
+    print("| model | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
     results = {}
     for path in args.models:
         model = load_model(path)
