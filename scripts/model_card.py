@@ -210,15 +210,15 @@ def _distillation(tr: dict) -> str:
     )
 
 
-def _init(tr: dict) -> str:
+def _init(tr: dict, subject: str = "It") -> str:
     """The run it continued from (`inkrec train --init`), when it did, recursively."""
     init = tr.get("init")
     if not init:
         return ""
     return (
-        f" It started from the weights of an earlier run ({init.get('epochs_run')} epochs of "
+        f" {subject} started from the weights of an earlier run ({init.get('epochs_run')} epochs of "
         f"{init.get('train_samples_per_epoch') or 0:,} samples, batch {init.get('batch_size')}, AdamW lr {init.get('lr')}, "
-        f"{init.get('train_seconds')} s of training steps on {init.get('device')}).{_init(init)}"
+        f"{init.get('train_seconds')} s of training steps on {init.get('device')}).{_init(init, 'That run')}"
     )
 
 
